@@ -1,0 +1,469 @@
+
+/*
+ * Session input and output shared by smtpd, pop3d and imapd.
+ *
+ * Input is read into the session buffer and handed to the protocol a line
+ * at a time.  Replies are appended to an output buffer and sent when the
+ * protocol has run out of complete commands (RFC 2920 lets a server batch
+ * replies to pipelined commands), when it waits for Redis, or when the
+ * output buffer is half full: then no more commands are read until the
+ * client has taken the replies, so a client that pipelines without reading
+ * cannot make the server buffer without bound.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_mail.h>
+
+#include "ngx_mail_server.h"
+
+
+static ngx_int_t ngx_mail_server_recv(ngx_mail_session_t *s);
+static ngx_int_t ngx_mail_server_send(ngx_mail_session_t *s);
+static void ngx_mail_server_after_output(ngx_mail_session_t *s);
+static ngx_flag_t ngx_mail_server_out_full(ngx_mail_server_io_t *io);
+
+
+ngx_mail_server_io_t *
+ngx_mail_server_io_create(ngx_mail_session_t *s, size_t in_size,
+    size_t out_size, size_t line_max, ngx_mail_server_process_pt process)
+{
+    ngx_connection_t          *c;
+    ngx_mail_server_io_t      *io;
+    ngx_mail_core_srv_conf_t  *cscf;
+
+    c = s->connection;
+
+    io = ngx_pcalloc(c->pool, sizeof(ngx_mail_server_io_t));
+    if (io == NULL) {
+        return NULL;
+    }
+
+    if (s->buffer == NULL) {
+        s->buffer = ngx_create_temp_buf(c->pool, in_size);
+        if (s->buffer == NULL) {
+            return NULL;
+        }
+    }
+
+    io->out = ngx_create_temp_buf(c->pool, out_size);
+    if (io->out == NULL) {
+        return NULL;
+    }
+
+    cscf = ngx_mail_get_module_srv_conf(s, ngx_mail_core_module);
+
+    io->line_max = line_max;
+    io->timeout = cscf->timeout;
+    io->process = process;
+
+    ngx_mail_set_ctx(s, io, ngx_mail_server_module);
+
+    c->read->handler = ngx_mail_server_read_handler;
+    c->write->handler = ngx_mail_server_write_handler;
+
+    return io;
+}
+
+
+ngx_mail_server_io_t *
+ngx_mail_server_io(ngx_mail_session_t *s)
+{
+    return ngx_mail_get_module_ctx(s, ngx_mail_server_module);
+}
+
+
+void
+ngx_mail_server_read_handler(ngx_event_t *rev)
+{
+    ngx_connection_t      *c;
+    ngx_mail_session_t    *s;
+    ngx_mail_server_io_t  *io;
+
+    c = rev->data;
+    s = c->data;
+
+    if (rev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT, "client timed out");
+        c->timedout = 1;
+
+        io = ngx_mail_server_io(s);
+
+        if (io->timeout_reply.len) {
+            /* best effort: the client may not be reading at all */
+            (void) c->send(c, io->timeout_reply.data, io->timeout_reply.len);
+        }
+
+        ngx_mail_close_connection(c);
+        return;
+    }
+
+    ngx_mail_server_resume(s);
+}
+
+
+/*
+ * Runs every complete command, reads more when there is none, and sends the
+ * replies.  Called on input, after an asynchronous step of a command has
+ * finished, and after a full output buffer has drained.
+ */
+
+void
+ngx_mail_server_resume(ngx_mail_session_t *s)
+{
+    ngx_int_t              rc;
+    ngx_connection_t      *c;
+    ngx_mail_server_io_t  *io;
+
+    c = s->connection;
+    io = ngx_mail_server_io(s);
+
+    for ( ;; ) {
+
+        if (!io->busy && !io->quit && !io->starttls) {
+            io->process(s);
+        }
+
+        if (io->busy || io->quit || io->starttls) {
+            break;
+        }
+
+        if (ngx_mail_server_out_full(io)) {
+            rc = ngx_mail_server_send(s);
+
+            if (rc == NGX_ERROR) {
+                ngx_mail_close_connection(c);
+                return;
+            }
+
+            if (rc == NGX_AGAIN) {
+                /* the write handler resumes us when the client has read */
+                return;
+            }
+
+            continue;
+        }
+
+        rc = ngx_mail_server_recv(s);
+
+        if (rc == NGX_AGAIN) {
+            break;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_mail_close_connection(c);
+            return;
+        }
+    }
+
+    ngx_mail_server_flush(s);
+}
+
+
+static ngx_int_t
+ngx_mail_server_recv(ngx_mail_session_t *s)
+{
+    ssize_t            n;
+    ngx_buf_t         *b;
+    ngx_connection_t  *c;
+
+    c = s->connection;
+    b = s->buffer;
+
+    if (b->pos == b->last) {
+        b->pos = b->start;
+        b->last = b->start;
+
+    } else if (b->pos != b->start) {
+        b->last = ngx_movemem(b->start, b->pos, b->last - b->pos);
+        b->pos = b->start;
+    }
+
+    if (b->last == b->end) {
+        /* next_line() discards over-long lines, so this cannot happen */
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0, "session buffer is full");
+        return NGX_ERROR;
+    }
+
+    n = c->recv(c, b->last, b->end - b->last);
+
+    if (n == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    if (n == NGX_ERROR || n == 0) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0, "client closed connection");
+        return NGX_ERROR;
+    }
+
+    b->last += n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * NGX_OK: a line without its CRLF (or bare LF) in "line";
+ * NGX_AGAIN: no complete line yet, or the output must drain first;
+ * NGX_DECLINED: the line was longer than line_max; the protocol answers
+ * with its "line too long" error and the rest of the line is skipped.
+ */
+
+ngx_int_t
+ngx_mail_server_next_line(ngx_mail_session_t *s, ngx_str_t *line)
+{
+    u_char                *lf;
+    size_t                 len;
+    ngx_buf_t             *b;
+    ngx_mail_server_io_t  *io;
+
+    io = ngx_mail_server_io(s);
+    b = s->buffer;
+
+    if (ngx_mail_server_out_full(io)) {
+        return NGX_AGAIN;
+    }
+
+    for ( ;; ) {
+        lf = ngx_strlchr(b->pos, b->last, LF);
+
+        if (io->skipping) {
+            if (lf == NULL) {
+                b->pos = b->last;
+                return NGX_AGAIN;
+            }
+
+            b->pos = lf + 1;
+            io->skipping = 0;
+            continue;
+        }
+
+        if (lf == NULL) {
+            len = b->last - b->pos;
+
+            if (len >= io->line_max
+                || (b->pos == b->start && b->last == b->end))
+            {
+                b->pos = b->last;
+                io->skipping = 1;
+                return NGX_DECLINED;
+            }
+
+            return NGX_AGAIN;
+        }
+
+        len = lf - b->pos;
+
+        if (len > io->line_max) {
+            b->pos = lf + 1;
+            return NGX_DECLINED;
+        }
+
+        line->data = b->pos;
+        line->len = len;
+
+        if (len && line->data[len - 1] == CR) {
+            line->len--;
+        }
+
+        b->pos = lf + 1;
+
+        return NGX_OK;
+    }
+}
+
+
+ngx_int_t
+ngx_mail_server_reply(ngx_mail_session_t *s, u_char *data, size_t len)
+{
+    ngx_buf_t             *b;
+    ngx_mail_server_io_t  *io;
+
+    io = ngx_mail_server_io(s);
+    b = io->out;
+
+    if ((size_t) (b->end - b->last) < len) {
+        if (b->pos != b->start) {
+            b->last = ngx_movemem(b->start, b->pos, b->last - b->pos);
+            b->pos = b->start;
+        }
+
+        if ((size_t) (b->end - b->last) < len) {
+            ngx_log_error(NGX_LOG_ALERT, s->connection->log, 0,
+                          "reply of %uz bytes does not fit the output buffer",
+                          len);
+            io->quit = 1;
+            return NGX_ERROR;
+        }
+    }
+
+    b->last = ngx_cpymem(b->last, data, len);
+
+    return NGX_OK;
+}
+
+
+/* RFC 3207 5, RFC 2595 3.1: nothing sent before the TLS handshake counts */
+
+void
+ngx_mail_server_discard_input(ngx_mail_session_t *s)
+{
+    s->buffer->pos = s->buffer->start;
+    s->buffer->last = s->buffer->start;
+}
+
+
+void
+ngx_mail_server_flush(ngx_mail_session_t *s)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_mail_server_send(s);
+
+    if (rc == NGX_ERROR) {
+        ngx_mail_close_connection(s->connection);
+        return;
+    }
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_mail_server_after_output(s);
+}
+
+
+/* everything is sent: close, start TLS, or wait for the next command */
+
+static void
+ngx_mail_server_after_output(ngx_mail_session_t *s)
+{
+    ngx_connection_t      *c;
+    ngx_mail_server_io_t  *io;
+
+    c = s->connection;
+    io = ngx_mail_server_io(s);
+
+    if (io->quit) {
+        ngx_mail_close_connection(c);
+        return;
+    }
+
+    if (io->starttls) {
+#if (NGX_MAIL_SSL)
+        io->starttls = 0;
+
+        if (c->read->timer_set) {
+            ngx_del_timer(c->read);
+        }
+
+        c->read->handler = ngx_mail_starttls_handler;
+        ngx_mail_starttls_handler(c->read);
+#else
+        ngx_mail_close_connection(c);
+#endif
+        return;
+    }
+
+    if (io->busy) {
+        /* Redis or a thread answers within its own timeout */
+        if (c->read->timer_set) {
+            ngx_del_timer(c->read);
+        }
+
+        return;
+    }
+
+    ngx_add_timer(c->read, io->timeout);
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_mail_close_connection(c);
+    }
+}
+
+
+static ngx_int_t
+ngx_mail_server_send(ngx_mail_session_t *s)
+{
+    ssize_t                n;
+    ngx_buf_t             *b;
+    ngx_connection_t      *c;
+    ngx_mail_server_io_t  *io;
+
+    c = s->connection;
+    io = ngx_mail_server_io(s);
+    b = io->out;
+
+    while (b->pos < b->last) {
+        n = c->send(c, b->pos, b->last - b->pos);
+
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (n == NGX_AGAIN || n == 0) {
+            ngx_add_timer(c->write, io->timeout);
+
+            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            return NGX_AGAIN;
+        }
+
+        b->pos += n;
+    }
+
+    b->pos = b->start;
+    b->last = b->start;
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_mail_server_write_handler(ngx_event_t *wev)
+{
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_mail_session_t  *s;
+
+    c = wev->data;
+    s = c->data;
+
+    if (wev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "client timed out reading replies");
+        c->timedout = 1;
+        ngx_mail_close_connection(c);
+        return;
+    }
+
+    rc = ngx_mail_server_send(s);
+
+    if (rc == NGX_ERROR) {
+        ngx_mail_close_connection(c);
+        return;
+    }
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    /* commands may have waited for the output to drain */
+    ngx_mail_server_resume(s);
+}
+
+
+static ngx_flag_t
+ngx_mail_server_out_full(ngx_mail_server_io_t *io)
+{
+    return (size_t) (io->out->last - io->out->pos)
+           > (size_t) (io->out->end - io->out->start) / 2;
+}

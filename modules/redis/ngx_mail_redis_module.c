@@ -1,0 +1,921 @@
+
+/*
+ * ngx_mail_redis_module: the Redis connection every other module of
+ * nginx-mailserver talks through.
+ *
+ * Each worker keeps one hiredis async context.  Its socket is wrapped in an
+ * nginx connection so that hiredis is driven by the worker's event loop; no
+ * call here blocks.  Requests are answered in order by Redis, so a request
+ * that times out means Redis is stuck: the connection is dropped (every
+ * pending request fails at once) and reopened with a growing delay.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_mail.h>
+
+#include <hiredis/async.h>
+
+#include "ngx_mail_redis.h"
+
+
+#define NGX_MAIL_REDIS_BACKOFF_MIN  100
+#define NGX_MAIL_REDIS_BACKOFF_MAX  5000
+
+
+typedef struct {
+    ngx_str_t                   host;         /* IP text or unix path */
+    ngx_int_t                   port;         /* 0: unix socket */
+    ngx_int_t                   db;
+    ngx_str_t                   password;
+    ngx_msec_t                  timeout;
+    ngx_flag_t                  configured;
+} ngx_mail_redis_main_conf_t;
+
+
+struct ngx_mail_redis_request_s {
+    ngx_mail_redis_handler_pt   handler;
+    void                       *data;
+    ngx_log_t                  *log;
+    ngx_event_t                 timer;
+    ngx_queue_t                 queue;
+};
+
+
+typedef struct {
+    redisAsyncContext          *ac;
+    ngx_connection_t           *conn;
+    ngx_event_t                 connect_timer;
+    ngx_event_t                 reconnect;
+    ngx_msec_t                  backoff;
+    ngx_queue_t                 pending;
+    ngx_mail_redis_main_conf_t *conf;
+    ngx_log_t                  *log;
+    unsigned                    connected:1;
+} ngx_mail_redis_link_t;
+
+
+static void *ngx_mail_redis_create_main_conf(ngx_conf_t *cf);
+static char *ngx_mail_redis_init_main_conf(ngx_conf_t *cf, void *conf);
+static char *ngx_mail_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_mail_redis_init_process(ngx_cycle_t *cycle);
+static void ngx_mail_redis_exit_process(ngx_cycle_t *cycle);
+
+static void ngx_mail_redis_connect(ngx_mail_redis_link_t *link);
+static ngx_int_t ngx_mail_redis_attach(ngx_mail_redis_link_t *link);
+static void ngx_mail_redis_setup(ngx_mail_redis_link_t *link);
+static void ngx_mail_redis_drop(ngx_mail_redis_link_t *link);
+static void ngx_mail_redis_schedule(ngx_mail_redis_link_t *link);
+static void ngx_mail_redis_reconnect_handler(ngx_event_t *ev);
+static void ngx_mail_redis_connect_timeout(ngx_event_t *ev);
+static void ngx_mail_redis_connected(const redisAsyncContext *ac,
+    int status);
+static void ngx_mail_redis_disconnected(const redisAsyncContext *ac,
+    int status);
+static void ngx_mail_redis_setup_reply(redisAsyncContext *ac, void *reply,
+    void *privdata);
+static void ngx_mail_redis_reply(redisAsyncContext *ac, void *reply,
+    void *privdata);
+static void ngx_mail_redis_request_timeout(ngx_event_t *ev);
+
+static void ngx_mail_redis_read_handler(ngx_event_t *ev);
+static void ngx_mail_redis_write_handler(ngx_event_t *ev);
+static void ngx_mail_redis_add_read(void *privdata);
+static void ngx_mail_redis_del_read(void *privdata);
+static void ngx_mail_redis_add_write(void *privdata);
+static void ngx_mail_redis_del_write(void *privdata);
+static void ngx_mail_redis_cleanup(void *privdata);
+
+
+static ngx_command_t  ngx_mail_redis_commands[] = {
+
+    { ngx_string("mail_redis"),
+      NGX_MAIL_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_mail_redis,
+      NGX_MAIL_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mail_redis_timeout"),
+      NGX_MAIL_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_MAIL_MAIN_CONF_OFFSET,
+      offsetof(ngx_mail_redis_main_conf_t, timeout),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_mail_module_t  ngx_mail_redis_module_ctx = {
+    NULL,                                  /* protocol */
+
+    ngx_mail_redis_create_main_conf,       /* create main configuration */
+    ngx_mail_redis_init_main_conf,         /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL                                   /* merge server configuration */
+};
+
+
+ngx_module_t  ngx_mail_redis_module = {
+    NGX_MODULE_V1,
+    &ngx_mail_redis_module_ctx,            /* module context */
+    ngx_mail_redis_commands,               /* module directives */
+    NGX_MAIL_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_mail_redis_init_process,           /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_mail_redis_exit_process,           /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+extern ngx_module_t  ngx_mail_module;
+
+
+/* one link per worker process */
+static ngx_mail_redis_link_t  *ngx_mail_redis_link;
+
+
+static void *
+ngx_mail_redis_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_mail_redis_main_conf_t  *rmcf;
+
+    rmcf = ngx_pcalloc(cf->pool, sizeof(ngx_mail_redis_main_conf_t));
+    if (rmcf == NULL) {
+        return NULL;
+    }
+
+    rmcf->port = NGX_CONF_UNSET;
+    rmcf->db = NGX_CONF_UNSET;
+    rmcf->timeout = NGX_CONF_UNSET_MSEC;
+
+    return rmcf;
+}
+
+
+static char *
+ngx_mail_redis_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_mail_redis_main_conf_t  *rmcf = conf;
+
+    if (!rmcf->configured) {
+        ngx_str_set(&rmcf->host, "127.0.0.1");
+        rmcf->port = 6379;
+    }
+
+    ngx_conf_init_value(rmcf->db, 0);
+    ngx_conf_init_msec_value(rmcf->timeout, 5000);
+
+    return NGX_CONF_OK;
+}
+
+
+/* mail_redis 127.0.0.1:6379 | unix:/path [db=N] [password=SECRET]; */
+
+static char *
+ngx_mail_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_mail_redis_main_conf_t  *rmcf = conf;
+
+    u_char     *p;
+    ngx_str_t  *value;
+    ngx_url_t   u;
+    ngx_uint_t  i;
+
+    if (rmcf->configured) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = value[1];
+    u.no_resolve = 0;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid address \"%V\" in \"mail_redis\": %s",
+                           &value[1], u.err ? u.err : "unknown error");
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.family == AF_UNIX) {
+        /* hiredis wants the bare path */
+        rmcf->host.len = value[1].len - 5;
+        rmcf->host.data = ngx_pnalloc(cf->pool, rmcf->host.len + 1);
+        if (rmcf->host.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+        p = ngx_cpymem(rmcf->host.data, value[1].data + 5, rmcf->host.len);
+        *p = '\0';
+        rmcf->port = 0;
+
+    } else {
+        if (u.no_port || u.naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"mail_redis\" needs host:port or "
+                               "unix:/path, not \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        /*
+         * hiredis resolves names with a blocking getaddrinfo(): give it the
+         * address nginx resolved at start-up instead
+         */
+        rmcf->host.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+        if (rmcf->host.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+        rmcf->host.len = ngx_sock_ntop(u.addrs[0].sockaddr,
+                                       u.addrs[0].socklen, rmcf->host.data,
+                                       NGX_SOCKADDR_STRLEN, 0);
+        rmcf->host.data[rmcf->host.len] = '\0';
+        rmcf->port = u.port;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            rmcf->db = ngx_atoi(value[i].data + 3, value[i].len - 3);
+            if (rmcf->db == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in \"mail_redis\"",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            rmcf->password.data = value[i].data + 9;
+            rmcf->password.len = value[i].len - 9;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"mail_redis\"",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    rmcf->configured = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_mail_redis_init_process(ngx_cycle_t *cycle)
+{
+    ngx_mail_conf_ctx_t         *ctx;
+    ngx_mail_redis_link_t       *link;
+    ngx_mail_redis_main_conf_t  *rmcf;
+
+    ctx = (ngx_mail_conf_ctx_t *) ngx_get_conf(cycle->conf_ctx,
+                                               ngx_mail_module);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    rmcf = ctx->main_conf[ngx_mail_redis_module.ctx_index];
+
+    link = ngx_pcalloc(cycle->pool, sizeof(ngx_mail_redis_link_t));
+    if (link == NULL) {
+        return NGX_ERROR;
+    }
+
+    link->conf = rmcf;
+    link->log = cycle->log;
+    link->backoff = NGX_MAIL_REDIS_BACKOFF_MIN;
+    ngx_queue_init(&link->pending);
+
+    link->reconnect.handler = ngx_mail_redis_reconnect_handler;
+    link->reconnect.data = link;
+    link->reconnect.log = cycle->log;
+    link->reconnect.cancelable = 1;
+
+    link->connect_timer.handler = ngx_mail_redis_connect_timeout;
+    link->connect_timer.data = link;
+    link->connect_timer.log = cycle->log;
+    link->connect_timer.cancelable = 1;
+
+    ngx_mail_redis_link = link;
+
+    ngx_mail_redis_connect(link);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_mail_redis_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_queue_t               *q;
+    ngx_mail_redis_link_t     *link;
+    ngx_mail_redis_request_t  *r;
+
+    link = ngx_mail_redis_link;
+    if (link == NULL) {
+        return;
+    }
+
+    /* sessions are going away with the process: tell none of them */
+    for (q = ngx_queue_head(&link->pending);
+         q != ngx_queue_sentinel(&link->pending);
+         q = ngx_queue_next(q))
+    {
+        r = ngx_queue_data(q, ngx_mail_redis_request_t, queue);
+        ngx_mail_redis_cancel(r);
+    }
+
+    if (link->ac) {
+        redisAsyncFree(link->ac);
+    }
+
+    ngx_mail_redis_link = NULL;
+}
+
+
+static void
+ngx_mail_redis_connect(ngx_mail_redis_link_t *link)
+{
+    redisAsyncContext           *ac;
+    ngx_mail_redis_main_conf_t  *rmcf;
+
+    rmcf = link->conf;
+
+    if (rmcf->port) {
+        ac = redisAsyncConnect((char *) rmcf->host.data, rmcf->port);
+
+    } else {
+        ac = redisAsyncConnectUnix((char *) rmcf->host.data);
+    }
+
+    if (ac == NULL) {
+        ngx_log_error(NGX_LOG_ERR, link->log, 0,
+                      "redis: cannot allocate a connection");
+        ngx_mail_redis_schedule(link);
+        return;
+    }
+
+    if (ac->err) {
+        ngx_log_error(NGX_LOG_ERR, link->log, 0,
+                      "redis: connect to %V:%i failed: %s",
+                      &rmcf->host, rmcf->port, ac->errstr);
+        redisAsyncFree(ac);
+        ngx_mail_redis_schedule(link);
+        return;
+    }
+
+    link->ac = ac;
+    ac->data = link;
+
+    if (ngx_mail_redis_attach(link) != NGX_OK) {
+        ngx_mail_redis_drop(link);
+        return;
+    }
+
+    redisAsyncSetConnectCallback(ac, ngx_mail_redis_connected);
+    redisAsyncSetDisconnectCallback(ac, ngx_mail_redis_disconnected);
+
+    ngx_mail_redis_setup(link);
+
+    ngx_add_timer(&link->connect_timer, rmcf->timeout);
+}
+
+
+/* wraps hiredis's socket in an nginx connection and hooks its events */
+
+static ngx_int_t
+ngx_mail_redis_attach(ngx_mail_redis_link_t *link)
+{
+    ngx_connection_t   *c;
+    redisAsyncContext  *ac;
+
+    ac = link->ac;
+
+    c = ngx_get_connection(ac->c.fd, link->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->data = link;
+    c->read->handler = ngx_mail_redis_read_handler;
+    c->write->handler = ngx_mail_redis_write_handler;
+    c->read->log = link->log;
+    c->write->log = link->log;
+
+    link->conn = c;
+
+    ac->ev.data = link;
+    ac->ev.addRead = ngx_mail_redis_add_read;
+    ac->ev.delRead = ngx_mail_redis_del_read;
+    ac->ev.addWrite = ngx_mail_redis_add_write;
+    ac->ev.delWrite = ngx_mail_redis_del_write;
+    ac->ev.cleanup = ngx_mail_redis_cleanup;
+
+    /* the connect is in progress: writable means connected */
+    ngx_mail_redis_add_write(link);
+
+    return NGX_OK;
+}
+
+
+/*
+ * AUTH and SELECT go out first on every new connection; hiredis buffers
+ * them until the connect completes, and everything the sessions send is
+ * queued behind them.
+ */
+
+static void
+ngx_mail_redis_setup(ngx_mail_redis_link_t *link)
+{
+    u_char                      db[NGX_INT_T_LEN];
+    size_t                      len;
+    const char                 *argv[2];
+    size_t                      argvlen[2];
+    ngx_mail_redis_main_conf_t  *rmcf;
+
+    rmcf = link->conf;
+
+    if (rmcf->password.len) {
+        argv[0] = "AUTH";
+        argvlen[0] = 4;
+        argv[1] = (const char *) rmcf->password.data;
+        argvlen[1] = rmcf->password.len;
+        redisAsyncCommandArgv(link->ac, ngx_mail_redis_setup_reply, "AUTH",
+                              2, argv, argvlen);
+    }
+
+    if (rmcf->db) {
+        len = ngx_sprintf(db, "%i", rmcf->db) - db;
+        argv[0] = "SELECT";
+        argvlen[0] = 6;
+        argv[1] = (const char *) db;
+        argvlen[1] = len;
+        redisAsyncCommandArgv(link->ac, ngx_mail_redis_setup_reply, "SELECT",
+                              2, argv, argvlen);
+    }
+}
+
+
+static void
+ngx_mail_redis_setup_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    redisReply             *r = reply;
+    ngx_mail_redis_link_t  *link;
+
+    link = ac->data;
+
+    if (r != NULL && r->type == REDIS_REPLY_ERROR) {
+        /* a wrong password or db is fixed by the administrator: say so */
+        ngx_log_error(NGX_LOG_ERR, link->log, 0, "redis: %s failed: %*s",
+                      (char *) privdata, (size_t) r->len, r->str);
+    }
+}
+
+
+static void
+ngx_mail_redis_connected(const redisAsyncContext *ac, int status)
+{
+    ngx_mail_redis_link_t  *link;
+
+    link = ac->data;
+
+    if (link->connect_timer.timer_set) {
+        ngx_del_timer(&link->connect_timer);
+    }
+
+    if (status != REDIS_OK) {
+        ngx_log_error(NGX_LOG_ERR, link->log, 0,
+                      "redis: connect to %V:%i failed: %s",
+                      &link->conf->host, link->conf->port, ac->errstr);
+
+        /* hiredis frees the context after this callback */
+        link->ac = NULL;
+        ngx_mail_redis_schedule(link);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, link->log, 0, "redis: connected to %V:%i",
+                  &link->conf->host, link->conf->port);
+
+    link->connected = 1;
+    link->backoff = NGX_MAIL_REDIS_BACKOFF_MIN;
+}
+
+
+static void
+ngx_mail_redis_disconnected(const redisAsyncContext *ac, int status)
+{
+    ngx_mail_redis_link_t  *link;
+
+    link = ac->data;
+
+    if (status != REDIS_OK) {
+        ngx_log_error(NGX_LOG_ERR, link->log, 0,
+                      "redis: connection to %V:%i lost: %s",
+                      &link->conf->host, link->conf->port, ac->errstr);
+    }
+
+    /* hiredis frees the context after this callback */
+    link->ac = NULL;
+    link->connected = 0;
+
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+        ngx_mail_redis_schedule(link);
+    }
+}
+
+
+static void
+ngx_mail_redis_connect_timeout(ngx_event_t *ev)
+{
+    ngx_mail_redis_link_t  *link;
+
+    link = ev->data;
+
+    ngx_log_error(NGX_LOG_ERR, link->log, 0,
+                  "redis: connect to %V:%i timed out",
+                  &link->conf->host, link->conf->port);
+
+    ngx_mail_redis_drop(link);
+}
+
+
+/* frees the context (failing every pending request) and reconnects later */
+
+static void
+ngx_mail_redis_drop(ngx_mail_redis_link_t *link)
+{
+    redisAsyncContext  *ac;
+
+    ac = link->ac;
+    link->ac = NULL;
+    link->connected = 0;
+
+    if (link->connect_timer.timer_set) {
+        ngx_del_timer(&link->connect_timer);
+    }
+
+    if (ac) {
+        /* our disconnect callback must not see a context being freed */
+        ac->onDisconnect = NULL;
+        redisAsyncFree(ac);
+    }
+
+    ngx_mail_redis_schedule(link);
+}
+
+
+static void
+ngx_mail_redis_schedule(ngx_mail_redis_link_t *link)
+{
+    if (link->reconnect.timer_set) {
+        return;
+    }
+
+    ngx_add_timer(&link->reconnect, link->backoff);
+
+    link->backoff *= 2;
+    if (link->backoff > NGX_MAIL_REDIS_BACKOFF_MAX) {
+        link->backoff = NGX_MAIL_REDIS_BACKOFF_MAX;
+    }
+}
+
+
+static void
+ngx_mail_redis_reconnect_handler(ngx_event_t *ev)
+{
+    ngx_mail_redis_link_t  *link;
+
+    link = ev->data;
+
+    if (link->ac == NULL) {
+        ngx_mail_redis_connect(link);
+    }
+}
+
+
+void
+ngx_mail_redis_cmd_init(ngx_mail_redis_cmd_t *cmd, const char *name)
+{
+    cmd->argc = 0;
+    cmd->nalloc = NGX_MAIL_REDIS_SMALL_ARGV;
+    cmd->argv = cmd->small_argv;
+    cmd->argvlen = cmd->small_argvlen;
+
+    ngx_mail_redis_cmd_cstr(cmd, name);
+}
+
+
+ngx_int_t
+ngx_mail_redis_cmd_init_n(ngx_mail_redis_cmd_t *cmd, const char *name,
+    ngx_uint_t n, ngx_pool_t *pool)
+{
+    ngx_mail_redis_cmd_init(cmd, name);
+
+    if (n <= NGX_MAIL_REDIS_SMALL_ARGV) {
+        return NGX_OK;
+    }
+
+    cmd->argv = ngx_palloc(pool, n * sizeof(char *));
+    cmd->argvlen = ngx_palloc(pool, n * sizeof(size_t));
+
+    if (cmd->argv == NULL || cmd->argvlen == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->argv[0] = cmd->small_argv[0];
+    cmd->argvlen[0] = cmd->small_argvlen[0];
+    cmd->nalloc = n;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_mail_redis_cmd_arg(ngx_mail_redis_cmd_t *cmd, u_char *data, size_t len)
+{
+    if (cmd->argc == cmd->nalloc) {
+        /* a programming error: the command will fail loudly in Redis */
+        return;
+    }
+
+    cmd->argv[cmd->argc] = (const char *) data;
+    cmd->argvlen[cmd->argc] = len;
+    cmd->argc++;
+}
+
+
+void
+ngx_mail_redis_cmd_cstr(ngx_mail_redis_cmd_t *cmd, const char *s)
+{
+    ngx_mail_redis_cmd_arg(cmd, (u_char *) s, ngx_strlen(s));
+}
+
+
+ngx_mail_redis_request_t *
+ngx_mail_redis_send(ngx_mail_redis_cmd_t *cmds, ngx_uint_t n,
+    ngx_mail_redis_handler_pt handler, void *data, ngx_log_t *log)
+{
+    int                        rc;
+    ngx_uint_t                 i;
+    const char                *multi[1], *exec[1];
+    size_t                     multilen[1], execlen[1];
+    ngx_mail_redis_link_t     *link;
+    ngx_mail_redis_request_t  *r;
+
+    link = ngx_mail_redis_link;
+
+    if (link == NULL || link->ac == NULL) {
+        return NULL;
+    }
+
+    /*
+     * not from a session's pool: the request lives until Redis answers,
+     * which may be after the session has gone
+     */
+    r = ngx_calloc(sizeof(ngx_mail_redis_request_t), log);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    r->handler = handler;
+    r->data = data;
+    r->log = log;
+
+    multi[0] = "MULTI";
+    multilen[0] = 5;
+    exec[0] = "EXEC";
+    execlen[0] = 4;
+
+    if (n > 1) {
+        redisAsyncCommandArgv(link->ac, NULL, NULL, 1, multi, multilen);
+    }
+
+    if (n == 1) {
+        rc = redisAsyncCommandArgv(link->ac, ngx_mail_redis_reply, r,
+                                   cmds[0].argc, cmds[0].argv,
+                                   cmds[0].argvlen);
+
+    } else {
+        /* only EXEC's reply, with all the others in it, is of interest */
+        for (i = 0; i < n; i++) {
+            redisAsyncCommandArgv(link->ac, NULL, NULL, cmds[i].argc,
+                                  cmds[i].argv, cmds[i].argvlen);
+        }
+
+        rc = redisAsyncCommandArgv(link->ac, ngx_mail_redis_reply, r, 1,
+                                   exec, execlen);
+    }
+
+    if (rc != REDIS_OK) {
+        ngx_free(r);
+        return NULL;
+    }
+
+    ngx_queue_insert_tail(&link->pending, &r->queue);
+
+    r->timer.handler = ngx_mail_redis_request_timeout;
+    r->timer.data = r;
+    r->timer.log = log;
+    ngx_add_timer(&r->timer, link->conf->timeout);
+
+    return r;
+}
+
+
+void
+ngx_mail_redis_cancel(ngx_mail_redis_request_t *r)
+{
+    r->handler = NULL;
+    r->data = NULL;
+
+    if (r->timer.timer_set) {
+        ngx_del_timer(&r->timer);
+    }
+}
+
+
+static void
+ngx_mail_redis_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    ngx_mail_redis_request_t  *r = privdata;
+
+    ngx_mail_redis_handler_pt  handler;
+
+    ngx_queue_remove(&r->queue);
+
+    if (r->timer.timer_set) {
+        ngx_del_timer(&r->timer);
+    }
+
+    handler = r->handler;
+
+    if (handler) {
+        handler(reply, r->data);
+    }
+
+    ngx_free(r);
+}
+
+
+static void
+ngx_mail_redis_request_timeout(ngx_event_t *ev)
+{
+    ngx_mail_redis_request_t  *r;
+    ngx_mail_redis_handler_pt  handler;
+
+    r = ev->data;
+
+    ngx_log_error(NGX_LOG_ERR, r->log, 0,
+                  "redis: no reply in %M ms, reconnecting",
+                  ngx_mail_redis_link->conf->timeout);
+
+    handler = r->handler;
+    r->handler = NULL;
+
+    if (handler) {
+        handler(NULL, r->data);
+    }
+
+    /* replies come in order: everything behind this one is stuck too */
+    ngx_mail_redis_drop(ngx_mail_redis_link);
+}
+
+
+ngx_int_t
+ngx_mail_redis_reply_is_error(redisReply *reply, ngx_log_t *log)
+{
+    if (reply == NULL) {
+        return 1;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "redis: %*s",
+                      (size_t) reply->len, reply->str);
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * Event glue.  hiredis reads at most one buffer per call, so the socket is
+ * watched level-triggered: the loop calls again while data remain.
+ */
+
+static void
+ngx_mail_redis_read_handler(ngx_event_t *ev)
+{
+    ngx_connection_t       *c;
+    ngx_mail_redis_link_t  *link;
+
+    c = ev->data;
+    link = c->data;
+
+    if (link->ac) {
+        redisAsyncHandleRead(link->ac);
+    }
+}
+
+
+static void
+ngx_mail_redis_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t       *c;
+    ngx_mail_redis_link_t  *link;
+
+    c = ev->data;
+    link = c->data;
+
+    if (link->ac) {
+        redisAsyncHandleWrite(link->ac);
+    }
+}
+
+
+static void
+ngx_mail_redis_add_read(void *privdata)
+{
+    ngx_mail_redis_link_t  *link = privdata;
+
+    if (!link->conn->read->active) {
+        ngx_add_event(link->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_mail_redis_del_read(void *privdata)
+{
+    ngx_mail_redis_link_t  *link = privdata;
+
+    if (link->conn->read->active) {
+        ngx_del_event(link->conn->read, NGX_READ_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_mail_redis_add_write(void *privdata)
+{
+    ngx_mail_redis_link_t  *link = privdata;
+
+    if (!link->conn->write->active) {
+        ngx_add_event(link->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_mail_redis_del_write(void *privdata)
+{
+    ngx_mail_redis_link_t  *link = privdata;
+
+    if (link->conn->write->active) {
+        ngx_del_event(link->conn->write, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+/* hiredis closes the socket itself right after this */
+
+static void
+ngx_mail_redis_cleanup(void *privdata)
+{
+    ngx_connection_t       *c;
+    ngx_mail_redis_link_t  *link = privdata;
+
+    c = link->conn;
+    if (c == NULL) {
+        return;
+    }
+
+    ngx_mail_redis_del_read(link);
+    ngx_mail_redis_del_write(link);
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    c->fd = (ngx_socket_t) -1;
+    ngx_free_connection(c);
+
+    link->conn = NULL;
+}

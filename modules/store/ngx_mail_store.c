@@ -1,0 +1,294 @@
+
+/*
+ * The message store in Redis.
+ *
+ * A message is appended to spool:{id} in chunks while it arrives, so a
+ * session holds no more than one chunk whatever the message size.  At the
+ * end of the data one Lua script checks every local recipient (exists,
+ * enabled, room in the quota), then copies the spool into each mailbox and,
+ * for remote recipients, into the outbound queue, and drops the spool.
+ * Redis runs a script atomically, and with appendfsync always it is on disk
+ * before the reply: when the handler sees NGX_OK the message is safe and
+ * the client may be told 250.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_mail.h>
+
+#include "ngx_mail_redis.h"
+#include "ngx_mail_store.h"
+
+
+static void ngx_mail_store_append_done(redisReply *reply, void *data);
+static void ngx_mail_store_deliver_done(redisReply *reply, void *data);
+
+
+/*
+ * ARGV: spool, size, now, nlocal, local..., from, params, nremote,
+ * remote..., queue id.  Keys are built here from the addresses, which
+ * scripts may do outside Redis Cluster; every key of one mailbox carries
+ * the owner's hash tag.
+ */
+static char  ngx_mail_store_deliver_lua[] =
+    "local spool, size, now = ARGV[1], tonumber(ARGV[2]), ARGV[3]\n"
+    "local nlocal = tonumber(ARGV[4])\n"
+    "local i = 5\n"
+    "local locals = {}\n"
+    "for n = 1, nlocal do locals[n] = ARGV[i]; i = i + 1 end\n"
+    "local from, params = ARGV[i], ARGV[i + 1]\n"
+    "local nremote = tonumber(ARGV[i + 2])\n"
+    "i = i + 3\n"
+    "local remotes = {}\n"
+    "for n = 1, nremote do remotes[n] = ARGV[i]; i = i + 1 end\n"
+    "local qid = ARGV[i]\n"
+    "if redis.call('EXISTS', spool) == 0 and size > 0 then\n"
+    "  return 'NOSPOOL'\n"
+    "end\n"
+    /* every check before any write: all or nothing */
+    "for _, a in ipairs(locals) do\n"
+    "  local u = redis.call('HMGET', 'user:{' .. a .. '}',\n"
+    "                       'enabled', 'quota_bytes', 'used_bytes')\n"
+    "  if not u[1] or u[1] == '0' then return 'NOUSER ' .. a end\n"
+    "  local quota, used = tonumber(u[2] or 0), tonumber(u[3] or 0)\n"
+    "  if quota > 0 and used + size > quota then\n"
+    "    return 'OVERQUOTA ' .. a\n"
+    "  end\n"
+    "end\n"
+    "for _, a in ipairs(locals) do\n"
+    "  local t = '{' .. a .. '}'\n"
+    "  local id = redis.call('HGET', 'mailboxes:' .. t, 'INBOX')\n"
+    "  if not id then\n"
+    "    id = redis.call('HINCRBY', 'user:' .. t, 'mailbox_next', 1)\n"
+    "    redis.call('HSET', 'mailboxes:' .. t, 'INBOX', id)\n"
+    "    redis.call('HSET', 'mailbox:' .. t .. ':' .. id, 'name', 'INBOX',\n"
+    "               'uidvalidity', now, 'uidnext', 1, 'highestmodseq', 1,\n"
+    "               'messages', 0, 'unseen', 0)\n"
+    "  end\n"
+    "  local mb = 'mailbox:' .. t .. ':' .. id\n"
+    "  local uid = redis.call('HINCRBY', mb, 'uidnext', 1) - 1\n"
+    "  local modseq = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"
+    "  local msg = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"
+    "  if size > 0 then redis.call('COPY', spool, msg .. ':body') end\n"
+    "  redis.call('HSET', msg, 'size', size, 'internaldate', now,\n"
+    "             'flags', '', 'modseq', modseq)\n"
+    "  redis.call('ZADD', mb .. ':uids', uid, uid)\n"
+    "  redis.call('HINCRBY', mb, 'messages', 1)\n"
+    "  redis.call('HINCRBY', mb, 'unseen', 1)\n"
+    "  redis.call('HINCRBY', 'user:' .. t, 'used_bytes', size)\n"
+    "  redis.call('PUBLISH', 'notify:' .. t,\n"
+    "             'EXISTS ' .. id .. ' ' .. uid)\n"
+    "end\n"
+    "if nremote > 0 then\n"
+    "  local q = 'queue:{' .. qid .. '}'\n"
+    "  if size > 0 then redis.call('COPY', spool, q .. ':msg') end\n"
+    "  redis.call('HSET', q .. ':env', 'from', from,\n"
+    "             'rcpts', table.concat(remotes, '\\n'), 'params', params,\n"
+    "             'size', size, 'created', now, 'attempts', 0)\n"
+    "  redis.call('XADD', 'queue:outbound', '*', 'id', qid)\n"
+    "end\n"
+    "redis.call('DEL', spool)\n"
+    "return 'OK'\n";
+
+
+ngx_int_t
+ngx_mail_store_spool_init(ngx_mail_session_t *s, ngx_mail_store_spool_t *sp)
+{
+    u_char            *p;
+    static uint32_t    serial, node;
+
+    /* unique across nodes: time, process, a per-process serial, and luck */
+    if (node == 0) {
+        node = (uint32_t) ngx_random() | 1;
+    }
+
+    p = ngx_pnalloc(s->connection->pool, 2 * 64);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    sp->id.data = p;
+    p = ngx_sprintf(p, "%xT%08xD%05xP%06xD", ngx_time(), node, ngx_pid,
+                    ++serial);
+    sp->id.len = p - sp->id.data;
+
+    sp->key.data = p;
+    p = ngx_sprintf(p, "spool:{%V}", &sp->id);
+    sp->key.len = p - sp->key.data;
+
+    sp->size = 0;
+    sp->inflight = 0;
+    sp->failed = 0;
+    sp->session = s;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_mail_store_spool_append(ngx_mail_store_spool_t *sp, u_char *data,
+    size_t len, ngx_mail_store_handler_pt handler)
+{
+    ngx_mail_redis_cmd_t  cmd;
+
+    ngx_mail_redis_cmd_init(&cmd, "APPEND");
+    ngx_mail_redis_cmd_arg(&cmd, sp->key.data, sp->key.len);
+    ngx_mail_redis_cmd_arg(&cmd, data, len);
+
+    if (ngx_mail_redis_send(&cmd, 1, ngx_mail_store_append_done, sp,
+                            sp->session->connection->log)
+        == NULL)
+    {
+        sp->failed = 1;
+        return NGX_ERROR;
+    }
+
+    sp->size += len;
+    sp->handler = handler;
+
+    return (++sp->inflight > 1) ? NGX_AGAIN : NGX_OK;
+}
+
+
+static void
+ngx_mail_store_append_done(redisReply *reply, void *data)
+{
+    ngx_mail_store_spool_t  *sp = data;
+
+    sp->inflight--;
+
+    if (ngx_mail_redis_reply_is_error(reply, sp->session->connection->log)) {
+        sp->failed = 1;
+    }
+
+    if (sp->handler) {
+        sp->handler(sp->session, sp->failed ? NGX_ERROR : NGX_OK, NULL);
+    }
+}
+
+
+ngx_int_t
+ngx_mail_store_deliver(ngx_mail_store_spool_t *sp, ngx_array_t *local,
+    ngx_mail_store_envelope_t *env, ngx_mail_store_handler_pt handler)
+{
+    u_char                 *p;
+    size_t                  need;
+    ngx_uint_t              i, nremote, argc;
+    ngx_str_t              *a;
+    ngx_pool_t             *pool;
+    ngx_mail_redis_cmd_t   *cmd;
+
+    pool = sp->session->connection->pool;
+    nremote = env->remote ? env->remote->nelts : 0;
+
+    /* EVAL script 0 + fixed arguments + addresses */
+    argc = 3 + 8 + local->nelts + nremote;
+
+    cmd = ngx_palloc(pool, sizeof(ngx_mail_redis_cmd_t));
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_mail_redis_cmd_init_n(cmd, "EVAL", argc, pool) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    need = 4 * NGX_OFF_T_LEN;
+    p = ngx_pnalloc(pool, need);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_mail_redis_cmd_cstr(cmd, ngx_mail_store_deliver_lua);
+    ngx_mail_redis_cmd_cstr(cmd, "0");
+    ngx_mail_redis_cmd_arg(cmd, sp->key.data, sp->key.len);
+
+    ngx_mail_redis_cmd_arg(cmd, p, ngx_sprintf(p, "%O", sp->size) - p);
+    p += NGX_OFF_T_LEN;
+    ngx_mail_redis_cmd_arg(cmd, p, ngx_sprintf(p, "%T", ngx_time()) - p);
+    p += NGX_OFF_T_LEN;
+    ngx_mail_redis_cmd_arg(cmd, p, ngx_sprintf(p, "%ui", local->nelts) - p);
+    p += NGX_OFF_T_LEN;
+
+    a = local->elts;
+    for (i = 0; i < local->nelts; i++) {
+        ngx_mail_redis_cmd_arg(cmd, a[i].data, a[i].len);
+    }
+
+    ngx_mail_redis_cmd_arg(cmd, env->from.data, env->from.len);
+    ngx_mail_redis_cmd_arg(cmd, env->params.data, env->params.len);
+    ngx_mail_redis_cmd_arg(cmd, p, ngx_sprintf(p, "%ui", nremote) - p);
+
+    if (nremote) {
+        a = env->remote->elts;
+        for (i = 0; i < nremote; i++) {
+            ngx_mail_redis_cmd_arg(cmd, a[i].data, a[i].len);
+        }
+    }
+
+    ngx_mail_redis_cmd_arg(cmd, sp->id.data, sp->id.len);
+
+    sp->handler = handler;
+
+    if (ngx_mail_redis_send(cmd, 1, ngx_mail_store_deliver_done, sp,
+                            sp->session->connection->log)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_mail_store_deliver_done(redisReply *reply, void *data)
+{
+    ngx_mail_store_spool_t  *sp = data;
+
+    ngx_str_t    detail;
+    ngx_log_t   *log;
+
+    log = sp->session->connection->log;
+
+    if (ngx_mail_redis_reply_is_error(reply, log)
+        || (reply->type != REDIS_REPLY_STATUS
+            && reply->type != REDIS_REPLY_STRING))
+    {
+        sp->handler(sp->session, NGX_ERROR, NULL);
+        return;
+    }
+
+    detail.data = (u_char *) reply->str;
+    detail.len = reply->len;
+
+    if (detail.len == 2 && ngx_strncmp(detail.data, "OK", 2) == 0) {
+        sp->handler(sp->session, NGX_OK, NULL);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0, "delivery of %V refused: %V",
+                  &sp->id, &detail);
+
+    sp->handler(sp->session, NGX_DECLINED, &detail);
+}
+
+
+/* the spool of a message that will not be delivered; no need to wait */
+
+void
+ngx_mail_store_spool_discard(ngx_mail_store_spool_t *sp)
+{
+    ngx_mail_redis_cmd_t  cmd;
+
+    if (sp->size == 0) {
+        return;
+    }
+
+    ngx_mail_redis_cmd_init(&cmd, "DEL");
+    ngx_mail_redis_cmd_arg(&cmd, sp->key.data, sp->key.len);
+
+    (void) ngx_mail_redis_send(&cmd, 1, NULL, NULL,
+                               sp->session->connection->log);
+}

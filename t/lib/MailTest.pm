@@ -1,0 +1,312 @@
+package MailTest;
+
+# Test harness: each test file starts its own redis-server (and, with
+# start_nginx, the Debian nginx binary with our modules) on free loopback
+# ports in a temporary directory; everything is stopped when the file ends.
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use File::Temp qw(tempdir);
+use File::Basename qw(dirname);
+use File::Spec;
+use IO::Socket::INET;
+use Time::HiRes qw(sleep time);
+use Cwd qw(abs_path);
+use Scalar::Util ();
+use Test::More ();
+
+our @EXPORT_OK = qw(free_port build_dir top_dir wait_port reply_of
+                    client send_line);
+
+my $top = abs_path(File::Spec->catdir(dirname(__FILE__), '..', '..'));
+
+my @instances;    # for the error log dump at the end
+
+sub top_dir   { $top }
+sub build_dir { $ENV{MAIL_BUILD_DIR} || "$top/build" }
+
+# A port nobody listens on now: bind to port 0 and let the kernel choose.
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
+        or die "free_port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+sub wait_port {
+    my ($port, $timeout) = @_;
+    my $deadline = time + ($timeout || 10);
+    while (time < $deadline) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp');
+        if ($s) { close $s; return 1; }
+        sleep 0.05;
+    }
+    return 0;
+}
+
+sub new {
+    my ($class, %opt) = @_;
+    my $self = bless {
+        dir  => tempdir('mailtest-XXXXXX', TMPDIR => 1, CLEANUP => 1),
+        opt  => \%opt,
+        pids => {},
+    }, $class;
+    push @instances, $self;
+    Scalar::Util::weaken($instances[-1]);
+    return $self;
+}
+
+sub dir { $_[0]{dir} }
+
+# --- redis -----------------------------------------------------------------
+
+sub start_redis {
+    my ($self) = @_;
+    my $port = $self->{redis_port} ||= free_port();
+    my $dir = "$self->{dir}/redis";
+    mkdir $dir;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', "$dir/redis.log";
+        open STDERR, '>&', \*STDOUT;
+        exec 'redis-server', '--port', $port, '--bind', '127.0.0.1',
+             '--dir', $dir, '--save', '', '--appendonly', 'no',
+             '--daemonize', 'no';
+        die "exec redis-server: $!";
+    }
+    $self->{pids}{redis} = $pid;
+    wait_port($port) or die "redis-server did not start on $port";
+    return $port;
+}
+
+sub stop_redis {
+    my ($self) = @_;
+    my $pid = delete $self->{pids}{redis} or return;
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
+}
+
+sub redis_port { $_[0]{redis_port} }
+
+# Run redis-cli against our server; returns its output without the newline.
+sub redis {
+    my ($self, @args) = @_;
+    open my $fh, '-|', 'redis-cli', '-p', $self->{redis_port}, '--raw', @args
+        or die "redis-cli: $!";
+    local $/;
+    my $out = <$fh>;
+    close $fh;
+    $out = '' unless defined $out;
+    $out =~ s/\s+\z//;
+    return $out;
+}
+
+# --- mailctl ---------------------------------------------------------------
+
+# Run build/mailctl with @args and $stdin; returns (exit code, stdout, stderr).
+sub mailctl {
+    my ($self, $stdin, @args) = @_;
+    my $out = "$self->{dir}/mailctl.out";
+    my $err = "$self->{dir}/mailctl.err";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        $ENV{REDIS_URL} = "redis://127.0.0.1:$self->{redis_port}"
+            if $self->{redis_port};
+        my $in = "$self->{dir}/mailctl.in";
+        open my $fh, '>', $in or die; print $fh (defined $stdin ? $stdin : '');
+        close $fh;
+        open STDIN, '<', $in;
+        open STDOUT, '>', $out;
+        open STDERR, '>', $err;
+        exec build_dir() . '/mailctl', @args;
+        die "exec mailctl: $!";
+    }
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    return ($rc, _slurp($out), _slurp($err));
+}
+
+sub _slurp {
+    my ($f) = @_;
+    open my $fh, '<', $f or return '';
+    local $/;
+    my $s = <$fh>;
+    return defined $s ? $s : '';
+}
+
+# --- nginx -----------------------------------------------------------------
+
+my %nginx_env;
+
+sub nginx_env {
+    return %nginx_env if %nginx_env;
+    my $f = build_dir() . '/nginx.env';
+    open my $fh, '<', $f or die "$f: $! (run ./build.sh first)";
+    while (<$fh>) {
+        chomp;
+        my ($k, $v) = split /=/, $_, 2;
+        $nginx_env{$k} = $v;
+    }
+    return %nginx_env;
+}
+
+# The whole nginx.conf around the test's mail{} body.
+sub nginx_conf {
+    my ($self, $mail, %opt) = @_;
+    my %env = nginx_env();
+    my $dir = $self->{dir};
+    my $redis = defined $opt{redis} ? $opt{redis}
+              : "mail_redis 127.0.0.1:$self->{redis_port};";
+    my $workers = $opt{workers} || 1;
+    return <<CONF;
+load_module $env{NGINX_MAIL_MODULE};
+load_module $env{NGINX_SERVER_MODULE};
+worker_processes $workers;
+error_log $dir/error.log info;
+pid $dir/nginx.pid;
+events { worker_connections 1024; }
+mail {
+    server_name mx.example.test;
+    $redis
+$mail
+}
+CONF
+}
+
+sub write_conf {
+    my ($self, $mail, %opt) = @_;
+    my $f = "$self->{dir}/nginx.conf";
+    open my $fh, '>', $f or die "$f: $!";
+    print $fh $self->nginx_conf($mail, %opt);
+    close $fh;
+    return $f;
+}
+
+# "nginx -t" on a generated config: (exit code, output)
+sub nginx_test_conf {
+    my ($self, $mail, %opt) = @_;
+    my %env = nginx_env();
+    my $conf = $self->write_conf($mail, %opt);
+    my $out = `$env{NGINX_BIN} -t -p $self->{dir} -c $conf 2>&1`;
+    return ($? >> 8, $out);
+}
+
+# Starts nginx in the foreground (daemon off) and waits for every port.
+sub start_nginx {
+    my ($self, $mail, %opt) = @_;
+    my %env = nginx_env();
+    my $conf = $self->write_conf($mail, %opt);
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>>', "$self->{dir}/nginx.out";
+        open STDERR, '>&', \*STDOUT;
+        exec $env{NGINX_BIN}, '-p', $self->{dir}, '-c', $conf,
+             '-g', 'daemon off;';
+        die "exec nginx: $!";
+    }
+    $self->{pids}{nginx} = $pid;
+    for my $port (@{ $opt{ports} || [] }) {
+        wait_port($port) or die "nginx did not listen on $port:\n"
+                                . _slurp("$self->{dir}/nginx.out")
+                                . _slurp("$self->{dir}/error.log");
+    }
+    return $pid;
+}
+
+sub stop_nginx {
+    my ($self) = @_;
+    my $pid = delete $self->{pids}{nginx} or return;
+    kill 'QUIT', $pid;
+    waitpid $pid, 0;
+}
+
+sub error_log { _slurp("$_[0]{dir}/error.log") }
+
+# A self-signed certificate for TLS tests: (cert, key)
+sub tls_cert {
+    my ($self) = @_;
+    my ($crt, $key) = ("$self->{dir}/cert.pem", "$self->{dir}/key.pem");
+    unless (-f $crt) {
+        my $rc = system("openssl req -x509 -newkey rsa:2048 -nodes"
+                        . " -subj /CN=mx.example.test -days 2"
+                        . " -keyout $key -out $crt 2>/dev/null");
+        $rc == 0 or die "openssl failed";
+    }
+    return ($crt, $key);
+}
+
+# --- accounts without mailctl (tests of the server side) -------------------
+
+sub add_user {
+    my ($self, $addr, $password, %opt) = @_;
+    my $salt = $opt{salt} || '$y$j9T$' . join('', map {
+        ('a'..'z', 'A'..'Z', 0..9, '.', '/')[rand 64] } 1..21) . '.$';
+    my $hash = crypt($password, $salt);
+    die "crypt failed for $salt" unless defined $hash && $hash =~ /^\$/;
+    my ($domain) = $addr =~ /@(.+)$/;
+    $self->redis('SADD', 'domains', $domain);
+    $self->redis('SADD', "domain:{$domain}:users", $addr);
+    $self->redis('HSET', "user:{$addr}", 'password', $hash,
+                 'enabled', defined $opt{enabled} ? $opt{enabled} : 1,
+                 'quota_bytes', 0, 'created', time);
+    return $hash;
+}
+
+# --- raw protocol clients --------------------------------------------------
+
+sub client {
+    my ($port) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => 10)
+        or die "connect $port: $!";
+    $s->autoflush(1);
+    return $s;
+}
+
+sub send_line {
+    my ($sock, $line) = @_;
+    print $sock "$line\r\n";
+}
+
+# One SMTP reply, all its lines: "250-a\r\n250 b\r\n"; '' on EOF.
+sub reply_of {
+    my ($sock) = @_;
+    my $reply = '';
+    local $SIG{ALRM} = sub { die "timeout reading a reply\n" };
+    alarm 10;
+    while (defined(my $line = <$sock>)) {
+        $reply .= $line;
+        last if $line =~ /^\d{3}(?: |\r?\n)/;
+    }
+    alarm 0;
+    return $reply;
+}
+
+# --- teardown ----------------------------------------------------------------
+
+sub DESTROY {
+    my ($self) = @_;
+    for my $name (keys %{ $self->{pids} }) {
+        my $pid = $self->{pids}{$name};
+        kill 'TERM', $pid;
+        waitpid $pid, 0;
+    }
+}
+
+# On failure, show what nginx said: most failures are explained there.
+END {
+    my $tb = Test::More->builder;
+    return if $tb->is_passing;
+    for my $t (grep { defined } @instances) {
+        my $log = $t->error_log;
+        next unless length $log;
+        $tb->diag("nginx error log ($t->{dir}/error.log):\n$log");
+    }
+}
+
+1;
