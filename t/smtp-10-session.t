@@ -42,7 +42,8 @@ send_line($s, 'HELO client.example');
 is(reply_of($s), "250 mx.example.test\r\n", 'HELO');
 send_line($s, 'ehlo client.example');
 is(reply_of($s), "250-mx.example.test\r\n250-PIPELINING\r\n"
-   . "250-SIZE 26214400\r\n250-STARTTLS\r\n250 ENHANCEDSTATUSCODES\r\n",
+   . "250-SIZE 26214400\r\n250-STARTTLS\r\n250-ENHANCEDSTATUSCODES\r\n"
+   . "250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n",
    'EHLO (lower case) lists the extensions; no AUTH before TLS');
 send_line($s, 'EHLO');
 is(reply_of($s), "501 5.5.4 Syntax: EHLO hostname\r\n", 'EHLO needs a name');

@@ -12,6 +12,9 @@
 #include <ngx_event.h>
 #include <ngx_mail.h>
 
+#include "ngx_mail_store.h"
+#include "ngx_mail_smtpd_data.h"
+
 
 /* RFC 5321 4.5.3.1.4: 512 octets with the CRLF */
 #define NGX_MAIL_SMTPD_LINE_MAX     510
@@ -44,7 +47,20 @@ typedef struct {
     ngx_str_t                   rcpt_params;
     ngx_array_t                *targets;       /* of the alias looked up */
     ngx_uint_t                  target;        /* next one to look up */
+
+    /* the message, once DATA or the first BDAT has come */
+    ngx_buf_t                  *chunk;         /* decoded, not yet sent */
+    ngx_mail_store_spool_t      spool;
+    ngx_mail_smtpd_data_t       decoder;
+    off_t                       bdat_size;     /* of the current chunk */
+    off_t                       bdat_left;
+
     unsigned                    smtputf8:1;
+    unsigned                    receiving:1;   /* content is expected */
+    unsigned                    bdat:1;
+    unsigned                    bdat_last:1;
+    unsigned                    waiting:1;     /* for APPENDs to drain */
+    unsigned                    prefix_sent:1; /* trace headers spooled */
 } ngx_mail_smtpd_tx_t;
 
 
@@ -62,6 +78,7 @@ typedef struct {
     ngx_str_t                   auth_user;     /* AUTH LOGIN username */
     ngx_uint_t                  errors;
     ngx_mail_smtpd_tx_t        *tx;
+    off_t                       discard;       /* of a refused BDAT */
     unsigned                    esmtp:1;
     unsigned                    authenticated:1;
 } ngx_mail_smtpd_ctx_t;
@@ -91,6 +108,13 @@ ngx_int_t ngx_mail_smtpd_cmd_mail(ngx_mail_session_t *s,
 ngx_int_t ngx_mail_smtpd_cmd_rcpt(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *arg);
 void ngx_mail_smtpd_tx_end(ngx_mail_smtpd_ctx_t *ctx);
+
+ngx_int_t ngx_mail_smtpd_cmd_data(ngx_mail_session_t *s,
+    ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *arg);
+ngx_int_t ngx_mail_smtpd_cmd_bdat(ngx_mail_session_t *s,
+    ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *arg);
+void ngx_mail_smtpd_message_input(ngx_mail_session_t *s,
+    ngx_mail_smtpd_ctx_t *ctx);
 
 
 extern ngx_module_t         ngx_mail_smtpd_module;

@@ -50,8 +50,9 @@ static ngx_int_t ngx_mail_smtpd_cmd_vrfy(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *arg);
 static ngx_int_t ngx_mail_smtpd_cmd_expn(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *arg);
-static ngx_int_t ngx_mail_smtpd_cmd_transaction(ngx_mail_session_t *s,
-    ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *arg);
+static void ngx_mail_smtpd_discard(ngx_mail_session_t *s,
+    ngx_mail_smtpd_ctx_t *ctx);
+static void ngx_mail_smtpd_cleanup(void *data);
 
 
 static ngx_mail_smtpd_command_t  ngx_mail_smtpd_commands[] = {
@@ -68,8 +69,8 @@ static ngx_mail_smtpd_command_t  ngx_mail_smtpd_commands[] = {
     { ngx_string("EXPN"), ngx_mail_smtpd_cmd_expn, 0 },
     { ngx_string("MAIL"), ngx_mail_smtpd_cmd_mail, 0 },
     { ngx_string("RCPT"), ngx_mail_smtpd_cmd_rcpt, 0 },
-    { ngx_string("DATA"), ngx_mail_smtpd_cmd_transaction, 0 },
-    { ngx_string("BDAT"), ngx_mail_smtpd_cmd_transaction, 0 },
+    { ngx_string("DATA"), ngx_mail_smtpd_cmd_data, 0 },
+    { ngx_string("BDAT"), ngx_mail_smtpd_cmd_bdat, 0 },
     { ngx_null_string, NULL, 0 }
 };
 
@@ -77,6 +78,7 @@ static ngx_mail_smtpd_command_t  ngx_mail_smtpd_commands[] = {
 void
 ngx_mail_smtpd_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
 {
+    ngx_pool_cleanup_t        *cln;
     ngx_mail_server_io_t      *io;
     ngx_mail_smtpd_ctx_t      *ctx;
     ngx_mail_core_srv_conf_t  *cscf;
@@ -90,6 +92,16 @@ ngx_mail_smtpd_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
     }
 
     ngx_mail_set_ctx(s, ctx, ngx_mail_smtpd_module);
+
+    cln = ngx_pool_cleanup_add(c->pool, 0);
+    if (cln == NULL) {
+        ngx_mail_close_connection(c);
+        return;
+    }
+
+    /* a transaction has a pool, and maybe a spool in Redis, of its own */
+    cln->handler = ngx_mail_smtpd_cleanup;
+    cln->data = ctx;
 
     /* room for one AUTH line and pipelined commands behind it */
     io = ngx_mail_server_io_create(s, 2 * NGX_MAIL_SMTPD_AUTH_LINE_MAX,
@@ -159,6 +171,26 @@ ngx_mail_smtpd_process(ngx_mail_session_t *s)
     ctx = ngx_mail_get_module_ctx(s, ngx_mail_smtpd_module);
 
     while (!io->busy && !io->quit && !io->starttls) {
+
+        if (ctx->discard) {
+            if (s->buffer->pos == s->buffer->last) {
+                return;
+            }
+
+            ngx_mail_smtpd_discard(s, ctx);
+            continue;
+        }
+
+        if (ctx->tx && ctx->tx->receiving) {
+            if (s->buffer->pos == s->buffer->last
+                && !(ctx->tx->bdat && ctx->tx->bdat_left == 0))
+            {
+                return;
+            }
+
+            ngx_mail_smtpd_message_input(s, ctx);
+            continue;
+        }
 
         rc = ngx_mail_server_next_line(s, &line);
 
@@ -233,6 +265,22 @@ ngx_mail_smtpd_command(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     if (cmd->handler(s, ctx, &arg) != NGX_OK) {
         ngx_mail_smtpd_error(s, ctx);
     }
+}
+
+
+/* RFC 3030 2: the bytes of a refused BDAT chunk are read and dropped */
+
+static void
+ngx_mail_smtpd_discard(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx)
+{
+    size_t      n;
+    ngx_buf_t  *b;
+
+    b = s->buffer;
+    n = ngx_min((size_t) (b->last - b->pos), (size_t) ctx->discard);
+
+    b->pos += n;
+    ctx->discard -= n;
 }
 
 
@@ -397,7 +445,12 @@ ngx_mail_smtpd_cmd_ehlo(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
         (void) ngx_mail_smtpd_reply(s, "250-AUTH PLAIN LOGIN");
     }
 
-    return ngx_mail_smtpd_reply(s, "250 ENHANCEDSTATUSCODES");
+    (void) ngx_mail_smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
+    (void) ngx_mail_smtpd_reply(s, "250-8BITMIME");
+    (void) ngx_mail_smtpd_reply(s, "250-DSN");
+    (void) ngx_mail_smtpd_reply(s, "250-SMTPUTF8");
+
+    return ngx_mail_smtpd_reply(s, "250 CHUNKING");
 }
 
 
@@ -507,16 +560,10 @@ ngx_mail_smtpd_cmd_expn(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
 }
 
 
-/*
- * The mail transaction (MAIL, RCPT, DATA, BDAT) arrives with local
- * delivery; until then a client learns it cannot send here.
- */
-
-static ngx_int_t
-ngx_mail_smtpd_cmd_transaction(ngx_mail_session_t *s,
-    ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *arg)
+static void
+ngx_mail_smtpd_cleanup(void *data)
 {
-    (void) ngx_mail_smtpd_reply(s, "502 5.5.1 Error: command not "
-                                   "implemented");
-    return NGX_ERROR;
+    ngx_mail_smtpd_ctx_t  *ctx = data;
+
+    ngx_mail_smtpd_tx_end(ctx);
 }

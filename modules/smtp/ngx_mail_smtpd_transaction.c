@@ -79,6 +79,13 @@ ngx_mail_smtpd_cmd_mail(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    /* BINARYMIME is not offered: the queue could not pass it on */
+    if (env.body == NGX_MAIL_SMTPD_BODY_BINARYMIME) {
+        (void) ngx_mail_smtpd_reply(s, "555 5.5.4 Unsupported option: "
+                                       "BODY=BINARYMIME");
+        return NGX_ERROR;
+    }
+
     if (env.has_size && env.size > sscf->max_message_size) {
         (void) ngx_mail_smtpd_reply(s, "552 5.3.4 Message size exceeds "
                                        "fixed limit");
@@ -185,8 +192,6 @@ ngx_mail_smtpd_mail_params(ngx_mail_smtpd_tx_t *tx,
     if (env->body == NGX_MAIL_SMTPD_BODY_8BITMIME) {
         p = ngx_cpymem(p, "BODY=8BITMIME ", 14);
 
-    } else if (env->body == NGX_MAIL_SMTPD_BODY_BINARYMIME) {
-        p = ngx_cpymem(p, "BODY=BINARYMIME ", 16);
     }
 
     if (env->ret == NGX_MAIL_SMTPD_RET_FULL) {
@@ -635,11 +640,20 @@ ngx_mail_smtpd_async_reply(ngx_mail_session_t *s, const char *fmt,
 }
 
 
+/* RSET, HELO, the end of DATA, or the end of the session */
+
 void
 ngx_mail_smtpd_tx_end(ngx_mail_smtpd_ctx_t *ctx)
 {
-    if (ctx->tx) {
-        ngx_destroy_pool(ctx->tx->pool);
-        ctx->tx = NULL;
+    if (ctx->tx == NULL) {
+        return;
     }
+
+    if (ctx->tx->chunk) {
+        /* nothing if delivered; else the spool goes, and no callback */
+        ngx_mail_store_spool_discard(&ctx->tx->spool);
+    }
+
+    ngx_destroy_pool(ctx->tx->pool);
+    ctx->tx = NULL;
 }

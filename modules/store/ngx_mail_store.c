@@ -21,6 +21,9 @@
 #include "ngx_mail_store.h"
 
 
+static ngx_int_t ngx_mail_store_send(ngx_mail_store_spool_t *sp,
+    ngx_mail_redis_cmd_t *cmd, ngx_mail_redis_handler_pt handler);
+static void ngx_mail_store_answered(ngx_mail_store_spool_t *sp);
 static void ngx_mail_store_append_done(redisReply *reply, void *data);
 static void ngx_mail_store_deliver_done(redisReply *reply, void *data);
 
@@ -43,9 +46,8 @@ static char  ngx_mail_store_deliver_lua[] =
     "local remotes = {}\n"
     "for n = 1, nremote do remotes[n] = ARGV[i]; i = i + 1 end\n"
     "local qid = ARGV[i]\n"
-    "if redis.call('EXISTS', spool) == 0 and size > 0 then\n"
-    "  return 'NOSPOOL'\n"
-    "end\n"
+    /* an APPEND that failed must not leave a truncated message */
+    "if redis.call('STRLEN', spool) ~= size then return 'SHORTSPOOL' end\n"
     /* every check before any write: all or nothing */
     "for _, a in ipairs(locals) do\n"
     "  local u = redis.call('HMGET', 'user:{' .. a .. '}',\n"
@@ -70,7 +72,10 @@ static char  ngx_mail_store_deliver_lua[] =
     "  local uid = redis.call('HINCRBY', mb, 'uidnext', 1) - 1\n"
     "  local modseq = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"
     "  local msg = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"
-    "  if size > 0 then redis.call('COPY', spool, msg .. ':body') end\n"
+    "  if size > 0 then\n"
+    "    redis.call('COPY', spool, msg .. ':body')\n"
+    "    redis.call('PERSIST', msg .. ':body')\n"
+    "  end\n"
     "  redis.call('HSET', msg, 'size', size, 'internaldate', now,\n"
     "             'flags', '', 'modseq', modseq)\n"
     "  redis.call('ZADD', mb .. ':uids', uid, uid)\n"
@@ -82,7 +87,10 @@ static char  ngx_mail_store_deliver_lua[] =
     "end\n"
     "if nremote > 0 then\n"
     "  local q = 'queue:{' .. qid .. '}'\n"
-    "  if size > 0 then redis.call('COPY', spool, q .. ':msg') end\n"
+    "  if size > 0 then\n"
+    "    redis.call('COPY', spool, q .. ':msg')\n"
+    "    redis.call('PERSIST', q .. ':msg')\n"
+    "  end\n"
     "  redis.call('HSET', q .. ':env', 'from', from,\n"
     "             'rcpts', table.concat(remotes, '\\n'), 'params', params,\n"
     "             'size', size, 'created', now, 'attempts', 0)\n"
@@ -118,36 +126,91 @@ ngx_mail_store_spool_init(ngx_mail_session_t *s, ngx_mail_store_spool_t *sp)
     sp->key.len = p - sp->key.data;
 
     sp->size = 0;
-    sp->inflight = 0;
+    sp->ninflight = 0;
     sp->failed = 0;
+    sp->done = 0;
     sp->session = s;
 
     return NGX_OK;
 }
 
 
+/*
+ * The first APPEND also sets an expiry: a spool left behind by a node that
+ * died in the middle of a message goes away by itself.  The delivery
+ * script removes the expiry from the copies it makes.
+ */
+
 ngx_int_t
 ngx_mail_store_spool_append(ngx_mail_store_spool_t *sp, u_char *data,
     size_t len, ngx_mail_store_handler_pt handler)
 {
-    ngx_mail_redis_cmd_t  cmd;
+    ngx_uint_t            n;
+    ngx_mail_redis_cmd_t  cmds[2];
 
-    ngx_mail_redis_cmd_init(&cmd, "APPEND");
-    ngx_mail_redis_cmd_arg(&cmd, sp->key.data, sp->key.len);
-    ngx_mail_redis_cmd_arg(&cmd, data, len);
+    n = (sp->size == 0) ? 2 : 1;
 
-    if (ngx_mail_redis_send(&cmd, 1, ngx_mail_store_append_done, sp,
-                            sp->session->connection->log)
-        == NULL)
+    if (sp->ninflight + n > NGX_MAIL_STORE_INFLIGHT) {
+        return NGX_ERROR;
+    }
+
+    ngx_mail_redis_cmd_init(&cmds[0], "APPEND");
+    ngx_mail_redis_cmd_arg(&cmds[0], sp->key.data, sp->key.len);
+    ngx_mail_redis_cmd_arg(&cmds[0], data, len);
+
+    if (sp->size == 0) {
+        ngx_mail_redis_cmd_init(&cmds[1], "EXPIRE");
+        ngx_mail_redis_cmd_arg(&cmds[1], sp->key.data, sp->key.len);
+        ngx_mail_redis_cmd_cstr(&cmds[1], "86400");
+    }
+
+    sp->appended = handler;
+
+    if (ngx_mail_store_send(sp, cmds, ngx_mail_store_append_done) != NGX_OK
+        || (sp->size == 0
+            && ngx_mail_store_send(sp, &cmds[1], ngx_mail_store_append_done)
+               != NGX_OK))
     {
         sp->failed = 1;
         return NGX_ERROR;
     }
 
     sp->size += len;
-    sp->handler = handler;
 
-    return (++sp->inflight > 1) ? NGX_AGAIN : NGX_OK;
+    return (sp->ninflight > 1) ? NGX_AGAIN : NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_mail_store_send(ngx_mail_store_spool_t *sp, ngx_mail_redis_cmd_t *cmd,
+    ngx_mail_redis_handler_pt handler)
+{
+    ngx_mail_redis_request_t  *r;
+
+    r = ngx_mail_redis_send(cmd, 1, handler, sp,
+                            sp->session->connection->log);
+    if (r == NULL) {
+        return NGX_ERROR;
+    }
+
+    sp->inflight[sp->ninflight++] = r;
+
+    return NGX_OK;
+}
+
+
+/* Redis answers in order: the oldest request is the one answered */
+
+static void
+ngx_mail_store_answered(ngx_mail_store_spool_t *sp)
+{
+    ngx_uint_t  i;
+
+    for (i = 1; i < sp->ninflight; i++) {
+        sp->inflight[i - 1] = sp->inflight[i];
+    }
+
+    sp->ninflight--;
 }
 
 
@@ -156,14 +219,14 @@ ngx_mail_store_append_done(redisReply *reply, void *data)
 {
     ngx_mail_store_spool_t  *sp = data;
 
-    sp->inflight--;
+    ngx_mail_store_answered(sp);
 
     if (ngx_mail_redis_reply_is_error(reply, sp->session->connection->log)) {
         sp->failed = 1;
     }
 
-    if (sp->handler) {
-        sp->handler(sp->session, sp->failed ? NGX_ERROR : NGX_OK, NULL);
+    if (sp->appended) {
+        sp->appended(sp->session, sp->failed ? NGX_ERROR : NGX_OK, NULL);
     }
 }
 
@@ -229,16 +292,13 @@ ngx_mail_store_deliver(ngx_mail_store_spool_t *sp, ngx_array_t *local,
 
     ngx_mail_redis_cmd_arg(cmd, sp->id.data, sp->id.len);
 
-    sp->handler = handler;
-
-    if (ngx_mail_redis_send(cmd, 1, ngx_mail_store_deliver_done, sp,
-                            sp->session->connection->log)
-        == NULL)
-    {
+    if (sp->ninflight == NGX_MAIL_STORE_INFLIGHT) {
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    sp->delivered = handler;
+
+    return ngx_mail_store_send(sp, cmd, ngx_mail_store_deliver_done);
 }
 
 
@@ -252,11 +312,14 @@ ngx_mail_store_deliver_done(redisReply *reply, void *data)
 
     log = sp->session->connection->log;
 
+    ngx_mail_store_answered(sp);
+    sp->done = 1;
+
     if (ngx_mail_redis_reply_is_error(reply, log)
         || (reply->type != REDIS_REPLY_STATUS
             && reply->type != REDIS_REPLY_STRING))
     {
-        sp->handler(sp->session, NGX_ERROR, NULL);
+        sp->delivered(sp->session, NGX_ERROR, NULL);
         return;
     }
 
@@ -264,27 +327,35 @@ ngx_mail_store_deliver_done(redisReply *reply, void *data)
     detail.len = reply->len;
 
     if (detail.len == 2 && ngx_strncmp(detail.data, "OK", 2) == 0) {
-        sp->handler(sp->session, NGX_OK, NULL);
+        sp->delivered(sp->session, NGX_OK, NULL);
         return;
     }
 
     ngx_log_error(NGX_LOG_INFO, log, 0, "delivery of %V refused: %V",
                   &sp->id, &detail);
 
-    sp->handler(sp->session, NGX_DECLINED, &detail);
+    sp->delivered(sp->session, NGX_DECLINED, &detail);
 }
 
-
-/* the spool of a message that will not be delivered; no need to wait */
 
 void
 ngx_mail_store_spool_discard(ngx_mail_store_spool_t *sp)
 {
+    ngx_uint_t            i;
     ngx_mail_redis_cmd_t  cmd;
 
-    if (sp->size == 0) {
+    /* the spool's memory may go before Redis answers */
+    for (i = 0; i < sp->ninflight; i++) {
+        ngx_mail_redis_cancel(sp->inflight[i]);
+    }
+
+    sp->ninflight = 0;
+
+    if (sp->done || sp->size == 0) {
         return;
     }
+
+    sp->done = 1;
 
     ngx_mail_redis_cmd_init(&cmd, "DEL");
     ngx_mail_redis_cmd_arg(&cmd, sp->key.data, sp->key.len);

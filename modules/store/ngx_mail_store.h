@@ -18,14 +18,25 @@ typedef void (*ngx_mail_store_handler_pt)(ngx_mail_session_t *s,
     ngx_int_t rc, ngx_str_t *detail);
 
 
+#include "ngx_mail_redis.h"
+
+
+/* APPENDs and the delivery a spool may have waiting in Redis at once */
+#define NGX_MAIL_STORE_INFLIGHT  4
+
+
 typedef struct {
     ngx_str_t                   id;          /* queue id, unique */
     ngx_str_t                   key;         /* spool:{id} */
     off_t                       size;        /* bytes appended so far */
-    ngx_uint_t                  inflight;    /* APPENDs not yet answered */
     ngx_mail_session_t         *session;
-    ngx_mail_store_handler_pt   handler;     /* append or deliver */
+    ngx_mail_store_handler_pt   appended;
+    ngx_mail_store_handler_pt   delivered;
+    /* requests in the order Redis answers them */
+    ngx_mail_redis_request_t   *inflight[NGX_MAIL_STORE_INFLIGHT];
+    ngx_uint_t                  ninflight;
     unsigned                    failed:1;    /* an APPEND failed */
+    unsigned                    done:1;      /* delivered or discarded */
 } ngx_mail_store_spool_t;
 
 
@@ -58,6 +69,10 @@ ngx_int_t ngx_mail_store_deliver(ngx_mail_store_spool_t *sp,
     ngx_array_t *local, ngx_mail_store_envelope_t *env,
     ngx_mail_store_handler_pt handler);
 
+/*
+ * Drops a spool that will not be delivered: no handler is called any
+ * more, and the spool key is deleted.  Safe to call twice.
+ */
 void ngx_mail_store_spool_discard(ngx_mail_store_spool_t *sp);
 
 
