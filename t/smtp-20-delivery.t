@@ -39,8 +39,9 @@ sub stored {
     my ($user, $uid) = @_;
     my $id = $t->redis('HGET', "mailboxes:{$user}", 'INBOX');
     return undef unless length $id;
-    return $t->redis('--no-raw', 'GET', "msg:{$user}:$id:$uid:body") eq '(nil)'
-        ? undef : raw_get("msg:{$user}:$id:$uid:body");
+    my $blob = $t->redis('HGET', "msg:{$user}:$id:$uid", 'blob');
+    return undef unless length $blob;
+    return raw_get("blob:{$blob}");
 }
 
 # GET without redis-cli's newline handling: byte-exact
@@ -114,8 +115,9 @@ is($t->redis('HGET', 'msg:{demo@example.test}:1:1', 'size'), length $msg,
    'the stored size is the octet count');
 is($t->redis('HGET', 'user:{demo@example.test}', 'used_bytes'), length $msg,
    'the quota usage grew by it');
-is($t->redis('TTL', 'msg:{demo@example.test}:1:1:body'), -1,
-   'the stored message does not expire');
+my $blob1 = $t->redis('HGET', 'msg:{demo@example.test}:1:1', 'blob');
+is($t->redis('TTL', "blob:{$blob1}"), -1, 'the stored message does not expire');
+is($t->redis('GET', "blob:{$blob1}:refs"), 1, 'one reference to it');
 is($t->redis('KEYS', 'spool:*'), '', 'no spool is left behind');
 
 # --- pipelined transaction, several recipients, an alias ---------------------
@@ -137,8 +139,14 @@ is($t->redis('HGET', "queue:{$qid}:env", 'rcpts'), 'friend@remote.example',
    'the remote alias target is queued');
 is($t->redis('HGET', "queue:{$qid}:env", 'from'), 'sender@remote.example',
    'with the envelope sender');
-like(raw_get("queue:{$qid}:msg"), qr/for the team\r\n\z/,
-     'and the message');
+my $blob = $t->redis('HGET', "queue:{$qid}:env", 'blob');
+like(raw_get("blob:{$blob}"), qr/for the team\r\n\z/, 'and the message');
+is($t->redis('HGET', 'msg:{bob@example.test}:1:1', 'blob'), $blob,
+   'bob\'s copy is the same blob');
+is($t->redis('HGET', 'msg:{demo@example.test}:1:2', 'blob'), $blob,
+   'and so is demo\'s');
+is($t->redis('GET', "blob:{$blob}:refs"), 3,
+   'referenced three times: two mailboxes and the queue');
 
 # --- catch-all, unknown, disabled, relay ------------------------------------
 is(cmd($s, 'MAIL FROM:<>'), "250 2.1.0 Ok\r\n", 'null sender');

@@ -626,12 +626,18 @@ ngx_mail_account_resolve(ngx_mail_session_t *s, ngx_str_t *addr,
 
     pool = s->connection->pool;
 
-    at = ngx_strlchr(addr->data, addr->data + addr->len, '@');
-    if (at == NULL) {
+    /* the last "@": a quoted local part may hold one too */
+    for (at = addr->data + addr->len; at > addr->data; at--) {
+        if (at[-1] == '@') {
+            break;
+        }
+    }
+
+    if (at == addr->data) {
         return NGX_ERROR;
     }
 
-    domain.data = at + 1;
+    domain.data = at;
     domain.len = addr->data + addr->len - domain.data;
 
     r = ngx_pcalloc(pool, sizeof(ngx_mail_account_resolve_t));

@@ -28,6 +28,7 @@ struct ngx_mail_server_io_s {
     ngx_mail_server_process_pt  process;
     /* sent before closing an idle session, e.g. SMTP's 421 */
     ngx_str_t                   timeout_reply;
+    ngx_str_t                   shutdown_reply;
 
     /* a command waits for Redis or a thread: input stays unread */
     unsigned                    busy:1;

@@ -24,6 +24,7 @@ static ngx_int_t ngx_mail_server_recv(ngx_mail_session_t *s);
 static ngx_int_t ngx_mail_server_send(ngx_mail_session_t *s);
 static void ngx_mail_server_after_output(ngx_mail_session_t *s);
 static ngx_flag_t ngx_mail_server_out_full(ngx_mail_server_io_t *io);
+static void ngx_mail_server_close_with(ngx_connection_t *c, ngx_str_t *reply);
 
 
 ngx_mail_server_io_t *
@@ -85,20 +86,22 @@ ngx_mail_server_read_handler(ngx_event_t *rev)
     c = rev->data;
     s = c->data;
 
+    io = ngx_mail_server_io(s);
+
     if (rev->timedout) {
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT, "client timed out");
         c->timedout = 1;
-
-        io = ngx_mail_server_io(s);
-
-        if (io->timeout_reply.len) {
-            /* best effort: the client may not be reading at all */
-            (void) c->send(c, io->timeout_reply.data, io->timeout_reply.len);
-        }
-
-        ngx_mail_close_connection(c);
+        ngx_mail_server_close_with(c, &io->timeout_reply);
         return;
     }
+
+    if (c->close) {
+        /* nginx is shutting down and the session was waiting for input */
+        ngx_mail_server_close_with(c, &io->shutdown_reply);
+        return;
+    }
+
+    c->idle = 0;
 
     ngx_mail_server_resume(s);
 }
@@ -376,11 +379,32 @@ ngx_mail_server_after_output(ngx_mail_session_t *s)
         return;
     }
 
+    if (ngx_exiting && s->buffer->pos == s->buffer->last) {
+        /* a graceful shutdown lets a session finish its command only */
+        ngx_mail_server_close_with(c, &io->shutdown_reply);
+        return;
+    }
+
+    /* what nginx's graceful shutdown may close at once */
+    c->idle = 1;
+
     ngx_add_timer(c->read, io->timeout);
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
         ngx_mail_close_connection(c);
     }
+}
+
+
+static void
+ngx_mail_server_close_with(ngx_connection_t *c, ngx_str_t *reply)
+{
+    if (reply->len) {
+        /* best effort: the client may not be reading at all */
+        (void) c->send(c, reply->data, reply->len);
+    }
+
+    ngx_mail_close_connection(c);
 }
 
 

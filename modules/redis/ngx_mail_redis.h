@@ -62,6 +62,9 @@ void ngx_mail_redis_cancel(ngx_mail_redis_request_t *r);
 
 ngx_int_t ngx_mail_redis_reply_is_error(redisReply *reply, ngx_log_t *log);
 
+/* mail_redis_wait: replicas a stored message must reach, and how long */
+ngx_uint_t ngx_mail_redis_wait_replicas(ngx_msec_t *timeout);
+
 
 extern ngx_module_t  ngx_mail_redis_module;
 

@@ -31,6 +31,8 @@ typedef struct {
     ngx_int_t                   db;
     ngx_str_t                   password;
     ngx_msec_t                  timeout;
+    ngx_uint_t                  wait_replicas;
+    ngx_msec_t                  wait_timeout;
     ngx_flag_t                  configured;
 } ngx_mail_redis_main_conf_t;
 
@@ -60,6 +62,8 @@ typedef struct {
 static void *ngx_mail_redis_create_main_conf(ngx_conf_t *cf);
 static char *ngx_mail_redis_init_main_conf(ngx_conf_t *cf, void *conf);
 static char *ngx_mail_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_mail_redis_wait(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_mail_redis_init_process(ngx_cycle_t *cycle);
 static void ngx_mail_redis_exit_process(ngx_cycle_t *cycle);
 
@@ -94,6 +98,13 @@ static ngx_command_t  ngx_mail_redis_commands[] = {
     { ngx_string("mail_redis"),
       NGX_MAIL_MAIN_CONF|NGX_CONF_1MORE,
       ngx_mail_redis,
+      NGX_MAIL_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mail_redis_wait"),
+      NGX_MAIL_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_mail_redis_wait,
       NGX_MAIL_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -156,6 +167,8 @@ ngx_mail_redis_create_main_conf(ngx_conf_t *cf)
     rmcf->port = NGX_CONF_UNSET;
     rmcf->db = NGX_CONF_UNSET;
     rmcf->timeout = NGX_CONF_UNSET_MSEC;
+    rmcf->wait_replicas = NGX_CONF_UNSET_UINT;
+    rmcf->wait_timeout = NGX_CONF_UNSET_MSEC;
 
     return rmcf;
 }
@@ -173,6 +186,15 @@ ngx_mail_redis_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_value(rmcf->db, 0);
     ngx_conf_init_msec_value(rmcf->timeout, 5000);
+    ngx_conf_init_uint_value(rmcf->wait_replicas, 0);
+    ngx_conf_init_msec_value(rmcf->wait_timeout, 0);
+
+    if (rmcf->wait_replicas && rmcf->wait_timeout >= rmcf->timeout) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"mail_redis_wait\" timeout must be shorter "
+                           "than \"mail_redis_timeout\"");
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -269,6 +291,59 @@ ngx_mail_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rmcf->configured = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/* mail_redis_wait replicas timeout; */
+
+static char *
+ngx_mail_redis_wait(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_mail_redis_main_conf_t  *rmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (rmcf->wait_replicas != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n == NGX_ERROR || n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid number of replicas \"%V\" in "
+                           "\"mail_redis_wait\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    rmcf->wait_replicas = n;
+
+    rmcf->wait_timeout = ngx_parse_time(&value[2], 0);
+    if (rmcf->wait_timeout == (ngx_msec_t) NGX_ERROR
+        || rmcf->wait_timeout == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid timeout \"%V\" in \"mail_redis_wait\"",
+                           &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_uint_t
+ngx_mail_redis_wait_replicas(ngx_msec_t *timeout)
+{
+    if (ngx_mail_redis_link == NULL) {
+        return 0;
+    }
+
+    *timeout = ngx_mail_redis_link->conf->wait_timeout;
+
+    return ngx_mail_redis_link->conf->wait_replicas;
 }
 
 

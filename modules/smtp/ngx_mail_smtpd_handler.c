@@ -78,6 +78,7 @@ static ngx_mail_smtpd_command_t  ngx_mail_smtpd_commands[] = {
 void
 ngx_mail_smtpd_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
 {
+    u_char                    *p;
     ngx_pool_cleanup_t        *cln;
     ngx_mail_server_io_t      *io;
     ngx_mail_smtpd_ctx_t      *ctx;
@@ -112,17 +113,21 @@ ngx_mail_smtpd_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
         return;
     }
 
-    io->timeout_reply.data = ngx_pnalloc(c->pool,
-                                         cscf->server_name.len + 64);
-    if (io->timeout_reply.data == NULL) {
+    p = ngx_pnalloc(c->pool, 2 * cscf->server_name.len + 128);
+    if (p == NULL) {
         ngx_mail_close_connection(c);
         return;
     }
 
-    io->timeout_reply.len = ngx_sprintf(io->timeout_reply.data,
-                                        "421 4.4.2 %V Error: timeout exceeded"
-                                        CRLF, &cscf->server_name)
-                            - io->timeout_reply.data;
+    io->timeout_reply.data = p;
+    p = ngx_sprintf(p, "421 4.4.2 %V Error: timeout exceeded" CRLF,
+                    &cscf->server_name);
+    io->timeout_reply.len = p - io->timeout_reply.data;
+
+    io->shutdown_reply.data = p;
+    p = ngx_sprintf(p, "421 4.3.2 %V Service shutting down" CRLF,
+                    &cscf->server_name);
+    io->shutdown_reply.len = p - io->shutdown_reply.data;
 
     c->log->action = "in SMTP session";
 

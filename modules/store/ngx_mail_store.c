@@ -5,8 +5,9 @@
  * A message is appended to spool:{id} in chunks while it arrives, so a
  * session holds no more than one chunk whatever the message size.  At the
  * end of the data one Lua script checks every local recipient (exists,
- * enabled, room in the quota), then copies the spool into each mailbox and,
- * for remote recipients, into the outbound queue, and drops the spool.
+ * enabled, room in the quota), then renames the spool to blob:{id}, with a
+ * count of its references, and adds a reference to it in each mailbox and,
+ * for remote recipients, in the outbound queue.
  * Redis runs a script atomically, and with appendfsync always it is on disk
  * before the reply: when the handler sees NGX_OK the message is safe and
  * the client may be told 250.
@@ -26,6 +27,8 @@ static ngx_int_t ngx_mail_store_send(ngx_mail_store_spool_t *sp,
 static void ngx_mail_store_answered(ngx_mail_store_spool_t *sp);
 static void ngx_mail_store_append_done(redisReply *reply, void *data);
 static void ngx_mail_store_deliver_done(redisReply *reply, void *data);
+static void ngx_mail_store_replicate(ngx_mail_store_spool_t *sp);
+static void ngx_mail_store_replicated(redisReply *reply, void *data);
 
 
 /*
@@ -58,6 +61,14 @@ static char  ngx_mail_store_deliver_lua[] =
     "    return 'OVERQUOTA ' .. a\n"
     "  end\n"
     "end\n"
+    /* the content is stored once, whoever shares it */
+    "local blob = 'blob:{' .. qid .. '}'\n"
+    "if size > 0 then redis.call('RENAME', spool, blob)\n"
+    "else redis.call('SET', blob, '') end\n"
+    "redis.call('PERSIST', blob)\n"
+    "local refs = #locals\n"
+    "if nremote > 0 then refs = refs + 1 end\n"
+    "redis.call('SET', blob .. ':refs', refs)\n"
     "for _, a in ipairs(locals) do\n"
     "  local t = '{' .. a .. '}'\n"
     "  local id = redis.call('HGET', 'mailboxes:' .. t, 'INBOX')\n"
@@ -71,12 +82,8 @@ static char  ngx_mail_store_deliver_lua[] =
     "  local mb = 'mailbox:' .. t .. ':' .. id\n"
     "  local uid = redis.call('HINCRBY', mb, 'uidnext', 1) - 1\n"
     "  local modseq = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"
-    "  local msg = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"
-    "  if size > 0 then\n"
-    "    redis.call('COPY', spool, msg .. ':body')\n"
-    "    redis.call('PERSIST', msg .. ':body')\n"
-    "  end\n"
-    "  redis.call('HSET', msg, 'size', size, 'internaldate', now,\n"
+    "  redis.call('HSET', 'msg:' .. t .. ':' .. id .. ':' .. uid,\n"
+    "             'blob', qid, 'size', size, 'internaldate', now,\n"
     "             'flags', '', 'modseq', modseq)\n"
     "  redis.call('ZADD', mb .. ':uids', uid, uid)\n"
     "  redis.call('HINCRBY', mb, 'messages', 1)\n"
@@ -86,17 +93,12 @@ static char  ngx_mail_store_deliver_lua[] =
     "             'EXISTS ' .. id .. ' ' .. uid)\n"
     "end\n"
     "if nremote > 0 then\n"
-    "  local q = 'queue:{' .. qid .. '}'\n"
-    "  if size > 0 then\n"
-    "    redis.call('COPY', spool, q .. ':msg')\n"
-    "    redis.call('PERSIST', q .. ':msg')\n"
-    "  end\n"
-    "  redis.call('HSET', q .. ':env', 'from', from,\n"
+    "  redis.call('HSET', 'queue:{' .. qid .. '}:env', 'from', from,\n"
     "             'rcpts', table.concat(remotes, '\\n'), 'params', params,\n"
-    "             'size', size, 'created', now, 'attempts', 0)\n"
+    "             'blob', qid, 'size', size, 'created', now,\n"
+    "             'attempts', 0)\n"
     "  redis.call('XADD', 'queue:outbound', '*', 'id', qid)\n"
     "end\n"
-    "redis.call('DEL', spool)\n"
     "return 'OK'\n";
 
 
@@ -327,7 +329,7 @@ ngx_mail_store_deliver_done(redisReply *reply, void *data)
     detail.len = reply->len;
 
     if (detail.len == 2 && ngx_strncmp(detail.data, "OK", 2) == 0) {
-        sp->delivered(sp->session, NGX_OK, NULL);
+        ngx_mail_store_replicate(sp);
         return;
     }
 
@@ -335,6 +337,67 @@ ngx_mail_store_deliver_done(redisReply *reply, void *data)
                   &sp->id, &detail);
 
     sp->delivered(sp->session, NGX_DECLINED, &detail);
+}
+
+
+/*
+ * mail_redis_wait: the message must also be on that many replicas before
+ * the client is told 250; if it is not, the client hears 451 and sends it
+ * again, since a duplicate is better than a message lost with the primary.
+ */
+
+static void
+ngx_mail_store_replicate(ngx_mail_store_spool_t *sp)
+{
+    u_char                 replicas[NGX_INT_T_LEN], timeout[NGX_INT_T_LEN];
+    ngx_uint_t             n;
+    ngx_msec_t             ms;
+    ngx_mail_redis_cmd_t   cmd;
+
+    n = ngx_mail_redis_wait_replicas(&ms);
+
+    if (n == 0) {
+        sp->delivered(sp->session, NGX_OK, NULL);
+        return;
+    }
+
+    ngx_mail_redis_cmd_init(&cmd, "WAIT");
+    ngx_mail_redis_cmd_arg(&cmd, replicas,
+                           ngx_sprintf(replicas, "%ui", n) - replicas);
+    ngx_mail_redis_cmd_arg(&cmd, timeout,
+                           ngx_sprintf(timeout, "%M", ms) - timeout);
+
+    if (ngx_mail_store_send(sp, &cmd, ngx_mail_store_replicated) != NGX_OK) {
+        sp->delivered(sp->session, NGX_ERROR, NULL);
+    }
+}
+
+
+static void
+ngx_mail_store_replicated(redisReply *reply, void *data)
+{
+    ngx_mail_store_spool_t  *sp = data;
+
+    ngx_uint_t   n;
+    ngx_msec_t   ms;
+
+    ngx_mail_store_answered(sp);
+
+    n = ngx_mail_redis_wait_replicas(&ms);
+
+    if (ngx_mail_redis_reply_is_error(reply, sp->session->connection->log)
+        || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer < (long long) n)
+    {
+        ngx_log_error(NGX_LOG_ERR, sp->session->connection->log, 0,
+                      "message %V reached %d of %ui replicas in %M ms",
+                      &sp->id, reply && reply->type == REDIS_REPLY_INTEGER
+                               ? (int) reply->integer : 0, n, ms);
+        sp->delivered(sp->session, NGX_ERROR, NULL);
+        return;
+    }
+
+    sp->delivered(sp->session, NGX_OK, NULL);
 }
 
 
