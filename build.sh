@@ -21,6 +21,7 @@ packages=(
     libhiredis-dev libcrypt-dev libssl-dev
     redis-server redis-tools
     perl libmail-imapclient-perl libio-socket-ssl-perl libauthen-sasl-perl
+    libnet-dns-perl
 )
 
 as_root() {
@@ -90,6 +91,8 @@ NGINX_MAIL_MODULE=$modules/ngx_mail_module.so
 NGINX_SERVER_MODULE=$build/ngx_mail_server_module.so
 ENV
     make -s -C tools/mailctl O="$build"
+    # the parsers' C unit tests, run by t/smtp-05-parsers.t and t/mime-*.t
+    make -s -C modules/smtp O="$build/smtp"
     if [ -f modules/mime/Makefile ]; then
         make -s -C modules/mime O="$build/mime"
     fi

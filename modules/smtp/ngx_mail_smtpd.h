@@ -75,6 +75,7 @@ typedef enum {
 typedef struct {
     ngx_mail_smtpd_state_e      state;
     ngx_str_t                   helo;
+    ngx_str_t                   client_name;   /* forward-confirmed PTR */
     ngx_str_t                   auth_user;     /* AUTH LOGIN username */
     ngx_uint_t                  errors;
     ngx_mail_smtpd_tx_t        *tx;
@@ -90,6 +91,8 @@ typedef ngx_int_t (*ngx_mail_smtpd_cmd_pt)(ngx_mail_session_t *s,
 
 void ngx_mail_smtpd_init_session(ngx_mail_session_t *s, ngx_connection_t *c);
 void ngx_mail_smtpd_init_protocol(ngx_event_t *rev);
+void ngx_mail_smtpd_greeting(ngx_mail_session_t *s);
+ngx_int_t ngx_mail_smtpd_resolve_client(ngx_mail_session_t *s);
 
 ngx_int_t ngx_mail_smtpd_parse_command(ngx_str_t *line, ngx_str_t *verb,
     ngx_str_t *arg);

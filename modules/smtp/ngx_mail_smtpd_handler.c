@@ -129,7 +129,20 @@ ngx_mail_smtpd_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
                     &cscf->server_name);
     io->shutdown_reply.len = p - io->shutdown_reply.data;
 
-    c->log->action = "in SMTP session";
+    if (ngx_mail_smtpd_resolve_client(s) != NGX_OK) {
+        ngx_mail_smtpd_greeting(s);
+    }
+}
+
+
+void
+ngx_mail_smtpd_greeting(ngx_mail_session_t *s)
+{
+    ngx_mail_core_srv_conf_t  *cscf;
+
+    cscf = ngx_mail_get_module_srv_conf(s, ngx_mail_core_module);
+
+    s->connection->log->action = "in SMTP session";
 
     (void) ngx_mail_smtpd_reply(s, "220 %V ESMTP", &cscf->server_name);
 

@@ -336,7 +336,8 @@ ngx_mail_smtpd_message_prefix(ngx_mail_session_t *s, ngx_mail_smtpd_tx_t *tx,
     cscf = ngx_mail_get_module_srv_conf(s, ngx_mail_core_module);
     sscf = ngx_mail_get_module_srv_conf(s, ngx_mail_smtpd_module);
 
-    len = 512 + tx->from.len + ctx->helo.len + s->connection->addr_text.len
+    len = 512 + tx->from.len + ctx->helo.len + ctx->client_name.len
+          + s->connection->addr_text.len
           + 2 * cscf->server_name.len + 2 * tx->spool.id.len + 256;
 
     if (tx->local.nelts + tx->remote.nelts == 1) {
@@ -356,9 +357,9 @@ ngx_mail_smtpd_message_prefix(ngx_mail_session_t *s, ngx_mail_smtpd_tx_t *tx,
 
     p = ngx_sprintf(p, "Return-Path: <%V>" CRLF, &tx->from);
 
-    p = ngx_sprintf(p, "Received: from %V (unknown [%V])" CRLF
+    p = ngx_sprintf(p, "Received: from %V (%V [%V])" CRLF
                     "\tby %V (nginx-mailserver) with %s id %V",
-                    &ctx->helo, &s->connection->addr_text,
+                    &ctx->helo, &ctx->client_name, &s->connection->addr_text,
                     &cscf->server_name, ngx_mail_smtpd_protocol_word(s, ctx),
                     &tx->spool.id);
 
