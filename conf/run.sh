@@ -75,6 +75,8 @@ nginx-mailserver is running (nginx pid $nginx_pid, Redis pid $redis_pid).
   SMTP (MX)        127.0.0.1:2525   STARTTLS offered
   submission       127.0.0.1:2587   STARTTLS required, then AUTH
   submissions      127.0.0.1:2465   implicit TLS, then AUTH
+  POP3             127.0.0.1:2110   STLS, then USER/PASS or AUTH
+  POP3S            127.0.0.1:2995   implicit TLS
   Redis            127.0.0.1:$redis_port  data in $run/redis
   error log        $run/logs/error.log
 

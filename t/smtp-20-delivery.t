@@ -148,6 +148,18 @@ is($t->redis('HGET', 'msg:{demo@example.test}:1:2', 'blob'), $blob,
 is($t->redis('GET', "blob:{$blob}:refs"), 3,
    'referenced three times: two mailboxes and the queue');
 
+# two whole transactions in one write: the second waits for the first's 250
+my $n0 = messages('demo@example.test');
+print $s join '', map { "MAIL FROM:<p$_\@remote.example>\r\n"
+                        . "RCPT TO:<demo\@example.test>\r\nDATA\r\n"
+                        . "Subject: pipelined $_\r\n\r\nbody $_\r\n.\r\n" } 1 .. 2;
+my $replies = join '', map { reply_of($s) } 1 .. 8;
+like($replies, qr/\A(250 2\.1\.0 Ok\r\n250 2\.1\.5 Ok\r\n354 [^\n]*\n250 2\.0\.0 Ok: queued as [0-9a-f]+\r\n){2}\z/,
+     'two pipelined transactions: both answered in order');
+is(messages('demo@example.test'), $n0 + 2, 'and both stored');
+like(body_of(stored('demo@example.test', $n0 + 2)), qr/\Abody 2\r\n\z/,
+     'the second one whole');
+
 # --- catch-all, unknown, disabled, relay ------------------------------------
 is(cmd($s, 'MAIL FROM:<>'), "250 2.1.0 Ok\r\n", 'null sender');
 is(cmd($s, 'RCPT TO:<anything@catch.test>'), "250 2.1.5 Ok\r\n",

@@ -31,6 +31,13 @@ typedef void (*ngx_mail_account_auth_pt)(ngx_mail_session_t *s,
 ngx_int_t ngx_mail_account_auth(ngx_mail_session_t *s, ngx_str_t *login,
     ngx_str_t *password, ngx_mail_account_auth_pt handler);
 
+/*
+ * APOP (RFC 1939 7): the digest is MD5(stamp, secret) in hex, the secret
+ * being the user's "apop_secret" (set with mailctl); same handler codes.
+ */
+ngx_int_t ngx_mail_account_apop(ngx_mail_session_t *s, ngx_str_t *login,
+    ngx_str_t *stamp, ngx_str_t *digest, ngx_mail_account_auth_pt handler);
+
 /* where mail for an address goes (RFC 5321 RCPT) */
 typedef enum {
     NGX_MAIL_ACCOUNT_NOT_LOCAL = 0,     /* not one of our domains */
@@ -60,6 +67,18 @@ typedef void (*ngx_mail_account_resolve_pt)(ngx_mail_session_t *s,
  */
 ngx_int_t ngx_mail_account_resolve(ngx_mail_session_t *s, ngx_str_t *addr,
     ngx_mail_account_resolve_pt handler);
+
+/*
+ * SASL shared by our protocols.  decode: base64 of a client response into
+ * pool memory, "=" being the empty response (RFC 4954 4, RFC 5034 4);
+ * plain: RFC 4616 "[authzid] NUL authcid NUL passwd", refusing an authzid
+ * other than the login (we let nobody act for somebody else).  Both return
+ * NGX_OK or NGX_DECLINED.
+ */
+ngx_int_t ngx_mail_account_sasl_decode(ngx_pool_t *pool, ngx_str_t *in,
+    ngx_str_t *out);
+ngx_int_t ngx_mail_account_sasl_plain(ngx_str_t *decoded, ngx_str_t *login,
+    ngx_str_t *password);
 
 /* lower-cases an address in place; NGX_ERROR if it is not user@domain */
 ngx_int_t ngx_mail_account_normalize(ngx_str_t *addr);

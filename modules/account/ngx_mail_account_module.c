@@ -23,6 +23,8 @@
 #include "ngx_mail_redis.h"
 #include "ngx_mail_account.h"
 
+#include <ngx_md5.h>
+
 
 #if !(NGX_THREADS)
 #error ngx_mail_account_module needs nginx built --with-threads
@@ -46,8 +48,10 @@ typedef struct {
     ngx_str_t                   ip_fail_key;
     u_char                     *password;      /* NUL-terminated copy */
     u_char                     *hash;          /* NUL-terminated */
+    ngx_str_t                   apop_stamp;    /* empty unless APOP */
     ngx_flag_t                  enabled;
     ngx_flag_t                  match;
+    ngx_event_t                 event;         /* to finish without a task */
 } ngx_mail_account_auth_t;
 
 
@@ -67,6 +71,11 @@ static void ngx_mail_account_fail_done(redisReply *reply, void *data);
 static void ngx_mail_account_finish(ngx_mail_account_auth_t *a,
     ngx_int_t rc);
 static ngx_int_t ngx_mail_account_count(redisReply *reply);
+static ngx_int_t ngx_mail_account_start(ngx_mail_session_t *s,
+    ngx_str_t *login, ngx_str_t *password, ngx_str_t *apop_stamp,
+    ngx_mail_account_auth_pt handler);
+static void ngx_mail_account_apop_check(ngx_mail_account_auth_t *a,
+    redisReply *secret);
 static void ngx_mail_account_resolve_done(redisReply *reply, void *data);
 static void ngx_mail_account_resolve_kind(ngx_mail_account_rcpt_t *rcpt,
     redisReply *user, redisReply *alias, redisReply *catchall,
@@ -275,6 +284,23 @@ ngx_int_t
 ngx_mail_account_auth(ngx_mail_session_t *s, ngx_str_t *login,
     ngx_str_t *password, ngx_mail_account_auth_pt handler)
 {
+    return ngx_mail_account_start(s, login, password, NULL, handler);
+}
+
+
+ngx_int_t
+ngx_mail_account_apop(ngx_mail_session_t *s, ngx_str_t *login,
+    ngx_str_t *stamp, ngx_str_t *digest, ngx_mail_account_auth_pt handler)
+{
+    return ngx_mail_account_start(s, login, digest, stamp, handler);
+}
+
+
+static ngx_int_t
+ngx_mail_account_start(ngx_mail_session_t *s, ngx_str_t *login,
+    ngx_str_t *password, ngx_str_t *apop_stamp,
+    ngx_mail_account_auth_pt handler)
+{
     ngx_pool_t               *pool;
     ngx_mail_redis_cmd_t      cmds[3];
     ngx_mail_account_auth_t  *a;
@@ -288,6 +314,11 @@ ngx_mail_account_auth(ngx_mail_session_t *s, ngx_str_t *login,
 
     a->session = s;
     a->handler = handler;
+    a->event.data = a;
+
+    if (apop_stamp) {
+        a->apop_stamp = *apop_stamp;
+    }
 
     s->login.data = ngx_pstrdup(pool, login);
     if (s->login.data == NULL) {
@@ -310,7 +341,9 @@ ngx_mail_account_auth(ngx_mail_session_t *s, ngx_str_t *login,
 
     ngx_mail_redis_cmd_init(&cmds[0], "HMGET");
     ngx_mail_redis_cmd_arg(&cmds[0], a->user_key.data, a->user_key.len);
-    ngx_mail_redis_cmd_cstr(&cmds[0], MAIL_FIELD_PASSWORD);
+    ngx_mail_redis_cmd_cstr(&cmds[0], a->apop_stamp.len
+                                      ? MAIL_FIELD_APOP_SECRET
+                                      : MAIL_FIELD_PASSWORD);
     ngx_mail_redis_cmd_cstr(&cmds[0], MAIL_FIELD_ENABLED);
 
     ngx_mail_redis_cmd_init(&cmds[1], "GET");
@@ -415,6 +448,14 @@ ngx_mail_account_lookup_done(redisReply *reply, void *data)
     password = fields->element[0];
     enabled = fields->element[1];
 
+    if (a->apop_stamp.len) {
+        a->enabled = (password->type == REDIS_REPLY_STRING
+                      && !(enabled->type == REDIS_REPLY_STRING
+                           && enabled->len == 1 && enabled->str[0] == '0'));
+        ngx_mail_account_apop_check(a, password);
+        return;
+    }
+
     a->enabled = 0;
     a->hash = ngx_mail_account_dummy_hash;
 
@@ -495,6 +536,35 @@ ngx_mail_account_hash_thread(void *data, ngx_log_t *log)
 
     ngx_explicit_memzero(cd, sizeof(struct crypt_data));
     ngx_free(cd);
+}
+
+
+/* MD5 is cheap: no thread; the secret is compared in constant time */
+
+static void
+ngx_mail_account_apop_check(ngx_mail_account_auth_t *a, redisReply *secret)
+{
+    u_char     md5[16], hex[33];
+    ngx_md5_t  ctx;
+
+    a->match = 0;
+
+    if (secret->type == REDIS_REPLY_STRING) {
+        ngx_md5_init(&ctx);
+        ngx_md5_update(&ctx, a->apop_stamp.data, a->apop_stamp.len);
+        ngx_md5_update(&ctx, secret->str, secret->len);
+        ngx_md5_final(md5, &ctx);
+
+        ngx_hex_dump(hex, md5, 16);
+        ngx_strlow(a->password, a->password, 32);
+
+        a->match = (ngx_strlen(a->password) == 32
+                    && CRYPTO_memcmp(hex, a->password, 32) == 0);
+
+        ngx_explicit_memzero(&ctx, sizeof(ngx_md5_t));
+    }
+
+    ngx_mail_account_hash_done(&a->event);
 }
 
 
@@ -820,6 +890,72 @@ ngx_mail_account_targets(ngx_mail_account_rcpt_t *rcpt, redisReply *set,
         }
 
         ngx_memcpy(target->data, set->element[i]->str, target->len);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_mail_account_sasl_decode(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
+{
+    if (in->len == 1 && in->data[0] == '=') {
+        ngx_str_null(out);
+        return NGX_OK;
+    }
+
+    out->data = ngx_pnalloc(pool, ngx_base64_decoded_length(in->len));
+    if (out->data == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_decode_base64(out, in) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_mail_account_sasl_plain(ngx_str_t *decoded, ngx_str_t *login,
+    ngx_str_t *password)
+{
+    u_char     *p, *end, *nul;
+    ngx_str_t   authzid;
+
+    p = decoded->data;
+    end = decoded->data + decoded->len;
+
+    nul = ngx_strlchr(p, end, '\0');
+    if (nul == NULL) {
+        return NGX_DECLINED;
+    }
+
+    authzid.data = p;
+    authzid.len = nul - p;
+
+    p = nul + 1;
+    nul = ngx_strlchr(p, end, '\0');
+    if (nul == NULL) {
+        return NGX_DECLINED;
+    }
+
+    login->data = p;
+    login->len = nul - p;
+
+    password->data = nul + 1;
+    password->len = end - password->data;
+
+    if (authzid.len
+        && (authzid.len != login->len
+            || ngx_strncasecmp(authzid.data, login->data, login->len) != 0))
+    {
+        return NGX_DECLINED;
+    }
+
+    if (login->len == 0 || password->len == 0) {
+        return NGX_DECLINED;
     }
 
     return NGX_OK;

@@ -44,6 +44,7 @@
 #define MAIL_FIELD_ENABLED          "enabled"
 #define MAIL_FIELD_CREATED          "created"
 #define MAIL_FIELD_USED             "used_bytes"
+#define MAIL_FIELD_APOP_SECRET      "apop_secret"
 
 
 /* RFC 5321 4.5.3.1: local part 64, domain 255, path 256 with brackets */

@@ -160,63 +160,23 @@ ngx_mail_smtpd_auth_continue(ngx_mail_session_t *s,
 }
 
 
-/* RFC 4616 2: [authzid] NUL authcid NUL passwd */
-
 static ngx_int_t
 ngx_mail_smtpd_auth_plain(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_str_t *response)
 {
-    u_char     *p, *end, *nul;
-    ngx_str_t   decoded, authzid, login, password;
+    ngx_str_t  decoded, login, password;
 
     if (ngx_mail_smtpd_auth_decode(s, response, &decoded) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    p = decoded.data;
-    end = decoded.data + decoded.len;
-
-    nul = ngx_strlchr(p, end, '\0');
-    if (nul == NULL) {
-        goto invalid;
-    }
-
-    authzid.data = p;
-    authzid.len = nul - p;
-
-    p = nul + 1;
-    nul = ngx_strlchr(p, end, '\0');
-    if (nul == NULL) {
-        goto invalid;
-    }
-
-    login.data = p;
-    login.len = nul - p;
-
-    password.data = nul + 1;
-    password.len = end - password.data;
-
-    /* acting for somebody else is not something we let users do */
-    if (authzid.len
-        && (authzid.len != login.len
-            || ngx_strncasecmp(authzid.data, login.data, login.len) != 0))
-    {
+    if (ngx_mail_account_sasl_plain(&decoded, &login, &password) != NGX_OK) {
         (void) ngx_mail_smtpd_reply(s, "535 5.7.8 Authentication "
                                        "credentials invalid");
         return NGX_ERROR;
     }
 
-    if (login.len == 0 || password.len == 0) {
-        goto invalid;
-    }
-
     return ngx_mail_smtpd_auth_check(s, &login, &password);
-
-invalid:
-
-    (void) ngx_mail_smtpd_reply(s, "535 5.7.8 Authentication credentials "
-                                   "invalid");
-    return NGX_ERROR;
 }
 
 
@@ -258,19 +218,9 @@ static ngx_int_t
 ngx_mail_smtpd_auth_decode(ngx_mail_session_t *s, ngx_str_t *in,
     ngx_str_t *out)
 {
-    /* RFC 4954 4: "=" is an empty initial response */
-    if (in->len == 1 && in->data[0] == '=') {
-        ngx_str_null(out);
-        return NGX_OK;
-    }
-
-    out->data = ngx_pnalloc(s->connection->pool,
-                            ngx_base64_decoded_length(in->len));
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_decode_base64(out, in) != NGX_OK) {
+    if (ngx_mail_account_sasl_decode(s->connection->pool, in, out)
+        != NGX_OK)
+    {
         (void) ngx_mail_smtpd_reply(s, "501 5.5.2 Cannot decode response");
         return NGX_ERROR;
     }

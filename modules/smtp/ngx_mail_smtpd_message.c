@@ -542,6 +542,9 @@ ngx_mail_smtpd_message_end(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx)
 
     ngx_mail_smtpd_message_flush(s, tx);
 
+    /* from now on only the delivery's answer resumes the session */
+    tx->waiting = 0;
+
     if (tx->decoder.too_big) {
         ngx_mail_store_spool_discard(&tx->spool);
         ngx_mail_smtpd_message_reply(s, "552 5.3.4 Message size exceeds "
