@@ -21,7 +21,7 @@ packages=(
     libhiredis-dev libcrypt-dev libssl-dev
     redis-server redis-tools
     perl libmail-imapclient-perl libio-socket-ssl-perl libauthen-sasl-perl
-    libnet-dns-perl
+    libnet-dns-perl fetchmail curl
 )
 
 as_root() {
@@ -84,7 +84,9 @@ build_all() {
         bin=/usr/sbin/nginx
         modules=/usr/lib/nginx/modules
     fi
-    cp "$build/nginx/ngx_mail_server_module.so" "$build/"
+    # a new file, not an overwrite: running nginx processes keep theirs
+    cp "$build/nginx/ngx_mail_server_module.so" "$build/.module.so.tmp"
+    mv -f "$build/.module.so.tmp" "$build/ngx_mail_server_module.so"
     cat > "$build/nginx.env" <<ENV
 NGINX_BIN=$bin
 NGINX_MAIL_MODULE=$modules/ngx_mail_module.so

@@ -5,7 +5,7 @@
  * A message is appended to spool:{id} in chunks while it arrives, so a
  * session holds no more than one chunk whatever the message size.  At the
  * end of the data one Lua script checks every local recipient (exists,
- * enabled, room in the quota), then renames the spool to blob:{id}, with a
+ * enabled, room in the quota), then copies the spool to blob:{id}, with a
  * count of its references, and adds a reference to it in each mailbox and,
  * for remote recipients, in the outbound queue.
  * Redis runs a script atomically, and with appendfsync always it is on disk
@@ -63,9 +63,12 @@ static char  ngx_mail_store_deliver_lua[] =
     "end\n"
     /* the content is stored once, whoever shares it */
     "local blob = 'blob:{' .. qid .. '}'\n"
-    "if size > 0 then redis.call('RENAME', spool, blob)\n"
-    "else redis.call('SET', blob, '') end\n"
-    "redis.call('PERSIST', blob)\n"
+    /*
+     * a copy, not a RENAME: a string grown by APPEND keeps up to twice
+     * its size allocated, the copy is allocated to fit
+     */
+    "redis.call('SET', blob, redis.call('GET', spool) or '')\n"
+    "redis.call('DEL', spool)\n"
     "local refs = #locals\n"
     "if nremote > 0 then refs = refs + 1 end\n"
     "redis.call('SET', blob .. ':refs', refs)\n"
