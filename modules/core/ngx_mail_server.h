@@ -55,6 +55,8 @@ void ngx_mail_server_resume(ngx_mail_session_t *s);
 ngx_int_t ngx_mail_server_next_line(ngx_mail_session_t *s, ngx_str_t *line);
 ngx_int_t ngx_mail_server_reply(ngx_mail_session_t *s, u_char *data,
     size_t len);
+ngx_int_t ngx_mail_server_printf(ngx_mail_session_t *s, const char *fmt,
+    ...);
 void ngx_mail_server_discard_input(ngx_mail_session_t *s);
 void ngx_mail_server_flush(ngx_mail_session_t *s);
 

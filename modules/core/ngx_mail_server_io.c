@@ -308,6 +308,29 @@ ngx_mail_server_reply(ngx_mail_session_t *s, u_char *data, size_t len)
 }
 
 
+/*
+ * A reply line formatted with ngx_vslprintf(), CRLF added.  A line longer
+ * than the buffer below is cut, which none of ours is: the protocols'
+ * lines are short, and messages are streamed, not printed.
+ */
+
+ngx_int_t
+ngx_mail_server_printf(ngx_mail_session_t *s, const char *fmt, ...)
+{
+    u_char   *p, buf[1024];
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf) - 2, fmt, args);
+    va_end(args);
+
+    *p++ = CR;
+    *p++ = LF;
+
+    return ngx_mail_server_reply(s, buf, p - buf);
+}
+
+
 /* RFC 3207 5, RFC 2595 3.1: nothing sent before the TLS handshake counts */
 
 void

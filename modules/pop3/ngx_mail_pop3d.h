@@ -99,7 +99,6 @@ typedef ngx_int_t (*ngx_mail_pop3d_cmd_pt)(ngx_mail_session_t *s,
 void ngx_mail_pop3d_init_session(ngx_mail_session_t *s, ngx_connection_t *c);
 void ngx_mail_pop3d_init_protocol(ngx_event_t *rev);
 
-ngx_int_t ngx_mail_pop3d_reply(ngx_mail_session_t *s, const char *fmt, ...);
 void ngx_mail_pop3d_error(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx);
 void ngx_mail_pop3d_done(ngx_mail_session_t *s);
 

@@ -53,14 +53,14 @@ ngx_mail_pop3d_cmd_user(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_str_t *arg)
 {
     if (!ngx_mail_pop3d_auth_offered(s)) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR [AUTH] Plaintext authentication "
-                                       "disallowed on non-secure "
-                                       "connections");
+        (void) ngx_mail_server_printf(s, "-ERR [AUTH] Plaintext authentication "
+                                         "disallowed on non-secure "
+                                         "connections");
         return NGX_ERROR;
     }
 
     if (arg->len == 0) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Syntax: USER name");
+        (void) ngx_mail_server_printf(s, "-ERR Syntax: USER name");
         return NGX_ERROR;
     }
 
@@ -71,7 +71,7 @@ ngx_mail_pop3d_cmd_user(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
 
     ctx->user.len = arg->len;
 
-    return ngx_mail_pop3d_reply(s, "+OK");
+    return ngx_mail_server_printf(s, "+OK");
 }
 
 
@@ -82,13 +82,13 @@ ngx_mail_pop3d_cmd_pass(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_str_t  user;
 
     if (ctx->user.len == 0) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR No username given");
+        (void) ngx_mail_server_printf(s, "-ERR No username given");
         return NGX_ERROR;
     }
 
     /* RFC 1939 7: the password is the rest of the line, spaces and all */
     if (arg->len == 0) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Syntax: PASS password");
+        (void) ngx_mail_server_printf(s, "-ERR Syntax: PASS password");
         return NGX_ERROR;
     }
 
@@ -109,17 +109,17 @@ ngx_mail_pop3d_cmd_auth(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_str_t   mechanism, initial;
 
     if (!ngx_mail_pop3d_auth_offered(s)) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR [AUTH] Plaintext authentication "
-                                       "disallowed on non-secure "
-                                       "connections");
+        (void) ngx_mail_server_printf(s, "-ERR [AUTH] Plaintext authentication "
+                                         "disallowed on non-secure "
+                                         "connections");
         return NGX_ERROR;
     }
 
     if (arg->len == 0) {
-        (void) ngx_mail_pop3d_reply(s, "+OK");
-        (void) ngx_mail_pop3d_reply(s, "PLAIN");
-        (void) ngx_mail_pop3d_reply(s, "LOGIN");
-        return ngx_mail_pop3d_reply(s, ".");
+        (void) ngx_mail_server_printf(s, "+OK");
+        (void) ngx_mail_server_printf(s, "PLAIN");
+        (void) ngx_mail_server_printf(s, "LOGIN");
+        return ngx_mail_server_printf(s, ".");
     }
 
     sp = ngx_strlchr(arg->data, arg->data + arg->len, ' ');
@@ -140,7 +140,7 @@ ngx_mail_pop3d_cmd_auth(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     {
         if (initial.len == 0) {
             ctx->sasl = ngx_mail_pop3d_wait_plain;
-            return ngx_mail_pop3d_reply(s, "+ ");
+            return ngx_mail_server_printf(s, "+ ");
         }
 
         return ngx_mail_pop3d_sasl_plain(s, ctx, &initial);
@@ -151,14 +151,14 @@ ngx_mail_pop3d_cmd_auth(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     {
         if (initial.len == 0) {
             ctx->sasl = ngx_mail_pop3d_wait_login_user;
-            return ngx_mail_pop3d_reply(s, NGX_MAIL_POP3D_LOGIN_USER);
+            return ngx_mail_server_printf(s, NGX_MAIL_POP3D_LOGIN_USER);
         }
 
         return ngx_mail_pop3d_sasl_login_user(s, ctx, &initial);
     }
 
-    (void) ngx_mail_pop3d_reply(s, "-ERR Unsupported authentication "
-                                   "mechanism");
+    (void) ngx_mail_server_printf(s, "-ERR Unsupported authentication "
+                                     "mechanism");
     return NGX_ERROR;
 }
 
@@ -178,7 +178,7 @@ ngx_mail_pop3d_sasl_continue(ngx_mail_session_t *s,
 
     /* RFC 5034 4: "*" cancels */
     if (line->len == 1 && line->data[0] == '*') {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Authentication aborted");
+        (void) ngx_mail_server_printf(s, "-ERR Authentication aborted");
         ngx_mail_pop3d_error(s, ctx);
         return;
     }
@@ -199,7 +199,7 @@ ngx_mail_pop3d_sasl_continue(ngx_mail_session_t *s,
                                          &password)
             != NGX_OK)
         {
-            (void) ngx_mail_pop3d_reply(s, "-ERR Cannot decode response");
+            (void) ngx_mail_server_printf(s, "-ERR Cannot decode response");
             rc = NGX_ERROR;
             break;
         }
@@ -224,12 +224,12 @@ ngx_mail_pop3d_sasl_plain(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     if (ngx_mail_account_sasl_decode(s->connection->pool, response, &decoded)
         != NGX_OK)
     {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Cannot decode response");
+        (void) ngx_mail_server_printf(s, "-ERR Cannot decode response");
         return NGX_ERROR;
     }
 
     if (ngx_mail_account_sasl_plain(&decoded, &login, &password) != NGX_OK) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR [AUTH] Authentication failed");
+        (void) ngx_mail_server_printf(s, "-ERR [AUTH] Authentication failed");
         return NGX_ERROR;
     }
 
@@ -246,13 +246,13 @@ ngx_mail_pop3d_sasl_login_user(ngx_mail_session_t *s,
         != NGX_OK
         || ctx->user.len == 0)
     {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Cannot decode response");
+        (void) ngx_mail_server_printf(s, "-ERR Cannot decode response");
         return NGX_ERROR;
     }
 
     ctx->sasl = ngx_mail_pop3d_wait_login_password;
 
-    return ngx_mail_pop3d_reply(s, NGX_MAIL_POP3D_LOGIN_PASS);
+    return ngx_mail_server_printf(s, NGX_MAIL_POP3D_LOGIN_PASS);
 }
 
 
@@ -266,14 +266,14 @@ ngx_mail_pop3d_cmd_apop(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_str_t   name, digest;
 
     if (ctx->apop_stamp.len == 0) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR APOP not available");
+        (void) ngx_mail_server_printf(s, "-ERR APOP not available");
         return NGX_ERROR;
     }
 
     sp = ngx_strlchr(arg->data, arg->data + arg->len, ' ');
 
     if (sp == NULL || sp == arg->data) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Syntax: APOP name digest");
+        (void) ngx_mail_server_printf(s, "-ERR Syntax: APOP name digest");
         return NGX_ERROR;
     }
 
@@ -283,7 +283,7 @@ ngx_mail_pop3d_cmd_apop(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     digest.len = arg->data + arg->len - digest.data;
 
     if (digest.len != 32) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Syntax: APOP name digest");
+        (void) ngx_mail_server_printf(s, "-ERR Syntax: APOP name digest");
         return NGX_ERROR;
     }
 
@@ -299,7 +299,7 @@ ngx_mail_pop3d_check(ngx_mail_session_t *s, ngx_str_t *login,
     ngx_mail_server_io_t  *io;
 
     if (password->len == 0) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR [AUTH] Authentication failed");
+        (void) ngx_mail_server_printf(s, "-ERR [AUTH] Authentication failed");
         return NGX_ERROR;
     }
 
@@ -318,8 +318,8 @@ ngx_mail_pop3d_check(ngx_mail_session_t *s, ngx_str_t *login,
 
     if (rc != NGX_OK) {
         io->busy = 0;
-        return ngx_mail_pop3d_reply(s, "-ERR [SYS/TEMP] Temporary "
-                                       "authentication failure");
+        return ngx_mail_server_printf(s, "-ERR [SYS/TEMP] Temporary "
+                                         "authentication failure");
     }
 
     return NGX_OK;
@@ -341,19 +341,19 @@ ngx_mail_pop3d_auth_done(ngx_mail_session_t *s, ngx_int_t rc)
         return;
 
     case NGX_DECLINED:
-        (void) ngx_mail_pop3d_reply(s, "-ERR [AUTH] Authentication failed");
+        (void) ngx_mail_server_printf(s, "-ERR [AUTH] Authentication failed");
         ngx_mail_pop3d_error(s, ctx);
         break;
 
     case NGX_BUSY:
-        (void) ngx_mail_pop3d_reply(s, "-ERR [AUTH] Too many failed logins, "
-                                       "try again later");
+        (void) ngx_mail_server_printf(s, "-ERR [AUTH] Too many failed logins, "
+                                         "try again later");
         ngx_mail_pop3d_error(s, ctx);
         break;
 
     default: /* NGX_ERROR */
-        (void) ngx_mail_pop3d_reply(s, "-ERR [SYS/TEMP] Temporary "
-                                       "authentication failure");
+        (void) ngx_mail_server_printf(s, "-ERR [SYS/TEMP] Temporary "
+                                         "authentication failure");
         break;
     }
 

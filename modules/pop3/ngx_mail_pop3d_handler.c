@@ -121,7 +121,7 @@ ngx_mail_pop3d_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
     c->log->action = "in POP3 session";
 
     if (!pscf->apop) {
-        (void) ngx_mail_pop3d_reply(s, "+OK POP3 server ready");
+        (void) ngx_mail_server_printf(s, "+OK POP3 server ready");
         ngx_mail_server_flush(s);
         return;
     }
@@ -138,7 +138,7 @@ ngx_mail_pop3d_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
                     &cscf->server_name);
     ctx->apop_stamp.len = p - ctx->apop_stamp.data;
 
-    (void) ngx_mail_pop3d_reply(s, "+OK POP3 server ready %V",
+    (void) ngx_mail_server_printf(s, "+OK POP3 server ready %V",
                                 &ctx->apop_stamp);
     ngx_mail_server_flush(s);
 }
@@ -192,7 +192,7 @@ ngx_mail_pop3d_process(ngx_mail_session_t *s)
 
         if (rc == NGX_DECLINED) {
             ctx->sasl = ngx_mail_pop3d_wait_none;
-            (void) ngx_mail_pop3d_reply(s, "-ERR Line too long");
+            (void) ngx_mail_server_printf(s, "-ERR Line too long");
             ngx_mail_pop3d_error(s, ctx);
             continue;
         }
@@ -241,7 +241,7 @@ ngx_mail_pop3d_command(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     }
 
     if (cmd->handler == NULL) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Unknown command");
+        (void) ngx_mail_server_printf(s, "-ERR Unknown command");
         ngx_mail_pop3d_error(s, ctx);
         return;
     }
@@ -250,7 +250,7 @@ ngx_mail_pop3d_command(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     if (line->len > NGX_MAIL_POP3D_LINE_MAX
         && cmd->handler != ngx_mail_pop3d_cmd_auth)
     {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Line too long");
+        (void) ngx_mail_server_printf(s, "-ERR Line too long");
         ngx_mail_pop3d_error(s, ctx);
         return;
     }
@@ -259,8 +259,8 @@ ngx_mail_pop3d_command(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
             ? NGX_MAIL_POP3D_AUTHORIZATION : NGX_MAIL_POP3D_TRANSACTION;
 
     if (!(cmd->states & state)) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Command not valid in this "
-                                       "state");
+        (void) ngx_mail_server_printf(s, "-ERR Command not valid in this "
+                                         "state");
         ngx_mail_pop3d_error(s, ctx);
         return;
     }
@@ -275,25 +275,6 @@ ngx_mail_pop3d_command(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
 }
 
 
-/* replies are formatted with ngx_vslprintf(); CRLF is added */
-
-ngx_int_t
-ngx_mail_pop3d_reply(ngx_mail_session_t *s, const char *fmt, ...)
-{
-    u_char   *p, buf[512];
-    va_list   args;
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(buf, buf + sizeof(buf) - 2, fmt, args);
-    va_end(args);
-
-    *p++ = CR;
-    *p++ = LF;
-
-    return ngx_mail_server_reply(s, buf, p - buf);
-}
-
-
 void
 ngx_mail_pop3d_error(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx)
 {
@@ -304,7 +285,7 @@ ngx_mail_pop3d_error(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx)
     ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                   "too many errors, closing");
 
-    (void) ngx_mail_pop3d_reply(s, "-ERR Too many bad commands");
+    (void) ngx_mail_server_printf(s, "-ERR Too many bad commands");
     ngx_mail_server_io(s)->quit = 1;
 }
 
@@ -344,28 +325,28 @@ static ngx_int_t
 ngx_mail_pop3d_cmd_capa(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_str_t *arg)
 {
-    (void) ngx_mail_pop3d_reply(s, "+OK Capability list follows");
-    (void) ngx_mail_pop3d_reply(s, "TOP");
-    (void) ngx_mail_pop3d_reply(s, "UIDL");
-    (void) ngx_mail_pop3d_reply(s, "RESP-CODES");
-    (void) ngx_mail_pop3d_reply(s, "AUTH-RESP-CODE");
-    (void) ngx_mail_pop3d_reply(s, "PIPELINING");
+    (void) ngx_mail_server_printf(s, "+OK Capability list follows");
+    (void) ngx_mail_server_printf(s, "TOP");
+    (void) ngx_mail_server_printf(s, "UIDL");
+    (void) ngx_mail_server_printf(s, "RESP-CODES");
+    (void) ngx_mail_server_printf(s, "AUTH-RESP-CODE");
+    (void) ngx_mail_server_printf(s, "PIPELINING");
 
     if (ctx->state == ngx_mail_pop3d_authorization) {
 
         if (ngx_mail_pop3d_auth_offered(s)) {
-            (void) ngx_mail_pop3d_reply(s, "USER");
-            (void) ngx_mail_pop3d_reply(s, "SASL PLAIN LOGIN");
+            (void) ngx_mail_server_printf(s, "USER");
+            (void) ngx_mail_server_printf(s, "SASL PLAIN LOGIN");
         }
 
         if (ngx_mail_pop3d_stls_offered(s)) {
-            (void) ngx_mail_pop3d_reply(s, "STLS");
+            (void) ngx_mail_server_printf(s, "STLS");
         }
     }
 
-    (void) ngx_mail_pop3d_reply(s, "IMPLEMENTATION nginx-mailserver");
+    (void) ngx_mail_server_printf(s, "IMPLEMENTATION nginx-mailserver");
 
-    return ngx_mail_pop3d_reply(s, ".");
+    return ngx_mail_server_printf(s, ".");
 }
 
 
@@ -374,7 +355,7 @@ ngx_mail_pop3d_cmd_stls(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_str_t *arg)
 {
     if (!ngx_mail_pop3d_stls_offered(s)) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR STLS not available");
+        (void) ngx_mail_server_printf(s, "-ERR STLS not available");
         return NGX_ERROR;
     }
 
@@ -382,7 +363,7 @@ ngx_mail_pop3d_cmd_stls(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_mail_server_discard_input(s);
     ngx_mail_server_io(s)->starttls = 1;
 
-    return ngx_mail_pop3d_reply(s, "+OK Begin TLS negotiation");
+    return ngx_mail_server_printf(s, "+OK Begin TLS negotiation");
 }
 
 
@@ -390,7 +371,7 @@ static ngx_int_t
 ngx_mail_pop3d_cmd_noop(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_str_t *arg)
 {
-    return ngx_mail_pop3d_reply(s, "+OK");
+    return ngx_mail_server_printf(s, "+OK");
 }
 
 
@@ -406,7 +387,7 @@ ngx_mail_pop3d_cmd_quit(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
 
     ngx_mail_server_io(s)->quit = 1;
 
-    return ngx_mail_pop3d_reply(s, "+OK Logging out");
+    return ngx_mail_server_printf(s, "+OK Logging out");
 }
 
 

@@ -217,8 +217,8 @@ ngx_mail_pop3d_open_maildrop(ngx_mail_session_t *s)
 
 failed:
 
-    (void) ngx_mail_pop3d_reply(s, "-ERR [SYS/TEMP] Unable to open "
-                                   "maildrop");
+    (void) ngx_mail_server_printf(s, "-ERR [SYS/TEMP] Unable to open "
+                                     "maildrop");
     ngx_mail_pop3d_done(s);
 }
 
@@ -235,8 +235,8 @@ ngx_mail_pop3d_opened(redisReply *reply, void *data)
     log = s->connection->log;
 
     if (ngx_mail_redis_reply_is_error(reply, log)) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR [SYS/TEMP] Unable to open "
-                                       "maildrop");
+        (void) ngx_mail_server_printf(s, "-ERR [SYS/TEMP] Unable to open "
+                                         "maildrop");
         ngx_mail_pop3d_done(s);
         return;
     }
@@ -244,8 +244,8 @@ ngx_mail_pop3d_opened(redisReply *reply, void *data)
     if (reply->type != REDIS_REPLY_ARRAY) {
         ngx_log_error(NGX_LOG_INFO, log, 0, "maildrop of \"%V\" is locked",
                       &s->login);
-        (void) ngx_mail_pop3d_reply(s, "-ERR [IN-USE] Mailbox is locked by "
-                                       "another POP3 session");
+        (void) ngx_mail_server_printf(s, "-ERR [IN-USE] Mailbox is locked by "
+                                         "another POP3 session");
         ngx_mail_pop3d_done(s);
         return;
     }
@@ -254,15 +254,15 @@ ngx_mail_pop3d_opened(redisReply *reply, void *data)
 
     if (ngx_mail_pop3d_load(s, ctx, reply) != NGX_OK) {
         ngx_mail_pop3d_release(ctx, log);
-        (void) ngx_mail_pop3d_reply(s, "-ERR [SYS/TEMP] Unable to open "
-                                       "maildrop");
+        (void) ngx_mail_server_printf(s, "-ERR [SYS/TEMP] Unable to open "
+                                         "maildrop");
         ngx_mail_pop3d_done(s);
         return;
     }
 
     ctx->state = ngx_mail_pop3d_transaction;
 
-    (void) ngx_mail_pop3d_reply(s, "+OK Logged in, %ui messages",
+    (void) ngx_mail_server_printf(s, "+OK Logged in, %ui messages",
                                 ctx->nmsgs);
     ngx_mail_pop3d_done(s);
 }
@@ -428,17 +428,17 @@ ngx_mail_pop3d_msg(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     }
 
     if (n == NGX_ERROR) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Invalid message number");
+        (void) ngx_mail_server_printf(s, "-ERR Invalid message number");
         return NGX_ERROR;
     }
 
     if (n < 1 || (ngx_uint_t) n > ctx->nmsgs) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR There's no message %i", n);
+        (void) ngx_mail_server_printf(s, "-ERR There's no message %i", n);
         return NGX_DECLINED;
     }
 
     if (ctx->msgs[n - 1].deleted) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Message %i is deleted", n);
+        (void) ngx_mail_server_printf(s, "-ERR Message %i is deleted", n);
         return NGX_DECLINED;
     }
 
@@ -465,7 +465,7 @@ ngx_mail_pop3d_cmd_stat(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
         }
     }
 
-    return ngx_mail_pop3d_reply(s, "+OK %ui %O", n, size);
+    return ngx_mail_server_printf(s, "+OK %ui %O", n, size);
 }
 
 
@@ -482,7 +482,7 @@ ngx_mail_pop3d_cmd_list(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
             return (rc == NGX_DECLINED) ? NGX_OK : NGX_ERROR;
         }
 
-        return ngx_mail_pop3d_reply(s, "+OK %ui %O",
+        return ngx_mail_server_printf(s, "+OK %ui %O",
                                     (ngx_uint_t) (msg - ctx->msgs) + 1,
                                     msg->size);
     }
@@ -531,7 +531,7 @@ ngx_mail_pop3d_cmd_uidl(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
 
         p = ngx_mail_pop3d_uidl(uidl, ctx, msg);
 
-        return ngx_mail_pop3d_reply(s, "+OK %ui %*s",
+        return ngx_mail_server_printf(s, "+OK %ui %*s",
                                     (ngx_uint_t) (msg - ctx->msgs) + 1,
                                     (size_t) (p - uidl), uidl);
     }
@@ -540,7 +540,7 @@ ngx_mail_pop3d_cmd_uidl(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ctx->stream.next = 0;
     ctx->stream.active = 1;
 
-    return ngx_mail_pop3d_reply(s, "+OK");
+    return ngx_mail_server_printf(s, "+OK");
 }
 
 
@@ -577,7 +577,7 @@ ngx_mail_pop3d_cmd_top(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
 
     lines = ngx_atoi(rest.data, rest.len);
     if (lines == NGX_ERROR) {
-        (void) ngx_mail_pop3d_reply(s, "-ERR Syntax: TOP msg lines");
+        (void) ngx_mail_server_printf(s, "-ERR Syntax: TOP msg lines");
         return NGX_ERROR;
     }
 
@@ -622,10 +622,10 @@ ngx_mail_pop3d_send(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     }
 
     if (lines < 0) {
-        return ngx_mail_pop3d_reply(s, "+OK %O octets", msg->size);
+        return ngx_mail_server_printf(s, "+OK %O octets", msg->size);
     }
 
-    return ngx_mail_pop3d_reply(s, "+OK");
+    return ngx_mail_server_printf(s, "+OK");
 }
 
 
@@ -896,7 +896,7 @@ ngx_mail_pop3d_cmd_dele(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
 
     msg->deleted = 1;
 
-    return ngx_mail_pop3d_reply(s, "+OK Marked to be deleted");
+    return ngx_mail_server_printf(s, "+OK Marked to be deleted");
 }
 
 
@@ -910,7 +910,7 @@ ngx_mail_pop3d_cmd_rset(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
         ctx->msgs[i].deleted = 0;
     }
 
-    return ngx_mail_pop3d_reply(s, "+OK");
+    return ngx_mail_server_printf(s, "+OK");
 }
 
 
@@ -932,7 +932,7 @@ ngx_mail_pop3d_cmd_update(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx)
 
     if (args == NULL || p == NULL) {
         io->quit = 1;
-        return ngx_mail_pop3d_reply(s, "-ERR [SYS/TEMP] Out of memory");
+        return ngx_mail_server_printf(s, "-ERR [SYS/TEMP] Out of memory");
     }
 
     args[0] = s->login;
@@ -950,7 +950,7 @@ ngx_mail_pop3d_cmd_update(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx)
 
     if (n == 2) {
         io->quit = 1;
-        return ngx_mail_pop3d_reply(s, "+OK Logging out");
+        return ngx_mail_server_printf(s, "+OK Logging out");
     }
 
     io->busy = 1;
@@ -961,8 +961,8 @@ ngx_mail_pop3d_cmd_update(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx)
     {
         io->busy = 0;
         io->quit = 1;
-        return ngx_mail_pop3d_reply(s, "-ERR [SYS/TEMP] Messages were not "
-                                       "deleted");
+        return ngx_mail_server_printf(s, "-ERR [SYS/TEMP] Messages were not "
+                                         "deleted");
     }
 
     return NGX_OK;
@@ -979,14 +979,14 @@ ngx_mail_pop3d_updated(redisReply *reply, void *data)
     if (ngx_mail_redis_reply_is_error(reply, s->connection->log)
         || reply->type != REDIS_REPLY_INTEGER)
     {
-        (void) ngx_mail_pop3d_reply(s, "-ERR [SYS/TEMP] Messages were not "
-                                       "deleted");
+        (void) ngx_mail_server_printf(s, "-ERR [SYS/TEMP] Messages were not "
+                                         "deleted");
 
     } else {
         ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                       "pop3: \"%V\" deleted %lld messages", &s->login,
                       reply->integer);
-        (void) ngx_mail_pop3d_reply(s, "+OK Logging out, messages deleted");
+        (void) ngx_mail_server_printf(s, "+OK Logging out, messages deleted");
     }
 
     ngx_mail_pop3d_done(s);

@@ -103,7 +103,6 @@ void ngx_mail_smtpd_auth_continue(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *line);
 ngx_flag_t ngx_mail_smtpd_auth_offered(ngx_mail_session_t *s);
 
-ngx_int_t ngx_mail_smtpd_reply(ngx_mail_session_t *s, const char *fmt, ...);
 void ngx_mail_smtpd_error(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx);
 
 ngx_int_t ngx_mail_smtpd_cmd_mail(ngx_mail_session_t *s,

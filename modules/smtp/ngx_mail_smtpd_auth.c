@@ -58,19 +58,19 @@ ngx_mail_smtpd_cmd_auth(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_str_t   mechanism, initial;
 
     if (!ngx_mail_smtpd_auth_offered(s)) {
-        (void) ngx_mail_smtpd_reply(s, "503 5.5.1 Error: authentication "
-                                       "not enabled");
+        (void) ngx_mail_server_printf(s, "503 5.5.1 Error: authentication "
+                                         "not enabled");
         return NGX_ERROR;
     }
 
     if (!ctx->esmtp) {
-        (void) ngx_mail_smtpd_reply(s, "503 5.5.1 Error: send EHLO first");
+        (void) ngx_mail_server_printf(s, "503 5.5.1 Error: send EHLO first");
         return NGX_ERROR;
     }
 
     if (ctx->authenticated) {
-        (void) ngx_mail_smtpd_reply(s, "503 5.5.1 Error: already "
-                                       "authenticated");
+        (void) ngx_mail_server_printf(s, "503 5.5.1 Error: already "
+                                         "authenticated");
         return NGX_ERROR;
     }
 
@@ -92,7 +92,7 @@ ngx_mail_smtpd_cmd_auth(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     {
         if (initial.len == 0) {
             ctx->state = ngx_mail_smtpd_state_auth_plain;
-            return ngx_mail_smtpd_reply(s, "334 ");
+            return ngx_mail_server_printf(s, "334 ");
         }
 
         return ngx_mail_smtpd_auth_plain(s, ctx, &initial);
@@ -103,19 +103,19 @@ ngx_mail_smtpd_cmd_auth(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     {
         if (initial.len == 0) {
             ctx->state = ngx_mail_smtpd_state_auth_login_user;
-            return ngx_mail_smtpd_reply(s, NGX_MAIL_SMTPD_LOGIN_USER);
+            return ngx_mail_server_printf(s, NGX_MAIL_SMTPD_LOGIN_USER);
         }
 
         return ngx_mail_smtpd_auth_login_user(s, ctx, &initial);
     }
 
     if (mechanism.len == 0) {
-        (void) ngx_mail_smtpd_reply(s, "501 5.5.4 Syntax: AUTH mechanism");
+        (void) ngx_mail_server_printf(s, "501 5.5.4 Syntax: AUTH mechanism");
         return NGX_ERROR;
     }
 
-    (void) ngx_mail_smtpd_reply(s, "504 5.5.4 Unrecognized authentication "
-                                   "type");
+    (void) ngx_mail_server_printf(s, "504 5.5.4 Unrecognized authentication "
+                                     "type");
     return NGX_ERROR;
 }
 
@@ -134,7 +134,7 @@ ngx_mail_smtpd_auth_continue(ngx_mail_session_t *s,
 
     /* RFC 4954 4: a lone "*" cancels the exchange */
     if (line->len == 1 && line->data[0] == '*') {
-        (void) ngx_mail_smtpd_reply(s, "501 5.7.0 Authentication aborted");
+        (void) ngx_mail_server_printf(s, "501 5.7.0 Authentication aborted");
         ngx_mail_smtpd_error(s, ctx);
         return;
     }
@@ -171,8 +171,8 @@ ngx_mail_smtpd_auth_plain(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     }
 
     if (ngx_mail_account_sasl_plain(&decoded, &login, &password) != NGX_OK) {
-        (void) ngx_mail_smtpd_reply(s, "535 5.7.8 Authentication "
-                                       "credentials invalid");
+        (void) ngx_mail_server_printf(s, "535 5.7.8 Authentication "
+                                         "credentials invalid");
         return NGX_ERROR;
     }
 
@@ -190,7 +190,7 @@ ngx_mail_smtpd_auth_login_user(ngx_mail_session_t *s,
 
     ctx->state = ngx_mail_smtpd_state_auth_login_password;
 
-    return ngx_mail_smtpd_reply(s, NGX_MAIL_SMTPD_LOGIN_PASS);
+    return ngx_mail_server_printf(s, NGX_MAIL_SMTPD_LOGIN_PASS);
 }
 
 
@@ -205,8 +205,8 @@ ngx_mail_smtpd_auth_login_password(ngx_mail_session_t *s,
     }
 
     if (ctx->auth_user.len == 0 || password.len == 0) {
-        (void) ngx_mail_smtpd_reply(s, "535 5.7.8 Authentication "
-                                       "credentials invalid");
+        (void) ngx_mail_server_printf(s, "535 5.7.8 Authentication "
+                                         "credentials invalid");
         return NGX_ERROR;
     }
 
@@ -221,7 +221,7 @@ ngx_mail_smtpd_auth_decode(ngx_mail_session_t *s, ngx_str_t *in,
     if (ngx_mail_account_sasl_decode(s->connection->pool, in, out)
         != NGX_OK)
     {
-        (void) ngx_mail_smtpd_reply(s, "501 5.5.2 Cannot decode response");
+        (void) ngx_mail_server_printf(s, "501 5.5.2 Cannot decode response");
         return NGX_ERROR;
     }
 
@@ -245,8 +245,8 @@ ngx_mail_smtpd_auth_check(ngx_mail_session_t *s, ngx_str_t *login,
 
     if (rc != NGX_OK) {
         io->busy = 0;
-        return ngx_mail_smtpd_reply(s, "454 4.7.0 Temporary authentication "
-                                       "failure");
+        return ngx_mail_server_printf(s, "454 4.7.0 Temporary authentication "
+                                         "failure");
     }
 
     return NGX_OK;
@@ -268,24 +268,24 @@ ngx_mail_smtpd_auth_done(ngx_mail_session_t *s, ngx_int_t rc)
 
     case NGX_OK:
         ctx->authenticated = 1;
-        (void) ngx_mail_smtpd_reply(s, "235 2.7.0 Authentication successful");
+        (void) ngx_mail_server_printf(s, "235 2.7.0 Authentication successful");
         break;
 
     case NGX_DECLINED:
-        (void) ngx_mail_smtpd_reply(s, "535 5.7.8 Authentication "
-                                       "credentials invalid");
+        (void) ngx_mail_server_printf(s, "535 5.7.8 Authentication "
+                                         "credentials invalid");
         ngx_mail_smtpd_error(s, ctx);
         break;
 
     case NGX_BUSY:
-        (void) ngx_mail_smtpd_reply(s, "454 4.7.0 Too many failed logins, "
-                                       "try again later");
+        (void) ngx_mail_server_printf(s, "454 4.7.0 Too many failed logins, "
+                                         "try again later");
         ngx_mail_smtpd_error(s, ctx);
         break;
 
     default: /* NGX_ERROR */
-        (void) ngx_mail_smtpd_reply(s, "454 4.7.0 Temporary authentication "
-                                       "failure");
+        (void) ngx_mail_server_printf(s, "454 4.7.0 Temporary authentication "
+                                         "failure");
         break;
     }
 

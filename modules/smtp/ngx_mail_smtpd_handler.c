@@ -144,7 +144,7 @@ ngx_mail_smtpd_greeting(ngx_mail_session_t *s)
 
     s->connection->log->action = "in SMTP session";
 
-    (void) ngx_mail_smtpd_reply(s, "220 %V ESMTP", &cscf->server_name);
+    (void) ngx_mail_server_printf(s, "220 %V ESMTP", &cscf->server_name);
 
     ngx_mail_server_flush(s);
 }
@@ -218,7 +218,7 @@ ngx_mail_smtpd_process(ngx_mail_session_t *s)
 
         if (rc == NGX_DECLINED) {
             ctx->state = ngx_mail_smtpd_state_command;
-            (void) ngx_mail_smtpd_reply(s, "500 5.5.2 Error: line too long");
+            (void) ngx_mail_server_printf(s, "500 5.5.2 Error: line too long");
             ngx_mail_smtpd_error(s, ctx);
             continue;
         }
@@ -241,7 +241,7 @@ ngx_mail_smtpd_command(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_mail_smtpd_command_t  *cmd;
 
     if (ngx_mail_smtpd_parse_command(line, &verb, &arg) != NGX_OK) {
-        (void) ngx_mail_smtpd_reply(s,
+        (void) ngx_mail_server_printf(s,
                                    "500 5.5.2 Error: command not recognized");
         ngx_mail_smtpd_error(s, ctx);
         return;
@@ -256,7 +256,7 @@ ngx_mail_smtpd_command(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     }
 
     if (cmd->handler == NULL) {
-        (void) ngx_mail_smtpd_reply(s,
+        (void) ngx_mail_server_printf(s,
                                    "502 5.5.2 Error: command not recognized");
         ngx_mail_smtpd_error(s, ctx);
         return;
@@ -266,7 +266,7 @@ ngx_mail_smtpd_command(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     if (line->len > NGX_MAIL_SMTPD_LINE_MAX
         && cmd->handler != ngx_mail_smtpd_cmd_auth)
     {
-        (void) ngx_mail_smtpd_reply(s, "500 5.5.2 Error: line too long");
+        (void) ngx_mail_server_printf(s, "500 5.5.2 Error: line too long");
         ngx_mail_smtpd_error(s, ctx);
         return;
     }
@@ -274,7 +274,7 @@ ngx_mail_smtpd_command(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     if (!(cmd->flags & NGX_MAIL_SMTPD_BEFORE_TLS)
         && ngx_mail_smtpd_tls_required(s))
     {
-        (void) ngx_mail_smtpd_reply(s,
+        (void) ngx_mail_server_printf(s,
                               "530 5.7.0 Must issue a STARTTLS command first");
         ngx_mail_smtpd_error(s, ctx);
         return;
@@ -302,28 +302,6 @@ ngx_mail_smtpd_discard(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx)
 }
 
 
-/*
- * Replies are formatted with ngx_vslprintf(); CRLF is added.  A reply
- * longer than the buffer below is cut, which none of ours is.
- */
-
-ngx_int_t
-ngx_mail_smtpd_reply(ngx_mail_session_t *s, const char *fmt, ...)
-{
-    u_char   *p, buf[1024];
-    va_list   args;
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(buf, buf + sizeof(buf) - 2, fmt, args);
-    va_end(args);
-
-    *p++ = CR;
-    *p++ = LF;
-
-    return ngx_mail_server_reply(s, buf, p - buf);
-}
-
-
 /* a client that keeps getting errors is cut off, as Postfix does */
 
 void
@@ -343,7 +321,7 @@ ngx_mail_smtpd_error(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx)
     ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                   "too many errors, closing");
 
-    (void) ngx_mail_smtpd_reply(s, "421 4.7.0 %V Error: too many errors",
+    (void) ngx_mail_server_printf(s, "421 4.7.0 %V Error: too many errors",
                                 &cscf->server_name);
 
     io = ngx_mail_server_io(s);
@@ -418,7 +396,7 @@ ngx_mail_smtpd_cmd_helo(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_mail_core_srv_conf_t  *cscf;
 
     if (arg->len == 0) {
-        (void) ngx_mail_smtpd_reply(s, "501 5.5.4 Syntax: HELO hostname");
+        (void) ngx_mail_server_printf(s, "501 5.5.4 Syntax: HELO hostname");
         return NGX_ERROR;
     }
 
@@ -428,7 +406,7 @@ ngx_mail_smtpd_cmd_helo(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
 
     cscf = ngx_mail_get_module_srv_conf(s, ngx_mail_core_module);
 
-    return ngx_mail_smtpd_reply(s, "250 %V", &cscf->server_name);
+    return ngx_mail_server_printf(s, "250 %V", &cscf->server_name);
 }
 
 
@@ -440,7 +418,7 @@ ngx_mail_smtpd_cmd_ehlo(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_mail_smtpd_srv_conf_t  *sscf;
 
     if (arg->len == 0) {
-        (void) ngx_mail_smtpd_reply(s, "501 5.5.4 Syntax: EHLO hostname");
+        (void) ngx_mail_server_printf(s, "501 5.5.4 Syntax: EHLO hostname");
         return NGX_ERROR;
     }
 
@@ -451,24 +429,24 @@ ngx_mail_smtpd_cmd_ehlo(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     cscf = ngx_mail_get_module_srv_conf(s, ngx_mail_core_module);
     sscf = ngx_mail_get_module_srv_conf(s, ngx_mail_smtpd_module);
 
-    (void) ngx_mail_smtpd_reply(s, "250-%V", &cscf->server_name);
-    (void) ngx_mail_smtpd_reply(s, "250-PIPELINING");
-    (void) ngx_mail_smtpd_reply(s, "250-SIZE %uz", sscf->max_message_size);
+    (void) ngx_mail_server_printf(s, "250-%V", &cscf->server_name);
+    (void) ngx_mail_server_printf(s, "250-PIPELINING");
+    (void) ngx_mail_server_printf(s, "250-SIZE %uz", sscf->max_message_size);
 
     if (ngx_mail_smtpd_starttls_offered(s)) {
-        (void) ngx_mail_smtpd_reply(s, "250-STARTTLS");
+        (void) ngx_mail_server_printf(s, "250-STARTTLS");
     }
 
     if (ngx_mail_smtpd_auth_offered(s)) {
-        (void) ngx_mail_smtpd_reply(s, "250-AUTH PLAIN LOGIN");
+        (void) ngx_mail_server_printf(s, "250-AUTH PLAIN LOGIN");
     }
 
-    (void) ngx_mail_smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
-    (void) ngx_mail_smtpd_reply(s, "250-8BITMIME");
-    (void) ngx_mail_smtpd_reply(s, "250-DSN");
-    (void) ngx_mail_smtpd_reply(s, "250-SMTPUTF8");
+    (void) ngx_mail_server_printf(s, "250-ENHANCEDSTATUSCODES");
+    (void) ngx_mail_server_printf(s, "250-8BITMIME");
+    (void) ngx_mail_server_printf(s, "250-DSN");
+    (void) ngx_mail_server_printf(s, "250-SMTPUTF8");
 
-    return ngx_mail_smtpd_reply(s, "250 CHUNKING");
+    return ngx_mail_server_printf(s, "250 CHUNKING");
 }
 
 
@@ -479,13 +457,13 @@ ngx_mail_smtpd_cmd_starttls(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_mail_server_io_t  *io;
 
     if (!ngx_mail_smtpd_starttls_offered(s)) {
-        (void) ngx_mail_smtpd_reply(s,
+        (void) ngx_mail_server_printf(s,
                                    "502 5.5.1 Error: command not implemented");
         return NGX_ERROR;
     }
 
     if (arg->len) {
-        (void) ngx_mail_smtpd_reply(s, "501 5.5.4 Syntax: STARTTLS");
+        (void) ngx_mail_server_printf(s, "501 5.5.4 Syntax: STARTTLS");
         return NGX_ERROR;
     }
 
@@ -499,7 +477,7 @@ ngx_mail_smtpd_cmd_starttls(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     io = ngx_mail_server_io(s);
     io->starttls = 1;
 
-    return ngx_mail_smtpd_reply(s, "220 2.0.0 Ready to start TLS");
+    return ngx_mail_server_printf(s, "220 2.0.0 Ready to start TLS");
 }
 
 
@@ -507,7 +485,7 @@ static ngx_int_t
 ngx_mail_smtpd_cmd_noop(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_str_t *arg)
 {
-    return ngx_mail_smtpd_reply(s, "250 2.0.0 Ok");
+    return ngx_mail_server_printf(s, "250 2.0.0 Ok");
 }
 
 
@@ -516,13 +494,13 @@ ngx_mail_smtpd_cmd_rset(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_str_t *arg)
 {
     if (arg->len) {
-        (void) ngx_mail_smtpd_reply(s, "501 5.5.4 Syntax: RSET");
+        (void) ngx_mail_server_printf(s, "501 5.5.4 Syntax: RSET");
         return NGX_ERROR;
     }
 
     ngx_mail_smtpd_tx_end(ctx);
 
-    return ngx_mail_smtpd_reply(s, "250 2.0.0 Ok");
+    return ngx_mail_server_printf(s, "250 2.0.0 Ok");
 }
 
 
@@ -535,7 +513,7 @@ ngx_mail_smtpd_cmd_quit(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     io = ngx_mail_server_io(s);
     io->quit = 1;
 
-    return ngx_mail_smtpd_reply(s, "221 2.0.0 Bye");
+    return ngx_mail_server_printf(s, "221 2.0.0 Bye");
 }
 
 
@@ -543,12 +521,12 @@ static ngx_int_t
 ngx_mail_smtpd_cmd_help(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_str_t *arg)
 {
-    (void) ngx_mail_smtpd_reply(s, "214-2.0.0 Commands: EHLO HELO STARTTLS "
-                                   "AUTH MAIL RCPT DATA BDAT");
-    (void) ngx_mail_smtpd_reply(s, "214-2.0.0   RSET NOOP QUIT HELP "
-                                   "VRFY EXPN");
+    (void) ngx_mail_server_printf(s, "214-2.0.0 Commands: EHLO HELO STARTTLS "
+                                     "AUTH MAIL RCPT DATA BDAT");
+    (void) ngx_mail_server_printf(s, "214-2.0.0   RSET NOOP QUIT HELP "
+                                     "VRFY EXPN");
 
-    return ngx_mail_smtpd_reply(s, "214 2.0.0 End of HELP info");
+    return ngx_mail_server_printf(s, "214 2.0.0 End of HELP info");
 }
 
 
@@ -559,12 +537,12 @@ ngx_mail_smtpd_cmd_vrfy(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_str_t *arg)
 {
     if (arg->len == 0) {
-        (void) ngx_mail_smtpd_reply(s, "501 5.5.4 Syntax: VRFY address");
+        (void) ngx_mail_server_printf(s, "501 5.5.4 Syntax: VRFY address");
         return NGX_ERROR;
     }
 
-    return ngx_mail_smtpd_reply(s, "252 2.0.0 Cannot VRFY user, but will "
-                                   "accept message and attempt delivery");
+    return ngx_mail_server_printf(s, "252 2.0.0 Cannot VRFY user, but will "
+                                     "accept message and attempt delivery");
 }
 
 
@@ -572,8 +550,8 @@ static ngx_int_t
 ngx_mail_smtpd_cmd_expn(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_str_t *arg)
 {
-    (void) ngx_mail_smtpd_reply(s, "502 5.5.1 Error: command not "
-                                   "implemented");
+    (void) ngx_mail_server_printf(s, "502 5.5.1 Error: command not "
+                                     "implemented");
     return NGX_OK;
 }
 

@@ -53,34 +53,34 @@ ngx_mail_smtpd_cmd_data(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_str_t *arg)
 {
     if (ctx->tx == NULL) {
-        (void) ngx_mail_smtpd_reply(s, "503 5.5.1 Error: need MAIL command");
+        (void) ngx_mail_server_printf(s, "503 5.5.1 Error: need MAIL command");
         return NGX_ERROR;
     }
 
     if (ctx->tx->rcpts == 0) {
-        (void) ngx_mail_smtpd_reply(s, "503 5.5.1 Error: need RCPT command");
+        (void) ngx_mail_server_printf(s, "503 5.5.1 Error: need RCPT command");
         return NGX_ERROR;
     }
 
     if (arg->len) {
-        (void) ngx_mail_smtpd_reply(s, "501 5.5.4 Syntax: DATA");
+        (void) ngx_mail_server_printf(s, "501 5.5.4 Syntax: DATA");
         return NGX_ERROR;
     }
 
     /* RFC 3030 2: one transaction, one way of sending the content */
     if (ctx->tx->bdat) {
-        (void) ngx_mail_smtpd_reply(s, "503 5.5.1 Error: DATA after BDAT");
+        (void) ngx_mail_server_printf(s, "503 5.5.1 Error: DATA after BDAT");
         return NGX_ERROR;
     }
 
     if (ngx_mail_smtpd_message_begin(s, ctx) != NGX_OK) {
-        (void) ngx_mail_smtpd_reply(s, "451 4.3.0 Error: out of memory");
+        (void) ngx_mail_server_printf(s, "451 4.3.0 Error: out of memory");
         return NGX_ERROR;
     }
 
     ctx->tx->receiving = 1;
 
-    return ngx_mail_smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+    return ngx_mail_server_printf(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
 
@@ -116,7 +116,7 @@ ngx_mail_smtpd_cmd_bdat(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
 
     if (size == NGX_ERROR) {
         /* the chunk's length is unknown: nothing to skip but the line */
-        (void) ngx_mail_smtpd_reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
+        (void) ngx_mail_server_printf(s, "501 5.5.4 Syntax: BDAT size [LAST]");
         return NGX_ERROR;
     }
 
@@ -125,8 +125,8 @@ ngx_mail_smtpd_cmd_bdat(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     /* RFC 3030 2: a refused chunk is read and thrown away all the same */
     if (tx == NULL || tx->rcpts == 0) {
         ctx->discard = size;
-        (void) ngx_mail_smtpd_reply(s, tx ? "503 5.5.1 Error: need RCPT "
-                                            "command"
+        (void) ngx_mail_server_printf(s, tx ? "503 5.5.1 Error: need RCPT "
+                                              "command"
                                           : "503 5.5.1 Error: need MAIL "
                                             "command");
         return NGX_ERROR;
@@ -135,7 +135,7 @@ ngx_mail_smtpd_cmd_bdat(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     if (!tx->bdat) {
         if (ngx_mail_smtpd_message_begin(s, ctx) != NGX_OK) {
             ctx->discard = size;
-            (void) ngx_mail_smtpd_reply(s, "451 4.3.0 Error: out of memory");
+            (void) ngx_mail_server_printf(s, "451 4.3.0 Error: out of memory");
             return NGX_ERROR;
         }
 
@@ -528,7 +528,7 @@ ngx_mail_smtpd_message_end(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx)
     if (tx->bdat && !tx->bdat_last) {
         /* RFC 3030 2: each chunk but the last is acknowledged at once */
         tx->receiving = 0;
-        (void) ngx_mail_smtpd_reply(s, "250 2.0.0 %O octets received",
+        (void) ngx_mail_server_printf(s, "250 2.0.0 %O octets received",
                                     tx->bdat_size);
         return;
     }
@@ -641,10 +641,10 @@ ngx_mail_smtpd_message_reply(ngx_mail_session_t *s, const char *fmt,
     ctx = ngx_mail_get_module_ctx(s, ngx_mail_smtpd_module);
 
     if (arg) {
-        (void) ngx_mail_smtpd_reply(s, fmt, arg);
+        (void) ngx_mail_server_printf(s, fmt, arg);
 
     } else {
-        (void) ngx_mail_smtpd_reply(s, fmt);
+        (void) ngx_mail_server_printf(s, fmt);
     }
 
     ngx_mail_smtpd_tx_end(ctx);

@@ -49,51 +49,51 @@ ngx_mail_smtpd_cmd_mail(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     sscf = ngx_mail_get_module_srv_conf(s, ngx_mail_smtpd_module);
 
     if (ctx->helo.len == 0) {
-        (void) ngx_mail_smtpd_reply(s, "503 5.5.1 Error: send HELO/EHLO "
-                                       "first");
+        (void) ngx_mail_server_printf(s, "503 5.5.1 Error: send HELO/EHLO "
+                                         "first");
         return NGX_ERROR;
     }
 
     if (ctx->tx) {
-        (void) ngx_mail_smtpd_reply(s, "503 5.5.1 Error: nested MAIL "
-                                       "command");
+        (void) ngx_mail_server_printf(s, "503 5.5.1 Error: nested MAIL "
+                                         "command");
         return NGX_ERROR;
     }
 
     if (sscf->role == NGX_MAIL_SMTPD_ROLE_SUBMISSION && !ctx->authenticated)
     {
-        (void) ngx_mail_smtpd_reply(s, "530 5.7.0 Authentication required");
+        (void) ngx_mail_server_printf(s, "530 5.7.0 Authentication required");
         return NGX_ERROR;
     }
 
     if (ngx_mail_smtpd_parse_mail(arg->data, arg->len, &env)
         != NGX_MAIL_SMTPD_PARSE_OK)
     {
-        (void) ngx_mail_smtpd_reply(s, "%V", (ngx_str_t *) &env.reply);
+        (void) ngx_mail_server_printf(s, "%V", (ngx_str_t *) &env.reply);
         return NGX_ERROR;
     }
 
     if (!ctx->esmtp && arg->len > env.raw.len + 7) {
         /* RFC 5321 4.1.1.2: parameters are an ESMTP matter */
-        (void) ngx_mail_smtpd_reply(s, "555 5.5.4 Unsupported option");
+        (void) ngx_mail_server_printf(s, "555 5.5.4 Unsupported option");
         return NGX_ERROR;
     }
 
     /* BINARYMIME is not offered: the queue could not pass it on */
     if (env.body == NGX_MAIL_SMTPD_BODY_BINARYMIME) {
-        (void) ngx_mail_smtpd_reply(s, "555 5.5.4 Unsupported option: "
-                                       "BODY=BINARYMIME");
+        (void) ngx_mail_server_printf(s, "555 5.5.4 Unsupported option: "
+                                         "BODY=BINARYMIME");
         return NGX_ERROR;
     }
 
     if (env.has_size && env.size > sscf->max_message_size) {
-        (void) ngx_mail_smtpd_reply(s, "552 5.3.4 Message size exceeds "
-                                       "fixed limit");
+        (void) ngx_mail_server_printf(s, "552 5.3.4 Message size exceeds "
+                                         "fixed limit");
         return NGX_ERROR;
     }
 
     if (ngx_mail_smtpd_tx_begin(s, ctx, &env, arg) != NGX_OK) {
-        (void) ngx_mail_smtpd_reply(s, "451 4.3.0 Error: out of memory");
+        (void) ngx_mail_server_printf(s, "451 4.3.0 Error: out of memory");
         return NGX_ERROR;
     }
 
@@ -112,14 +112,14 @@ ngx_mail_smtpd_cmd_mail(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
         {
             io->busy = 0;
             ngx_mail_smtpd_tx_end(ctx);
-            return ngx_mail_smtpd_reply(s, "451 4.3.0 Temporary lookup "
-                                           "failure");
+            return ngx_mail_server_printf(s, "451 4.3.0 Temporary lookup "
+                                             "failure");
         }
 
         return NGX_OK;
     }
 
-    return ngx_mail_smtpd_reply(s, "250 2.1.0 Ok");
+    return ngx_mail_server_printf(s, "250 2.1.0 Ok");
 }
 
 
@@ -276,20 +276,20 @@ ngx_mail_smtpd_cmd_rcpt(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     sscf = ngx_mail_get_module_srv_conf(s, ngx_mail_smtpd_module);
 
     if (tx == NULL) {
-        (void) ngx_mail_smtpd_reply(s, "503 5.5.1 Error: need MAIL command");
+        (void) ngx_mail_server_printf(s, "503 5.5.1 Error: need MAIL command");
         return NGX_ERROR;
     }
 
     if (tx->rcpts >= sscf->max_recipients) {
-        (void) ngx_mail_smtpd_reply(s, "452 4.5.3 Error: too many "
-                                       "recipients");
+        (void) ngx_mail_server_printf(s, "452 4.5.3 Error: too many "
+                                         "recipients");
         return NGX_OK;
     }
 
     if (ngx_mail_smtpd_parse_rcpt(arg->data, arg->len, tx->smtputf8, &env)
         != NGX_MAIL_SMTPD_PARSE_OK)
     {
-        (void) ngx_mail_smtpd_reply(s, "%V", (ngx_str_t *) &env.reply);
+        (void) ngx_mail_server_printf(s, "%V", (ngx_str_t *) &env.reply);
         return NGX_ERROR;
     }
 
@@ -324,7 +324,7 @@ ngx_mail_smtpd_cmd_rcpt(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     if (env.literal) {
         /* an address literal is never one of our domains */
         if (!ctx->authenticated) {
-            return ngx_mail_smtpd_reply(s, "554 5.7.1 <%V>: Relay access "
+            return ngx_mail_server_printf(s, "554 5.7.1 <%V>: Relay access "
                                         "denied", &tx->rcpt);
         }
 
@@ -336,7 +336,7 @@ ngx_mail_smtpd_cmd_rcpt(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
         }
 
         tx->rcpts++;
-        return ngx_mail_smtpd_reply(s, "250 2.1.5 Ok");
+        return ngx_mail_server_printf(s, "250 2.1.5 Ok");
     }
 
     io = ngx_mail_server_io(s);
@@ -346,7 +346,7 @@ ngx_mail_smtpd_cmd_rcpt(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
         != NGX_OK)
     {
         io->busy = 0;
-        return ngx_mail_smtpd_reply(s, "451 4.3.0 <%V>: Temporary lookup "
+        return ngx_mail_server_printf(s, "451 4.3.0 <%V>: Temporary lookup "
                                     "failure", &tx->rcpt);
     }
 
@@ -626,10 +626,10 @@ ngx_mail_smtpd_async_reply(ngx_mail_session_t *s, const char *fmt,
     io->busy = 0;
 
     if (addr) {
-        (void) ngx_mail_smtpd_reply(s, fmt, addr, &s->login);
+        (void) ngx_mail_server_printf(s, fmt, addr, &s->login);
 
     } else {
-        (void) ngx_mail_smtpd_reply(s, fmt);
+        (void) ngx_mail_server_printf(s, fmt);
     }
 
     if (error) {
