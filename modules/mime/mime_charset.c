@@ -157,13 +157,11 @@ mime_charset_is_ascii(const char *name)
 static int
 mime_utf8_copy_repair(const mime_uchar_t *p, size_t len, mime_buf_t *out)
 {
-    size_t  i, start;
+    size_t  i, n, start;
 
     /* valid runs are copied, each bad byte becomes U+FFFD */
 
     for (i = 0, start = 0; i < len; /* void */) {
-        size_t  n;
-
         if (p[i] < 0x80) {
             i++;
             continue;
@@ -305,9 +303,15 @@ mime_charset_to_utf8(const mime_allocator_t *allocator,
  * the length of the word or 0.  Encoded text may not hold white space.
  */
 
+/*
+ * When no "?=" closes the word before white space, "*fail" is set to that
+ * point: no word can start before it either, which keeps the scan linear.
+ */
+
 static size_t
 mime_word_scan(const mime_uchar_t *p, const mime_uchar_t *end,
-    mime_str_t *charset, int *enc, mime_str_t *text)
+    mime_str_t *charset, int *enc, mime_str_t *text,
+    const mime_uchar_t **fail)
 {
     const mime_uchar_t  *q, *start;
 
@@ -347,9 +351,12 @@ mime_word_scan(const mime_uchar_t *p, const mime_uchar_t *end,
         }
 
         if (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n') {
+            *fail = q;
             return 0;
         }
     }
+
+    *fail = end;
 
     return 0;
 }
@@ -456,7 +463,7 @@ mime_words_decode(const mime_allocator_t *allocator, const mime_uchar_t *p,
     mime_buf_t           out;
     mime_str_t           charset, text;
     mime_words_t         w;
-    const mime_uchar_t  *end, *plain, *q, *ws;
+    const mime_uchar_t  *end, *plain, *q, *ws, *fail;
 
     mime_buf_init(&out, allocator, len + 16);
 
@@ -477,10 +484,11 @@ mime_words_decode(const mime_allocator_t *allocator, const mime_uchar_t *p,
             break;
         }
 
-        n = mime_word_scan(q, end, &charset, &enc, &text);
+        fail = NULL;
+        n = mime_word_scan(q, end, &charset, &enc, &text, &fail);
 
         if (n == 0) {
-            p = q + 1;
+            p = (fail && fail > q) ? fail : q + 1;
             continue;
         }
 

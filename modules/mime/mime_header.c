@@ -15,6 +15,9 @@
 /* RFC 2231 sections beyond this are ignored: it bounds the joining work */
 #define MIME_PARAM_MAX_SECTIONS  128
 
+/* parameters of one field beyond this are ignored: joining is quadratic */
+#define MIME_PARAM_MAX           128
+
 
 typedef struct {
     mime_str_t                name;      /* without the "*n*" suffix */
@@ -641,7 +644,7 @@ mime_params_parse(const mime_allocator_t *allocator, mime_lexer_t *lx,
             }
         }
 
-        if (mime_param_name_split(rp) != MIME_OK) {
+        if (mime_param_name_split(rp) != MIME_OK || nraw == MIME_PARAM_MAX) {
             continue;
         }
 

@@ -547,6 +547,35 @@ is_words(const char *in, const char *want, const char *name)
 }
 
 
+/* many word starts that never close: must not rescan to the end */
+
+static void
+test_words_linear(void)
+{
+    char        *in, *p;
+    size_t       size;
+    clock_t      start;
+    double       secs;
+    mime_str_t   out;
+
+    size = 2 * 1024 * 1024;
+    in = malloc(size + 16);
+
+    for (p = in; (size_t) (p - in) < size; p += 7) {
+        memcpy(p, "=?c?q?a", 7);
+    }
+
+    size = p - in;
+    start = clock();
+    mime_words_decode(&T.allocator, (mime_uchar_t *) in, size, &out);
+    secs = (double) (clock() - start) / CLOCKS_PER_SEC;
+    free(in);
+
+    ok(out.len == size && secs < 2.0,
+       "2 MB of unclosed encoded words decode in linear time");
+}
+
+
 static void
 test_words(void)
 {
@@ -573,6 +602,7 @@ test_words(void)
     is_words("caf\xc3\xa9", "caf\xc3\xa9", "raw UTF-8 passes");
     is_words("caf\xe9", "caf\xc3\xa9", "raw 8-bit read as windows-1252");
     is_words("=?utf-8?q?=FF?=", "\xef\xbf\xbd", "bad UTF-8 is U+FFFD");
+    test_words_linear();
 }
 
 
@@ -740,6 +770,58 @@ test_imap(void)
                      " \"7bit\" 1 0 NIL (\"inline\" NIL) NIL NIL) \"mixed\""
                      " (\"boundary\" \"b\") NIL NIL NIL)",
                      "BODYSTRUCTURE extension data");
+}
+
+
+/* streaming output */
+
+typedef struct {
+    char                      data[4096];
+    size_t                    len;
+    unsigned                  calls;
+} flush_sink_t;
+
+
+static int
+flush_sink(void *ctx, const mime_uchar_t *p, size_t len)
+{
+    flush_sink_t  *sink;
+
+    sink = ctx;
+
+    if (sink->len + len > sizeof(sink->data)) {
+        return MIME_ERROR;
+    }
+
+    memcpy(sink->data + sink->len, p, len);
+    sink->len += len;
+    sink->calls++;
+
+    return MIME_OK;
+}
+
+
+static void
+test_stream(void)
+{
+    mime_buf_t       out;
+    flush_sink_t     sink;
+    mime_message_t  *msg;
+
+    msg = parse(mime_test_dovecot[0].message, mime_test_dovecot[0].len);
+
+    memset(&sink, 0, sizeof(flush_sink_t));
+    mime_buf_init(&out, &T.allocator, 0);
+    out.flush = flush_sink;
+    out.flush_ctx = &sink;
+    out.limit = 16;
+
+    mime_imap_bodystructure(msg, msg->root, &out, 1);
+    mime_buf_flush(&out);
+
+    is_bytes(sink.data, sink.len, mime_test_dovecot[0].bodystructure,
+             "BODYSTRUCTURE streamed in 16-byte pieces");
+    ok(sink.calls > 10 && out.size <= 256, "buffer stays small");
 }
 
 
@@ -935,6 +1017,7 @@ static const mime_test_group_t  mime_test_groups[] = {
     { "decode", test_decode },
     { "text", test_text },
     { "imap", test_imap },
+    { "imap", test_stream },
     { "section", test_section },
     { "limits", test_limits },
     { NULL, NULL }
