@@ -92,8 +92,9 @@ is(cmd($s, 'RCPT TO:<demo@example.test>'),
    "503 5.5.1 Error: need MAIL command\r\n", 'RCPT before MAIL: 503');
 is(cmd($s, 'DATA'), "503 5.5.1 Error: need MAIL command\r\n",
    'DATA before MAIL: 503');
-is(cmd($s, 'MAIL FROM:<sender@remote.example> BODY=8BITMIME'),
-   "250 2.1.0 Ok\r\n", 'MAIL');
+is(cmd($s, 'MAIL FROM:<sender@remote.example> BODY=8BITMIME RET=HDRS '
+            . 'ENVID=abc+2Bdef AUTH=someone@remote.example SMTPUTF8'),
+   "250 2.1.0 Ok\r\n", 'MAIL with every parameter');
 is(cmd($s, 'MAIL FROM:<sender@remote.example>'),
    "503 5.5.1 Error: nested MAIL command\r\n", 'nested MAIL: 503');
 is(cmd($s, 'DATA'), "503 5.5.1 Error: need RCPT command\r\n",
@@ -108,8 +109,8 @@ is(messages('demo@example.test'), 1, 'one message in the INBOX');
 my $msg = stored('demo@example.test', 1);
 like($msg, qr/\AReturn-Path: <sender\@remote\.example>\r\n/,
      'Return-Path first');
-like($msg, qr/^Received: from client\.example \(unknown \[127\.0\.0\.1\]\)\r\n\tby mx\.example\.test \(nginx-mailserver\) with ESMTP id [0-9a-f]+\r\n\tfor <demo\@example\.test>; \w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n/m,
-     'Received with the RFC 3848 protocol word, id and one "for"');
+like($msg, qr/^Received: from client\.example \(unknown \[127\.0\.0\.1\]\)\r\n\tby mx\.example\.test \(nginx-mailserver\) with UTF8SMTP id [0-9a-f]+\r\n\tfor <demo\@example\.test>; \w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n/m,
+     'Received: RFC 6531 protocol word UTF8SMTP (SMTPUTF8 given), id, one "for"');
 is(body_of($msg), "Hello\r\n.leading dot\r\n", 'dot-stuffing undone');
 is($t->redis('HGET', 'msg:{demo@example.test}:1:1', 'size'), length $msg,
    'the stored size is the octet count');
@@ -121,7 +122,8 @@ is($t->redis('GET', "blob:{$blob1}:refs"), 1, 'one reference to it');
 is($t->redis('KEYS', 'spool:*'), '', 'no spool is left behind');
 
 # --- pipelined transaction, several recipients, an alias ---------------------
-print $s "MAIL FROM:<sender\@remote.example>\r\nRCPT TO:<team\@example.test>\r\n"
+print $s "MAIL FROM:<sender\@remote.example> RET=FULL ENVID=q+2Bx "
+       . "AUTH=sender\@remote.example\r\nRCPT TO:<team\@example.test>\r\n"
        . "RCPT TO:<demo\@example.test>\r\nDATA\r\n";
 is(reply_of($s) . reply_of($s) . reply_of($s) . reply_of($s),
    "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
@@ -139,6 +141,9 @@ is($t->redis('HGET', "queue:{$qid}:env", 'rcpts'), 'friend@remote.example',
    'the remote alias target is queued');
 is($t->redis('HGET', "queue:{$qid}:env", 'from'), 'sender@remote.example',
    'with the envelope sender');
+is($t->redis('HGET', "queue:{$qid}:env", 'params'),
+   'RET=FULL ENVID=q+2Bx AUTH=<>',
+   'and MAIL\'s DSN parameters; an unauthenticated AUTH= becomes <>');
 my $blob = $t->redis('HGET', "queue:{$qid}:env", 'blob');
 like(raw_get("blob:{$blob}"), qr/for the team\r\n\z/, 'and the message');
 is($t->redis('HGET', 'msg:{bob@example.test}:1:1', 'blob'), $blob,
@@ -284,7 +289,7 @@ is(cmd($s, 'MAIL FROM:<bob@example.test>'),
 is(cmd($s, 'MAIL FROM:<team@example.test>'), "250 2.1.0 Ok\r\n",
    'an alias that delivers to the user is allowed');
 cmd($s, 'RSET');
-is(cmd($s, 'MAIL FROM:<demo@example.test>'), "250 2.1.0 Ok\r\n",
+is(cmd($s, 'MAIL FROM:<demo@example.test> AUTH=<>'), "250 2.1.0 Ok\r\n",
    'own address');
 is(cmd($s, 'RCPT TO:<someone@elsewhere.example> NOTIFY=SUCCESS,FAILURE'),
    "250 2.1.5 Ok\r\n", 'authenticated: relaying allowed');
@@ -303,6 +308,8 @@ $qid = $queue[-1];
 is($t->redis('HGET', "queue:{$qid}:env", 'rcpts'),
    'someone@elsewhere.example NOTIFY=SUCCESS,FAILURE',
    'the remote recipient is queued with its DSN parameters');
+is($t->redis('HGET', "queue:{$qid}:env", 'params'), 'AUTH=demo@example.test',
+   'and the submitter as AUTH= (RFC 4954 5), whatever the client claimed');
 cmd($s, 'MAIL FROM:<demo@example.test>');
 cmd($s, 'RCPT TO:<bob@example.test>');
 cmd($s, 'DATA');

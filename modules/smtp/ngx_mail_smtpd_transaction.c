@@ -20,10 +20,11 @@
 static ngx_int_t ngx_mail_smtpd_tx_begin(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx, ngx_mail_smtpd_envelope_t *env,
     ngx_str_t *arg);
-static ngx_int_t ngx_mail_smtpd_mail_params(ngx_mail_smtpd_tx_t *tx,
-    ngx_mail_smtpd_envelope_t *env);
+static ngx_int_t ngx_mail_smtpd_mail_params(ngx_mail_session_t *s,
+    ngx_mail_smtpd_tx_t *tx, ngx_mail_smtpd_envelope_t *env);
 static void ngx_mail_smtpd_sender_checked(ngx_mail_session_t *s,
     ngx_int_t rc, ngx_mail_account_rcpt_t *rcpt);
+static u_char *ngx_mail_smtpd_xtext_encode(u_char *p, ngx_str_t *text);
 static ngx_int_t ngx_mail_smtpd_rcpt_params(ngx_mail_smtpd_tx_t *tx,
     ngx_mail_smtpd_envelope_t *env);
 static void ngx_mail_smtpd_rcpt_resolved(ngx_mail_session_t *s,
@@ -165,7 +166,7 @@ ngx_mail_smtpd_tx_begin(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
 
     tx->smtputf8 = env->smtputf8;
 
-    if (ngx_mail_smtpd_mail_params(tx, env) != NGX_OK) {
+    if (ngx_mail_smtpd_mail_params(s, tx, env) != NGX_OK) {
         ngx_mail_smtpd_tx_end(ctx);
         return NGX_ERROR;
     }
@@ -177,12 +178,15 @@ ngx_mail_smtpd_tx_begin(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
 /* what the delivery queue needs to know of MAIL's parameters */
 
 static ngx_int_t
-ngx_mail_smtpd_mail_params(ngx_mail_smtpd_tx_t *tx,
+ngx_mail_smtpd_mail_params(ngx_mail_session_t *s, ngx_mail_smtpd_tx_t *tx,
     ngx_mail_smtpd_envelope_t *env)
 {
-    u_char  *p;
+    u_char                *p;
+    ngx_mail_smtpd_ctx_t  *ctx;
 
-    p = ngx_pnalloc(tx->pool, 64 + env->envid.len);
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_smtpd_module);
+
+    p = ngx_pnalloc(tx->pool, 64 + env->envid.len + 3 * s->login.len);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -207,6 +211,19 @@ ngx_mail_smtpd_mail_params(ngx_mail_smtpd_tx_t *tx,
 
     if (env->smtputf8) {
         p = ngx_cpymem(p, "SMTPUTF8 ", 9);
+    }
+
+    /*
+     * RFC 4954 5: the submitter is who logged in here, whatever the
+     * client claims; an unauthenticated claim is passed on as <>
+     */
+    if (ctx->authenticated) {
+        p = ngx_cpymem(p, "AUTH=", 5);
+        p = ngx_mail_smtpd_xtext_encode(p, &s->login);
+        *p++ = ' ';
+
+    } else if (env->has_auth) {
+        p = ngx_cpymem(p, "AUTH=<> ", 8);
     }
 
     tx->params.len = p - tx->params.data;
@@ -351,6 +368,32 @@ ngx_mail_smtpd_cmd_rcpt(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     }
 
     return NGX_OK;
+}
+
+
+/* RFC 3461 4: "+", "=" and what is not printable ASCII as "+XX" */
+
+static u_char *
+ngx_mail_smtpd_xtext_encode(u_char *p, ngx_str_t *text)
+{
+    u_char       c;
+    ngx_uint_t   i;
+    static char  hex[] = "0123456789ABCDEF";
+
+    for (i = 0; i < text->len; i++) {
+        c = text->data[i];
+
+        if (c < '!' || c > '~' || c == '+' || c == '=') {
+            *p++ = '+';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 0xf];
+            continue;
+        }
+
+        *p++ = c;
+    }
+
+    return p;
 }
 
 
