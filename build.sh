@@ -43,9 +43,8 @@ deps() {
 
 # The configure step is repeated only when its inputs change.
 configure_nginx() {
-    local src stamp flags
-    stamp=$(cat config "${NGINX_SRC:-/usr/share/nginx/src}/configure" \
-            | sha1sum | cut -c1-16)
+    local stamp flags configure
+    stamp=$( (cat config; echo "${NGINX_SRC:-debian}") | sha1sum | cut -c1-16)
     if [ -f "$build/nginx/Makefile" ] \
        && [ "$(cat "$build/.configured" 2>/dev/null)" = "$stamp" ]; then
         return 0
@@ -63,7 +62,10 @@ configure_nginx() {
         . "$build/nginx-src/conf_flags"
         flags=("${NGX_CONF_FLAGS[@]}")
     fi
-    (cd "$build/nginx-src" && ./configure \
+    # a release tarball has ./configure, a git checkout auto/configure
+    configure=./configure
+    [ -x "$build/nginx-src/configure" ] || configure=auto/configure
+    (cd "$build/nginx-src" && $configure \
         --with-cc-opt="-fPIC -O2 -g" --with-ld-opt=-fPIC "${flags[@]}" \
         --with-mail=dynamic --with-mail_ssl_module \
         --add-dynamic-module="$top" --builddir="$build/nginx" >/dev/null)
@@ -95,9 +97,7 @@ ENV
     make -s -C tools/mailctl O="$build"
     # the parsers' C unit tests, run by t/smtp-05-parsers.t and t/mime-*.t
     make -s -C modules/smtp O="$build/smtp"
-    if [ -f modules/mime/Makefile ]; then
-        make -s -C modules/mime O="$build/mime"
-    fi
+    make -s -C modules/mime O="$build/mime"
 }
 
 run_tests() {

@@ -72,9 +72,9 @@ is($rc, 0, 'mailctl --help: exit 0');
 like($out, qr/\AUsage: mailctl \[-s HOST:PORT \| -s unix:PATH\] \[-n DB\]/,
      'mailctl --help: usage');
 for my $cmd ('domain add', 'domain del', 'domain list', 'user add',
-             'user del', 'user passwd', 'user list', 'user show',
-             'user quota', 'user enable', 'user disable', 'alias add',
-             'alias del', 'alias list')
+             'user del', 'user passwd', 'user apop', 'user list',
+             'user show', 'user quota', 'user enable', 'user disable',
+             'alias add', 'alias del', 'alias list')
 {
     like($out, qr/^  \Q$cmd\E +\S/m, "mailctl --help lists $cmd");
 }
@@ -102,6 +102,7 @@ my %synopsis = (
     'user add'     => 'ADDRESS [--quota SIZE] [--scheme SCHEME] [--disabled]',
     'user del'     => 'ADDRESS',
     'user passwd'  => 'ADDRESS [--scheme SCHEME]',
+    'user apop'    => 'ADDRESS [--clear]',
     'user list'    => '[DOMAIN]',
     'user show'    => 'ADDRESS',
     'user quota'   => 'ADDRESS SIZE',

@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 
-# mailctl user add|del|passwd|list|show|quota|enable|disable.
+# mailctl user add|del|passwd|apop|list|show|quota|enable|disable.
 
 use strict;
 use warnings;
@@ -227,8 +227,8 @@ is_deeply(mailctl("pw\n", '-s', '127.0.0.1:1', 'user', 'add',
 # --- the password from a terminal -------------------------------------------
 
 # Runs mailctl on a pseudo-terminal made by script(1), typing each of
-# @$typed after a password prompt; returns (exit code, what the terminal
-# showed).
+# @$typed after a password or APOP secret prompt; returns (exit code, what
+# the terminal showed).
 
 sub on_terminal {
     my ($typed, @args) = @_;
@@ -242,7 +242,7 @@ sub on_terminal {
         $sel->can_read(1) or next;
         sysread($from, my $buf, 4096) or last;
         $screen .= $buf;
-        my $seen = () = $screen =~ /password: /gi;
+        my $seen = () = $screen =~ /(?:password|secret): /gi;
         while ($prompts < $seen && @$typed) {
             print $to shift(@$typed), "\n";
             $to->flush;
@@ -308,6 +308,119 @@ is_deeply(mailctl("pw\n", 'user', 'passwd', 'alice@example.test', '--quota',
                    . "passwd\"\nUsage: mailctl user passwd ADDRESS "
                    . "[--scheme SCHEME]\n" ],
           'user passwd --quota: usage error');
+
+
+# --- user apop --------------------------------------------------------------
+
+# RFC 1939 7: the server hashes the secret with the greeting's timestamp,
+# so it is stored as it was typed, in clear.
+my %carol = %{ user('carol@other.test') };
+redis('SET', 'user:{carol@other.test}:authfail', 3);
+
+is_deeply(mailctl(" Apop Secret \n", 'user', 'apop', 'Carol@Other.TEST'),
+          [ 0, '', '' ], 'user apop: the secret from stdin');
+is(user('carol@other.test')->{apop_secret}, ' Apop Secret ',
+   'apop_secret stored in clear, blanks kept');
+is_deeply({ %{ user('carol@other.test') }, apop_secret => undef },
+          { %carol, apop_secret => undef },
+          'user apop: no other field changed');
+is(redis('EXISTS', 'user:{carol@other.test}:authfail'), 0,
+   'user apop clears the failed logins');
+
+is_deeply(mailctl("line one\r\nline two\n", 'user', 'apop',
+                  'carol@other.test'),
+          [ 0, '', '' ], 'user apop: two lines, CRLF');
+is(user('carol@other.test')->{apop_secret}, 'line one',
+   'the first line, without CRLF');
+
+for my $case ([ '', 'empty APOP secret' ],
+              [ "\r\n", 'empty APOP secret' ],
+              [ "a\0b\n", 'the APOP secret contains a NUL byte' ],
+              [ ('x' x 512) . "\n",
+                'the APOP secret is longer than 511 bytes' ],
+              [ "pw\n", 'the APOP secret is the password of '
+                        . '"carol@other.test"; as it is stored in clear, '
+                        . 'choose another' ])
+{
+    my ($stdin, $message) = @$case;
+    is_deeply(mailctl($stdin, 'user', 'apop', 'carol@other.test'),
+              [ 2, '', "mailctl: $message\n" ], "user apop: $message");
+}
+is(user('carol@other.test')->{apop_secret}, 'line one',
+   'refused secrets changed nothing');
+
+# a secret has no place on the command line, where ps(1) shows it
+is_deeply(mailctl('', 'user', 'apop', 'carol@other.test', 'Secret'),
+          [ 1, '', "mailctl: too many arguments to \"user apop\"\n"
+                   . "Usage: mailctl user apop ADDRESS [--clear]\n" ],
+          'user apop: the secret as an argument is refused');
+($rc, $out, $err) = $t->mailctl('', 'user', 'apop', 'carol@other.test',
+                                '--secret=Secret');
+is($rc, 1, 'no --secret option: exit 1');
+like($err, qr/\Amailctl: unknown option "--secret=Secret"/,
+     'no --secret option: message');
+is(user('carol@other.test')->{apop_secret}, 'line one',
+   'secrets on the command line changed nothing');
+
+# the user is checked before the secret is asked for
+is_deeply(mailctl("secret\n", 'user', 'apop', 'nobody@example.test'),
+          [ 2, '', "mailctl: unknown user \"nobody\@example.test\"\n" ],
+          'user apop: unknown user');
+is_deeply(mailctl('', 'user', 'apop', 'nobody@example.test', '--clear'),
+          [ 2, '', "mailctl: unknown user \"nobody\@example.test\"\n" ],
+          'user apop --clear: unknown user');
+is(redis('EXISTS', 'user:{nobody@example.test}'), 0,
+   'no user key made by apop');
+is_deeply(mailctl("secret\n", 'user', 'apop', 'nobody@'),
+          [ 2, '', "mailctl: invalid address \"nobody\@\": missing domain\n" ],
+          'user apop: invalid address');
+
+is_deeply(mailctl("Alice Apop\n", 'user', 'apop', 'alice@example.test'),
+          [ 0, '', '' ], 'user apop alice');
+like(mailctl('', 'user', 'show', 'alice@example.test')->[1],
+     qr/^scheme: bcrypt\napop: set\n/m, 'user show: apop: set');
+my %alice_now = %{ user('alice@example.test') };
+redis('SET', 'user:{alice@example.test}:authfail', 4);
+
+# --clear reads nothing from stdin
+is_deeply(mailctl("ignored\n", 'user', 'apop', 'alice@example.test',
+                  '--clear'),
+          [ 0, '', '' ], 'user apop --clear');
+delete $alice_now{apop_secret};
+is_deeply(user('alice@example.test'), \%alice_now,
+          'user apop --clear: only apop_secret removed');
+is(redis('GET', 'user:{alice@example.test}:authfail'), 4,
+   'user apop --clear keeps the failed logins');
+like(mailctl('', 'user', 'show', 'alice@example.test')->[1],
+     qr/^scheme: bcrypt\napop: not set\n/m, 'user show: apop: not set');
+is_deeply(mailctl('', 'user', 'apop', 'alice@example.test', '--clear'),
+          [ 0, '', '' ], 'user apop --clear without a secret');
+redis('DEL', 'user:{alice@example.test}:authfail');
+
+is_deeply(mailctl('', 'user', 'passwd', 'alice@example.test', '--clear'),
+          [ 1, '', "mailctl: option \"--clear\" does not apply to \"user "
+                   . "passwd\"\nUsage: mailctl user passwd ADDRESS "
+                   . "[--scheme SCHEME]\n" ],
+          'user passwd --clear: usage error');
+
+SKIP: {
+    skip 'script(1) cannot make a terminal here', 5
+        unless system('script -qec true /dev/null >/dev/null 2>&1') == 0;
+
+    my ($rc, $screen) = on_terminal([ 'Tty Apop', 'Tty Apop' ], 'user',
+                                    'apop', 'alice@example.test');
+    is($rc, 0, 'apop on a terminal: exit 0');
+    like($screen, qr/\AAPOP secret: \r?\nRetype APOP secret: \r?\n\z/,
+         'apop on a terminal: both prompts, nothing echoed');
+    is(user('alice@example.test')->{apop_secret}, 'Tty Apop',
+       'apop on a terminal: stored');
+
+    ($rc, $screen) = on_terminal([ 'one', 'two' ], 'user', 'apop',
+                                 'alice@example.test');
+    is($rc, 2, 'apop on a terminal: mismatch: exit 2');
+    like($screen, qr/mailctl: APOP secrets do not match/,
+         'apop on a terminal: mismatch: message');
+}
 
 
 # --- user quota, enable, disable ---------------------------------------------
@@ -394,6 +507,7 @@ is_deeply(mailctl('', 'user', 'show', 'Bob@Example.test'),
                . "enabled: no\n"
                . "quota: 10485760 (10M)\n"
                . "scheme: bcrypt\n"
+               . "apop: not set\n"
                . "created: " . iso($created) . "\n",
             '' ],
           'user show');
@@ -405,6 +519,7 @@ is_deeply(mailctl('', 'user', 'show', 'carol@other.test'),
                . "enabled: yes\n"
                . "quota: 1000\n"
                . "scheme: sha512-crypt\n"
+               . "apop: set\n"
                . "created: " . iso($created) . "\n",
             '' ],
           'user show: quota not in whole K');
@@ -413,6 +528,8 @@ is_deeply(mailctl('', 'user', 'show', 'carol@other.test'),
 like($out, qr/^quota: 0 \(unlimited\)\nscheme: yescrypt\n/m,
      'user show: unlimited, yescrypt');
 unlike($out, qr/\$y\$/, 'user show: never the hash');
+($rc, $out) = $t->mailctl('', 'user', 'show', 'carol@other.test');
+unlike($out, qr/Apop|line one/, 'user show: never the APOP secret');
 
 is_deeply(mailctl('', 'user', 'show', 'nobody@example.test'),
           [ 2, '', "mailctl: unknown user \"nobody\@example.test\"\n" ],

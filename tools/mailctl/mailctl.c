@@ -4,8 +4,9 @@
  *
  *     mailctl [-s HOST:PORT | -s unix:PATH] [-n DB] GROUP COMMAND [ARGS]
  *
- * Options may stand anywhere on the line; "--" ends them.  A password is
- * never an argument: argv is visible to every local user in ps(1).
+ * Options may stand anywhere on the line; "--" ends them.  A password or
+ * an APOP secret is never an argument: argv is visible to every local
+ * user in ps(1).
  */
 
 
@@ -66,6 +67,11 @@ static void mailctl_command_usage(FILE *out, mailctl_group_t *group,
     "standard input is not a terminal, its first line is the password.\n"   \
     "It is never taken from the command line.\n"
 
+#define MAILCTL_APOP_HELP                                                     \
+    "The secret is asked twice on the terminal, without echo; when\n"       \
+    "standard input is not a terminal, its first line is the secret.\n"     \
+    "It is never taken from the command line.\n"
+
 #define MAILCTL_SCHEME_HELP                                                   \
     "SCHEME is yescrypt (the default), bcrypt or sha512-crypt.\n"
 
@@ -81,7 +87,8 @@ static mailctl_command_t  mailctl_domain_commands[] = {
     { "del", "DOMAIN [--force]",
       "delete a domain",
       "Deletes DOMAIN.  A domain that still has users or aliases is only\n"
-      "deleted with --force, which deletes its users and aliases too.\n",
+      "deleted with --force, which deletes its users, with all their\n"
+      "mail, and its aliases too.\n",
       1, 1, MAILCTL_OPT_FORCE, mailctl_domain_del },
 
     { "list", "",
@@ -107,7 +114,10 @@ static mailctl_command_t  mailctl_user_commands[] = {
 
     { "del", "ADDRESS",
       "delete a user",
-      "Deletes the user ADDRESS and its failed-login counter.\n",
+      "Deletes the user ADDRESS with all its mail: its mailboxes and\n"
+      "messages (a message's content is kept while another mailbox or\n"
+      "the outbound queue still refers to it), its failed-login counter\n"
+      "and its POP3 lock.  Aliases that point to ADDRESS are kept.\n",
       1, 1, 0, mailctl_user_del },
 
     { "passwd", "ADDRESS [--scheme SCHEME]",
@@ -115,6 +125,17 @@ static mailctl_command_t  mailctl_user_commands[] = {
       "Sets the password of ADDRESS and clears its failed-login counter.\n"
       "\n" MAILCTL_PASSWORD_HELP "\n" MAILCTL_SCHEME_HELP,
       1, 1, MAILCTL_OPT_SCHEME, mailctl_user_passwd },
+
+    { "apop", "ADDRESS [--clear]",
+      "set or clear a user's APOP secret",
+      "Sets the secret that ADDRESS logs in with by POP3 APOP (RFC 1939\n"
+      "7) and clears the user's failed-login counter; --clear removes\n"
+      "the secret instead.  APOP needs the secret itself, not a hash of\n"
+      "it, so the secret is stored IN CLEAR in Redis: anyone who can read\n"
+      "the database can read it.  The user's password is refused as the\n"
+      "secret.\n\n"
+      MAILCTL_APOP_HELP,
+      1, 1, MAILCTL_OPT_CLEAR, mailctl_user_apop },
 
     { "list", "[DOMAIN]",
       "list users",
@@ -125,8 +146,9 @@ static mailctl_command_t  mailctl_user_commands[] = {
     { "show", "ADDRESS",
       "show a user",
       "Prints the address, whether the user is enabled, the quota in\n"
-      "bytes, the password scheme (never the hash) and the time the user\n"
-      "was added (UTC), one \"name: value\" per line.\n",
+      "bytes, the password scheme (never the hash), whether an APOP\n"
+      "secret is set (never the secret) and the time the user was added\n"
+      "(UTC), one \"name: value\" per line.\n",
       1, 1, 0, mailctl_user_show },
 
     { "quota", "ADDRESS SIZE",
@@ -191,6 +213,7 @@ static mailctl_option_t  mailctl_options[] = {
     { "--scheme", 0, MAILCTL_OPT_SCHEME, offsetof(mailctl_t, scheme_arg) },
     { "--disabled", 0, MAILCTL_OPT_DISABLED, MAILCTL_NO_VALUE },
     { "--force", 0, MAILCTL_OPT_FORCE, MAILCTL_NO_VALUE },
+    { "--clear", 0, MAILCTL_OPT_CLEAR, MAILCTL_NO_VALUE },
     { NULL, 0, 0, 0 }
 };
 

@@ -40,6 +40,7 @@
 #define MAILCTL_OPT_SCHEME      0x10
 #define MAILCTL_OPT_DISABLED    0x20
 #define MAILCTL_OPT_FORCE       0x40
+#define MAILCTL_OPT_CLEAR       0x80
 
 /* accepted by every command */
 #define MAILCTL_OPT_GLOBAL                                                    \
@@ -82,6 +83,28 @@ typedef struct {
 } mailctl_t;
 
 
+/* a secret read like a password: its name in messages, its prompts */
+typedef struct {
+    const char         *name;         /* "password" */
+    const char         *prompt;       /* "Password: " */
+    const char         *retype;       /* "Retype password: " */
+} mailctl_secret_t;
+
+
+/*
+ * The EVAL that deletes a user with all its mail, for "user del" and,
+ * queued once per user, "domain del --force".
+ */
+#define MAILCTL_USER_DEL_ARGC   7
+
+typedef struct {
+    char                key[MAILCTL_KEY_MAX];
+    char                authfail_key[MAILCTL_KEY_MAX];
+    char                users_key[MAILCTL_KEY_MAX];
+    const char         *argv[MAILCTL_USER_DEL_ARGC];
+} mailctl_user_del_t;
+
+
 /* the members of a set per domain, merged and sorted */
 typedef struct {
     redisReply        **replies;
@@ -102,6 +125,8 @@ int mailctl_redis_configure(mailctl_t *ctl);
 int mailctl_redis_connect(mailctl_t *ctl);
 void mailctl_redis_close(mailctl_t *ctl);
 redisReply *mailctl_redis_command(mailctl_t *ctl, const char *fmt, ...);
+redisReply *mailctl_redis_command_argv(mailctl_t *ctl, int argc,
+    const char **argv);
 int mailctl_redis_integer(mailctl_t *ctl, long long *value,
     const char *fmt, ...);
 int mailctl_redis_members(mailctl_t *ctl, redisReply **reply,
@@ -121,6 +146,10 @@ const mailctl_scheme_t *mailctl_password_scheme(const char *name);
 const char *mailctl_password_scheme_name(const char *hash);
 int mailctl_password_new(const mailctl_scheme_t *scheme, char *hash,
     size_t size);
+int mailctl_password_verify(const char *password, const char *hash,
+    int *match);
+int mailctl_secret_read(const mailctl_secret_t *secret, char *value,
+    size_t size);
 
 /* mailctl_domain.c */
 int mailctl_domain_add(mailctl_t *ctl);
@@ -136,12 +165,14 @@ void mailctl_list_free(mailctl_list_t *list);
 int mailctl_user_add(mailctl_t *ctl);
 int mailctl_user_del(mailctl_t *ctl);
 int mailctl_user_passwd(mailctl_t *ctl);
+int mailctl_user_apop(mailctl_t *ctl);
 int mailctl_user_list(mailctl_t *ctl);
 int mailctl_user_show(mailctl_t *ctl);
 int mailctl_user_quota(mailctl_t *ctl);
 int mailctl_user_enable(mailctl_t *ctl);
 int mailctl_user_disable(mailctl_t *ctl);
 int mailctl_address_arg(char *addr);
+void mailctl_user_del_init(mailctl_user_del_t *del, const char *addr);
 
 /* mailctl_alias.c */
 int mailctl_alias_add(mailctl_t *ctl);

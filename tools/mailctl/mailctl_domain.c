@@ -203,24 +203,29 @@ mailctl_domain_del_attempt(mailctl_t *ctl, void *data)
 }
 
 
+/*
+ * Each user goes with its mail by the script of "user del", queued in
+ * the transaction: nothing of the domain is deleted unless all is.
+ */
+
 static int
 mailctl_domain_del_queue(mailctl_t *ctl, const char *domain,
     redisReply *users, redisReply *aliases)
 {
-    char    key[MAILCTL_KEY_MAX], authfail_key[MAILCTL_KEY_MAX];
-    char    users_key[MAILCTL_KEY_MAX], aliases_key[MAILCTL_KEY_MAX];
-    size_t  i;
+    char                key[MAILCTL_KEY_MAX];
+    char                users_key[MAILCTL_KEY_MAX];
+    char                aliases_key[MAILCTL_KEY_MAX];
+    size_t              i;
+    mailctl_user_del_t  del;
 
     if (mailctl_redis_multi(ctl) != MAILCTL_OK) {
         return MAILCTL_REDIS;
     }
 
     for (i = 0; i < users->elements; i++) {
-        snprintf(key, sizeof(key), MAIL_KEY_USER_FMT, users->element[i]->str);
-        snprintf(authfail_key, sizeof(authfail_key),
-                 MAIL_KEY_USER_AUTHFAIL_FMT, users->element[i]->str);
+        mailctl_user_del_init(&del, users->element[i]->str);
 
-        if (mailctl_redis_queue(ctl, "DEL %s %s", key, authfail_key)
+        if (mailctl_redis_queue_argv(ctl, MAILCTL_USER_DEL_ARGC, del.argv)
             != MAILCTL_OK)
         {
             return MAILCTL_REDIS;

@@ -1,6 +1,7 @@
 
 /*
- * Reading a new password and hashing it with libxcrypt.  The plain text
+ * Reading a new password and hashing it with libxcrypt, and reading other
+ * secrets (the APOP secret) the same way.  The plain text of a password
  * lives only in buffers of this file, which are wiped after use.
  */
 
@@ -58,12 +59,19 @@ static const struct {
 };
 
 
-static int mailctl_password_prompt(char *password, size_t size);
-static int mailctl_password_ask(const char *prompt, char *password,
+static int mailctl_secret_prompt(const mailctl_secret_t *secret,
+    char *value, size_t size);
+static int mailctl_secret_ask(const mailctl_secret_t *secret,
+    const char *prompt, char *value, size_t size);
+static int mailctl_secret_line(const mailctl_secret_t *secret, char *value,
     size_t size);
-static int mailctl_password_line(char *password, size_t size);
 static int mailctl_password_hash(const char *password,
     const mailctl_scheme_t *scheme, char *hash, size_t size);
+
+
+static const mailctl_secret_t  mailctl_password = {
+    "password", "Password: ", "Retype password: "
+};
 
 
 static struct termios          mailctl_saved_termios;
@@ -117,21 +125,8 @@ mailctl_password_new(const mailctl_scheme_t *scheme, char *hash,
     int     rc;
     char    password[MAILCTL_PASSWORD_SIZE];
 
-    if (isatty(STDIN_FILENO)) {
-        rc = mailctl_password_prompt(password, sizeof(password));
-
-    } else {
-        rc = mailctl_password_line(password, sizeof(password));
-    }
-
+    rc = mailctl_secret_read(&mailctl_password, password, sizeof(password));
     if (rc != MAILCTL_OK) {
-        goto done;
-    }
-
-    rc = MAILCTL_INVALID;
-
-    if (password[0] == '\0') {
-        mailctl_error("empty password");
         goto done;
     }
 
@@ -141,6 +136,7 @@ mailctl_password_new(const mailctl_scheme_t *scheme, char *hash,
         mailctl_error("%s uses only the first %zu bytes of a password; "
                       "use a shorter one or another scheme", scheme->name,
                       scheme->password_max);
+        rc = MAILCTL_INVALID;
         goto done;
     }
 
@@ -154,25 +150,89 @@ done:
 }
 
 
-static int
-mailctl_password_prompt(char *password, size_t size)
-{
-    int   rc;
-    char  retype[MAILCTL_PASSWORD_SIZE];
+/*
+ * Whether password matches the crypt(3) string hash.  A hash that
+ * libxcrypt cannot check (an unknown or disabled scheme) matches nothing.
+ */
 
-    rc = mailctl_password_ask("Password: ", password, size);
+int
+mailctl_password_verify(const char *password, const char *hash, int *match)
+{
+    char               *result;
+    struct crypt_data  *data;
+
+    data = calloc(1, sizeof(struct crypt_data));
+    if (data == NULL) {
+        mailctl_error("out of memory");
+        return MAILCTL_SYSTEM;
+    }
+
+    result = crypt_rn(password, hash, data, sizeof(struct crypt_data));
+
+    *match = (result != NULL && result[0] != '*'
+              && strcmp(result, hash) == 0);
+
+    explicit_bzero(data, sizeof(struct crypt_data));
+    free(data);
+
+    return MAILCTL_OK;
+}
+
+
+/*
+ * Reads a new secret: twice from the terminal without echo when standard
+ * input is one, else the first line of standard input.  Never empty.
+ */
+
+int
+mailctl_secret_read(const mailctl_secret_t *secret, char *value, size_t size)
+{
+    int  rc;
+
+    if (isatty(STDIN_FILENO)) {
+        rc = mailctl_secret_prompt(secret, value, size);
+
+    } else {
+        rc = mailctl_secret_line(secret, value, size);
+    }
+
     if (rc != MAILCTL_OK) {
         return rc;
     }
 
-    rc = mailctl_password_ask("Retype password: ", retype, sizeof(retype));
+    if (value[0] == '\0') {
+        mailctl_error("empty %s", secret->name);
+        return MAILCTL_INVALID;
+    }
 
-    if (rc == MAILCTL_OK && strcmp(password, retype) != 0) {
-        mailctl_error("passwords do not match");
+    return MAILCTL_OK;
+}
+
+
+static int
+mailctl_secret_prompt(const mailctl_secret_t *secret, char *value,
+    size_t size)
+{
+    int   rc;
+    char  retype[MAILCTL_PASSWORD_SIZE];
+
+    rc = mailctl_secret_ask(secret, secret->prompt, value, size);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    rc = mailctl_secret_ask(secret, secret->retype, retype, sizeof(retype));
+
+    if (rc == MAILCTL_OK && strcmp(value, retype) != 0) {
+        mailctl_error("%ss do not match", secret->name);
         rc = MAILCTL_INVALID;
     }
 
     explicit_bzero(retype, sizeof(retype));
+
+    if (rc != MAILCTL_OK) {
+        explicit_bzero(value, size);
+    }
 
     return rc;
 }
@@ -181,7 +241,7 @@ mailctl_password_prompt(char *password, size_t size)
 /* a signal must not leave the terminal without echo */
 
 static void
-mailctl_password_signal(int signo)
+mailctl_secret_signal(int signo)
 {
     if (mailctl_echo_off) {
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &mailctl_saved_termios);
@@ -193,7 +253,8 @@ mailctl_password_signal(int signo)
 
 
 static int
-mailctl_password_ask(const char *prompt, char *password, size_t size)
+mailctl_secret_ask(const mailctl_secret_t *secret, const char *prompt,
+    char *value, size_t size)
 {
     int               rc, i;
     struct termios    noecho;
@@ -207,7 +268,7 @@ mailctl_password_ask(const char *prompt, char *password, size_t size)
     }
 
     memset(&sa, 0, sizeof(struct sigaction));
-    sa.sa_handler = mailctl_password_signal;
+    sa.sa_handler = mailctl_secret_signal;
     sigemptyset(&sa.sa_mask);
 
     for (i = 0; i < 4; i++) {
@@ -233,7 +294,7 @@ mailctl_password_ask(const char *prompt, char *password, size_t size)
     fputs(prompt, stderr);
     fflush(stderr);
 
-    rc = mailctl_password_line(password, size);
+    rc = mailctl_secret_line(secret, value, size);
 
     fputc('\n', stderr);
 
@@ -253,7 +314,8 @@ done:
 /* one line without its "\n" or "\r\n" */
 
 static int
-mailctl_password_line(char *password, size_t size)
+mailctl_secret_line(const mailctl_secret_t *secret, char *value,
+    size_t size)
 {
     int     c;
     size_t  n;
@@ -263,31 +325,33 @@ mailctl_password_line(char *password, size_t size)
     while ((c = getchar()) != EOF && c != '\n') {
 
         if (c == '\0') {
-            mailctl_error("the password contains a NUL byte");
-            explicit_bzero(password, n);
+            mailctl_error("the %s contains a NUL byte", secret->name);
+            explicit_bzero(value, n);
             return MAILCTL_INVALID;
         }
 
         if (n + 1 >= size) {
-            mailctl_error("the password is longer than %zu bytes", size - 1);
-            explicit_bzero(password, n);
+            mailctl_error("the %s is longer than %zu bytes", secret->name,
+                          size - 1);
+            explicit_bzero(value, n);
             return MAILCTL_INVALID;
         }
 
-        password[n++] = (char) c;
+        value[n++] = (char) c;
     }
 
     if (ferror(stdin)) {
-        mailctl_error("cannot read the password: %s", strerror(errno));
-        explicit_bzero(password, n);
+        mailctl_error("cannot read the %s: %s", secret->name,
+                      strerror(errno));
+        explicit_bzero(value, n);
         return MAILCTL_SYSTEM;
     }
 
-    if (n > 0 && password[n - 1] == '\r') {
+    if (n > 0 && value[n - 1] == '\r') {
         n--;
     }
 
-    password[n] = '\0';
+    value[n] = '\0';
 
     return MAILCTL_OK;
 }

@@ -565,6 +565,32 @@ mailctl_redis_command(mailctl_t *ctl, const char *fmt, ...)
 }
 
 
+/* the same for arguments that are not all C strings of a format */
+
+redisReply *
+mailctl_redis_command_argv(mailctl_t *ctl, int argc, const char **argv)
+{
+    redisReply  *reply;
+
+    if (redisAppendCommandArgv(ctl->redis, argc, argv, NULL) != REDIS_OK) {
+        mailctl_error("Redis: %s", ctl->redis->errstr);
+        return NULL;
+    }
+
+    reply = mailctl_redis_reply(ctl);
+    if (reply == NULL) {
+        return NULL;
+    }
+
+    if (mailctl_redis_reply_failed(ctl, reply)) {
+        freeReplyObject(reply);
+        return NULL;
+    }
+
+    return reply;
+}
+
+
 /* for EXISTS, SISMEMBER, SCARD and the like */
 
 int

@@ -1,6 +1,6 @@
 
 /*
- * mailctl user add|del|passwd|list|show|quota|enable|disable
+ * mailctl user add|del|passwd|apop|list|show|quota|enable|disable
  */
 
 
@@ -28,9 +28,51 @@ typedef struct {
 typedef struct {
     const char               *addr;
     const char               *field;
-    const char               *value;
+    const char               *value;         /* NULL: delete the field */
     int                       clear_authfail;
 } mailctl_user_set_t;
+
+
+/*
+ * Deletes a user with everything stored under its address, as laid out
+ * in docs/redis-keys.md, "Mailboxes and messages": each message drops its
+ * reference to its blob, and whoever drops the last one deletes the blob,
+ * as POP3's expunge does; blobs are shared between users and with the
+ * outbound queue.  The mail goes before the account, so that a script
+ * stopped by an error leaves a user that "user del" can delete again.
+ *
+ * KEYS: user:{A}, user:{A}:authfail, domain:{D}:users; ARGV: A.
+ * The mail store's keys are made here from A, as the nginx modules make
+ * them; they share A's hash tag, the blobs and the domain index do not,
+ * which a single Redis or a Sentinel-managed primary allows.
+ * Returns 1 if A was a user, else 0.
+ */
+static char  mailctl_user_del_lua[] =
+    "local t = '{' .. ARGV[1] .. '}'\n"
+    "local mailboxes = 'mailboxes:' .. t\n"
+    "for _, id in ipairs(redis.call('HVALS', mailboxes)) do\n"
+    "  local mb = 'mailbox:' .. t .. ':' .. id\n"
+    "  for _, uid in ipairs(redis.call('ZRANGE', mb .. ':uids', 0, -1)) do\n"
+    "    local msg = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"
+    "    local blob = redis.call('HGET', msg, 'blob')\n"
+    "    if blob and blob ~= '' then\n"
+    "      blob = 'blob:{' .. blob .. '}'\n"
+    "      if redis.call('DECR', blob .. ':refs') <= 0 then\n"
+    "        redis.call('DEL', blob, blob .. ':refs')\n"
+    "      end\n"
+    "    end\n"
+    "    redis.call('DEL', msg)\n"
+    "  end\n"
+    "  redis.call('DEL', mb, mb .. ':uids', mb .. ':expunged')\n"
+    "end\n"
+    "redis.call('DEL', mailboxes, 'lock:pop3:' .. t, KEYS[2])\n"
+    "redis.call('SREM', KEYS[3], ARGV[1])\n"
+    "return redis.call('DEL', KEYS[1])\n";
+
+
+static const mailctl_secret_t  mailctl_apop_secret = {
+    "APOP secret", "APOP secret: ", "Retype APOP secret: "
+};
 
 
 static int mailctl_user_scheme(mailctl_t *ctl,
@@ -39,6 +81,8 @@ static int mailctl_user_size(const char *arg, long long *bytes);
 static int mailctl_user_add_check(mailctl_t *ctl, mailctl_user_add_t *add);
 static int mailctl_user_add_attempt(mailctl_t *ctl, void *data);
 static int mailctl_user_exists(mailctl_t *ctl, const char *addr);
+static int mailctl_user_apop_check(mailctl_t *ctl, const char *addr,
+    const char *secret);
 static int mailctl_user_set(mailctl_t *ctl, mailctl_user_set_t *set);
 static int mailctl_user_set_attempt(mailctl_t *ctl, void *data);
 static int mailctl_user_enabled(mailctl_t *ctl, const char *value);
@@ -292,11 +336,10 @@ mailctl_user_add_attempt(mailctl_t *ctl, void *data)
 int
 mailctl_user_del(mailctl_t *ctl)
 {
-    int          rc;
-    char        *addr;
-    char         key[MAILCTL_KEY_MAX], authfail_key[MAILCTL_KEY_MAX];
-    char         users_key[MAILCTL_KEY_MAX];
-    redisReply  *reply;
+    int                 rc;
+    char               *addr;
+    redisReply         *reply;
+    mailctl_user_del_t  del;
 
     addr = ctl->args[0];
 
@@ -310,30 +353,27 @@ mailctl_user_del(mailctl_t *ctl)
         return rc;
     }
 
-    snprintf(key, sizeof(key), MAIL_KEY_USER_FMT, addr);
-    snprintf(authfail_key, sizeof(authfail_key), MAIL_KEY_USER_AUTHFAIL_FMT,
-             addr);
-    snprintf(users_key, sizeof(users_key), MAIL_KEY_DOMAIN_USERS_FMT,
-             strrchr(addr, '@') + 1);
-
     /*
-     * Deleting is safe without a check first: for an unknown user the
-     * transaction removes at most a stale index entry.
+     * No check first: for an address that is not a user the script
+     * removes at most a stale index entry and mail left by a mailctl that
+     * deleted only the account, which a new user of the address must not
+     * inherit.
      */
 
-    if (mailctl_redis_multi(ctl) != MAILCTL_OK
-        || mailctl_redis_queue(ctl, "DEL %s", key) != MAILCTL_OK
-        || mailctl_redis_queue(ctl, "DEL %s", authfail_key) != MAILCTL_OK
-        || mailctl_redis_queue(ctl, "SREM %s %s", users_key, addr)
-           != MAILCTL_OK
-        || mailctl_redis_exec(ctl, &reply) != MAILCTL_OK)
-    {
+    mailctl_user_del_init(&del, addr);
+
+    reply = mailctl_redis_command_argv(ctl, MAILCTL_USER_DEL_ARGC, del.argv);
+    if (reply == NULL) {
         return MAILCTL_REDIS;
     }
 
     rc = MAILCTL_OK;
 
-    if (reply->element[0]->integer == 0) {
+    if (reply->type != REDIS_REPLY_INTEGER) {
+        mailctl_error("Redis: unexpected reply type %d", reply->type);
+        rc = MAILCTL_REDIS;
+
+    } else if (reply->integer == 0) {
         mailctl_error("unknown user \"%s\"", addr);
         rc = MAILCTL_INVALID;
     }
@@ -341,6 +381,27 @@ mailctl_user_del(mailctl_t *ctl)
     freeReplyObject(reply);
 
     return rc;
+}
+
+
+/* the arguments of the EVAL that deletes addr; del must outlive them */
+
+void
+mailctl_user_del_init(mailctl_user_del_t *del, const char *addr)
+{
+    snprintf(del->key, sizeof(del->key), MAIL_KEY_USER_FMT, addr);
+    snprintf(del->authfail_key, sizeof(del->authfail_key),
+             MAIL_KEY_USER_AUTHFAIL_FMT, addr);
+    snprintf(del->users_key, sizeof(del->users_key),
+             MAIL_KEY_DOMAIN_USERS_FMT, strrchr(addr, '@') + 1);
+
+    del->argv[0] = "EVAL";
+    del->argv[1] = mailctl_user_del_lua;
+    del->argv[2] = "3";
+    del->argv[3] = del->key;
+    del->argv[4] = del->authfail_key;
+    del->argv[5] = del->users_key;
+    del->argv[6] = addr;
 }
 
 
@@ -385,6 +446,102 @@ mailctl_user_passwd(mailctl_t *ctl)
     set.clear_authfail = 1;
 
     return mailctl_user_set(ctl, &set);
+}
+
+
+/*
+ * RFC 1939 7: the server computes MD5(timestamp secret) itself, so the
+ * secret is stored as it is, not hashed like the password.
+ */
+
+int
+mailctl_user_apop(mailctl_t *ctl)
+{
+    int                 rc;
+    char                secret[MAILCTL_SECRET_MAX];
+    mailctl_user_set_t  set;
+
+    rc = mailctl_address_arg(ctl->args[0]);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    rc = mailctl_redis_connect(ctl);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    set.addr = ctl->args[0];
+    set.field = MAIL_FIELD_APOP_SECRET;
+    set.value = NULL;
+    set.clear_authfail = 0;
+
+    if (ctl->options & MAILCTL_OPT_CLEAR) {
+        return mailctl_user_set(ctl, &set);
+    }
+
+    /* no prompt for a user that does not exist */
+
+    rc = mailctl_user_exists(ctl, set.addr);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    rc = mailctl_secret_read(&mailctl_apop_secret, secret, sizeof(secret));
+    if (rc != MAILCTL_OK) {
+        goto done;
+    }
+
+    rc = mailctl_user_apop_check(ctl, set.addr, secret);
+    if (rc != MAILCTL_OK) {
+        goto done;
+    }
+
+    /* as with a new password: the answer to a locked-out user */
+
+    set.value = secret;
+    set.clear_authfail = 1;
+
+    rc = mailctl_user_set(ctl, &set);
+
+done:
+
+    explicit_bzero(secret, sizeof(secret));
+
+    return rc;
+}
+
+
+/* the password, stored in clear as the APOP secret, would lose its hash */
+
+static int
+mailctl_user_apop_check(mailctl_t *ctl, const char *addr, const char *secret)
+{
+    int          rc, match;
+    redisReply  *hash;
+
+    hash = mailctl_redis_command(ctl, "HGET " MAIL_KEY_USER_FMT " %s", addr,
+                                 MAIL_FIELD_PASSWORD);
+    if (hash == NULL) {
+        return MAILCTL_REDIS;
+    }
+
+    rc = MAILCTL_OK;
+    match = 0;
+
+    if (hash->type == REDIS_REPLY_STRING) {
+        rc = mailctl_password_verify(secret, hash->str, &match);
+    }
+
+    freeReplyObject(hash);
+
+    if (rc == MAILCTL_OK && match) {
+        mailctl_error("the APOP secret is the password of \"%s\"; as it is "
+                      "stored in clear, choose another", addr);
+        rc = MAILCTL_INVALID;
+    }
+
+    return rc;
 }
 
 
@@ -517,11 +674,19 @@ mailctl_user_set_attempt(mailctl_t *ctl, void *data)
         return rc;
     }
 
-    if (mailctl_redis_multi(ctl) != MAILCTL_OK
-        || mailctl_redis_queue(ctl, "HSET %s %s %s", key, set->field,
-                               set->value)
-           != MAILCTL_OK)
-    {
+    if (mailctl_redis_multi(ctl) != MAILCTL_OK) {
+        return MAILCTL_REDIS;
+    }
+
+    if (set->value != NULL) {
+        rc = mailctl_redis_queue(ctl, "HSET %s %s %s", key, set->field,
+                                 set->value);
+
+    } else {
+        rc = mailctl_redis_queue(ctl, "HDEL %s %s", key, set->field);
+    }
+
+    if (rc != MAILCTL_OK) {
         return MAILCTL_REDIS;
     }
 
@@ -633,6 +798,11 @@ mailctl_user_print(const char *addr, redisReply *fields)
     value = mailctl_user_field(fields, MAIL_FIELD_PASSWORD);
     printf("scheme: %s\n",
            value ? mailctl_password_scheme_name(value) : "none");
+
+    /* whether there is one, never the secret itself */
+
+    value = mailctl_user_field(fields, MAIL_FIELD_APOP_SECRET);
+    printf("apop: %s\n", value ? "set" : "not set");
 
     value = mailctl_user_field(fields, MAIL_FIELD_CREATED);
     t = value ? (time_t) strtoll(value, NULL, 10) : 0;
