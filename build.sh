@@ -7,7 +7,10 @@
 #   ./build.sh run     deps + build, then Redis + nginx with conf/ on loopback
 #
 # NGINX_SRC=/path/to/nginx-source builds against that source tree (and its
-# own nginx binary) instead of Debian's nginx-dev headers.
+# own nginx binary) instead of Debian's nginx-dev headers.  EXTRA_CC_OPT and
+# EXTRA_LD_OPT add compiler and linker flags, e.g. for a sanitizer build:
+#   NGINX_SRC=... EXTRA_CC_OPT=-fsanitize=address \
+#   EXTRA_LD_OPT=-fsanitize=address ./build.sh test
 
 set -euo pipefail
 
@@ -44,7 +47,8 @@ deps() {
 # The configure step is repeated only when its inputs change.
 configure_nginx() {
     local stamp flags configure
-    stamp=$( (cat config; echo "${NGINX_SRC:-debian}") | sha1sum | cut -c1-16)
+    stamp=$( (cat config; echo "${NGINX_SRC:-debian} ${EXTRA_CC_OPT:-}"
+              echo "${EXTRA_LD_OPT:-}") | sha1sum | cut -c1-16)
     if [ -f "$build/nginx/Makefile" ] \
        && [ "$(cat "$build/.configured" 2>/dev/null)" = "$stamp" ]; then
         return 0
@@ -66,7 +70,8 @@ configure_nginx() {
     configure=./configure
     [ -x "$build/nginx-src/configure" ] || configure=auto/configure
     (cd "$build/nginx-src" && $configure \
-        --with-cc-opt="-fPIC -O2 -g" --with-ld-opt=-fPIC "${flags[@]}" \
+        --with-cc-opt="-fPIC -O2 -g ${EXTRA_CC_OPT:-}" \
+        --with-ld-opt="-fPIC ${EXTRA_LD_OPT:-}" "${flags[@]}" \
         --with-mail=dynamic --with-mail_ssl_module \
         --add-dynamic-module="$top" --builddir="$build/nginx" >/dev/null)
     echo "$stamp" > "$build/.configured"
@@ -97,7 +102,10 @@ ENV
     make -s -C tools/mailctl O="$build"
     # the parsers' C unit tests, run by t/smtp-05-parsers.t and t/mime-*.t
     make -s -C modules/smtp O="$build/smtp"
-    make -s -C modules/mime O="$build/mime"
+    make -s -C modules/pop3 O="$build/pop3"
+    if [ -f modules/mime/Makefile ]; then
+        make -s -C modules/mime O="$build/mime"
+    fi
 }
 
 run_tests() {

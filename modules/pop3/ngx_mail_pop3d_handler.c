@@ -13,6 +13,7 @@
 
 #include "ngx_mail_server.h"
 #include "ngx_mail_pop3d.h"
+#include "ngx_mail_pop3d_parse.h"
 
 
 /* the states a command is valid in (RFC 1939 3) */
@@ -211,39 +212,29 @@ static void
 ngx_mail_pop3d_command(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_str_t *line)
 {
-    u_char                    *p, *end;
-    ngx_str_t                  verb, arg;
+    ngx_str_t                  arg;
     ngx_uint_t                 state;
+    ngx_mail_pop3d_str_t       verb, parsed;
     ngx_mail_pop3d_command_t  *cmd;
 
-    p = line->data;
-    end = line->data + line->len;
-
-    verb.data = p;
-    while (p < end && *p != ' ') {
-        p++;
+    /* RFC 1939 3: anything but a keyword, SP and argument is unknown */
+    if (ngx_mail_pop3d_parse_command(line->data, line->len, &verb, &parsed)
+        != NGX_MAIL_POP3D_PARSE_OK)
+    {
+        goto unknown;
     }
-    verb.len = p - verb.data;
-
-    if (p < end) {
-        p++;
-    }
-
-    arg.data = p;
-    arg.len = end - p;
 
     for (cmd = ngx_mail_pop3d_commands; cmd->handler; cmd++) {
         if (cmd->verb.len == verb.len
-            && ngx_strncasecmp(cmd->verb.data, verb.data, verb.len) == 0)
+            && ngx_strncasecmp(cmd->verb.data, (u_char *) verb.data, verb.len)
+               == 0)
         {
             break;
         }
     }
 
     if (cmd->handler == NULL) {
-        (void) ngx_mail_server_printf(s, "-ERR Unknown command");
-        ngx_mail_pop3d_error(s, ctx);
-        return;
+        goto unknown;
     }
 
     /* only AUTH carries more than RFC 2449's 255 octets */
@@ -269,9 +260,19 @@ ngx_mail_pop3d_command(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
         ngx_mail_pop3d_renew(ctx, s->connection->log);
     }
 
+    arg.data = (u_char *) parsed.data;
+    arg.len = parsed.len;
+
     if (cmd->handler(s, ctx, &arg) != NGX_OK) {
         ngx_mail_pop3d_error(s, ctx);
     }
+
+    return;
+
+unknown:
+
+    (void) ngx_mail_server_printf(s, "-ERR Unknown command");
+    ngx_mail_pop3d_error(s, ctx);
 }
 
 

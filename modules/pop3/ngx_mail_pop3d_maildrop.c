@@ -17,6 +17,7 @@
 #include "ngx_mail_server.h"
 #include "ngx_mail_redis.h"
 #include "ngx_mail_pop3d.h"
+#include "ngx_mail_pop3d_parse.h"
 
 
 /*
@@ -403,42 +404,29 @@ static ngx_int_t
 ngx_mail_pop3d_msg(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_str_t *arg, ngx_str_t *rest, ngx_mail_pop3d_msg_t **msg)
 {
-    u_char     *p, *end;
-    ngx_int_t   n;
+    uint32_t              n;
+    ngx_mail_pop3d_str_t  after;
 
-    p = arg->data;
-    end = arg->data + arg->len;
-
-    while (p < end && *p >= '0' && *p <= '9') {
-        p++;
-    }
-
-    n = ngx_atoi(arg->data, p - arg->data);
-
-    if (rest) {
-        if (p < end && *p == ' ') {
-            p++;
-        }
-
-        rest->data = p;
-        rest->len = end - p;
-
-    } else if (p != end) {
-        n = NGX_ERROR;
-    }
-
-    if (n == NGX_ERROR) {
+    if (ngx_mail_pop3d_parse_msg_number(arg->data, arg->len, &n,
+                                        rest ? &after : NULL)
+        != NGX_MAIL_POP3D_PARSE_OK)
+    {
         (void) ngx_mail_server_printf(s, "-ERR Invalid message number");
         return NGX_ERROR;
     }
 
-    if (n < 1 || (ngx_uint_t) n > ctx->nmsgs) {
-        (void) ngx_mail_server_printf(s, "-ERR There's no message %i", n);
+    if (rest) {
+        rest->data = (u_char *) after.data;
+        rest->len = after.len;
+    }
+
+    if (n < 1 || n > ctx->nmsgs) {
+        (void) ngx_mail_server_printf(s, "-ERR There's no message %uD", n);
         return NGX_DECLINED;
     }
 
     if (ctx->msgs[n - 1].deleted) {
-        (void) ngx_mail_server_printf(s, "-ERR Message %i is deleted", n);
+        (void) ngx_mail_server_printf(s, "-ERR Message %uD is deleted", n);
         return NGX_DECLINED;
     }
 
@@ -566,7 +554,8 @@ ngx_int_t
 ngx_mail_pop3d_cmd_top(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_str_t *arg)
 {
-    ngx_int_t              rc, lines;
+    uint32_t               lines;
+    ngx_int_t              rc;
     ngx_str_t              rest;
     ngx_mail_pop3d_msg_t  *msg;
 
@@ -575,13 +564,14 @@ ngx_mail_pop3d_cmd_top(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
         return (rc == NGX_DECLINED) ? NGX_OK : NGX_ERROR;
     }
 
-    lines = ngx_atoi(rest.data, rest.len);
-    if (lines == NGX_ERROR) {
+    if (ngx_mail_pop3d_parse_msg_number(rest.data, rest.len, &lines, NULL)
+        != NGX_MAIL_POP3D_PARSE_OK)
+    {
         (void) ngx_mail_server_printf(s, "-ERR Syntax: TOP msg lines");
         return NGX_ERROR;
     }
 
-    return ngx_mail_pop3d_send(s, ctx, msg, lines);
+    return ngx_mail_pop3d_send(s, ctx, msg, (ngx_int_t) lines);
 }
 
 
