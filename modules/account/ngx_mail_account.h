@@ -63,10 +63,11 @@ typedef void (*ngx_mail_account_resolve_pt)(ngx_mail_session_t *s,
 
 /*
  * Looks up where mail for a normalised address goes, in one Redis round
- * trip; NGX_ERROR if nothing could be started.
+ * trip, with memory from "pool" (the transaction's: a long session does
+ * not grow); NGX_ERROR if nothing could be started.
  */
-ngx_int_t ngx_mail_account_resolve(ngx_mail_session_t *s, ngx_str_t *addr,
-    ngx_mail_account_resolve_pt handler);
+ngx_int_t ngx_mail_account_resolve(ngx_mail_session_t *s, ngx_pool_t *pool,
+    ngx_str_t *addr, ngx_mail_account_resolve_pt handler);
 
 /*
  * SASL shared by our protocols.  decode: base64 of a client response into

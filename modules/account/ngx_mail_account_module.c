@@ -86,6 +86,7 @@ static ngx_int_t ngx_mail_account_targets(ngx_mail_account_rcpt_t *rcpt,
 
 typedef struct {
     ngx_mail_session_t           *session;
+    ngx_pool_t                   *pool;
     ngx_mail_account_resolve_pt   handler;
     ngx_mail_account_rcpt_t       rcpt;
 } ngx_mail_account_resolve_t;
@@ -684,17 +685,14 @@ ngx_mail_account_count(redisReply *reply)
  */
 
 ngx_int_t
-ngx_mail_account_resolve(ngx_mail_session_t *s, ngx_str_t *addr,
-    ngx_mail_account_resolve_pt handler)
+ngx_mail_account_resolve(ngx_mail_session_t *s, ngx_pool_t *pool,
+    ngx_str_t *addr, ngx_mail_account_resolve_pt handler)
 {
     u_char                      *at, *p;
     size_t                       len;
     ngx_str_t                    domain, user_key, alias_key, catchall_key;
-    ngx_pool_t                  *pool;
     ngx_mail_redis_cmd_t         cmds[4];
     ngx_mail_account_resolve_t  *r;
-
-    pool = s->connection->pool;
 
     /* the last "@": a quoted local part may hold one too */
     for (at = addr->data + addr->len; at > addr->data; at--) {
@@ -716,6 +714,7 @@ ngx_mail_account_resolve(ngx_mail_session_t *s, ngx_str_t *addr,
     }
 
     r->session = s;
+    r->pool = pool;
     r->handler = handler;
     r->rcpt.address = *addr;
 
@@ -774,7 +773,7 @@ ngx_mail_account_resolve_done(redisReply *reply, void *data)
     ngx_pool_t  *pool;
 
     log = r->session->connection->log;
-    pool = r->session->connection->pool;
+    pool = r->pool;
 
     if (ngx_mail_redis_reply_is_error(reply, log)
         || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4

@@ -38,7 +38,12 @@ struct ngx_mail_server_io_s {
     unsigned                    quit:1;
     /* start TLS once the output is sent (STARTTLS/STLS) */
     unsigned                    starttls:1;
-    unsigned                    eof:1;
+    /* the connection is gone, but a command still waits: see close() */
+    unsigned                    closing:1;
+    /* in the middle of a command (message content): not idle */
+    unsigned                    in_command:1;
+    /* the last send did not complete */
+    unsigned                    sending:1;
 };
 
 
@@ -49,6 +54,7 @@ ngx_mail_server_io_t *ngx_mail_server_io_create(ngx_mail_session_t *s,
     ngx_mail_server_process_pt process);
 ngx_mail_server_io_t *ngx_mail_server_io(ngx_mail_session_t *s);
 
+void ngx_mail_server_close(ngx_mail_session_t *s);
 void ngx_mail_server_read_handler(ngx_event_t *rev);
 void ngx_mail_server_write_handler(ngx_event_t *wev);
 void ngx_mail_server_resume(ngx_mail_session_t *s);

@@ -24,7 +24,9 @@ static ngx_int_t ngx_mail_server_recv(ngx_mail_session_t *s);
 static ngx_int_t ngx_mail_server_send(ngx_mail_session_t *s);
 static void ngx_mail_server_after_output(ngx_mail_session_t *s);
 static ngx_flag_t ngx_mail_server_out_full(ngx_mail_server_io_t *io);
-static void ngx_mail_server_close_with(ngx_connection_t *c, ngx_str_t *reply);
+static void ngx_mail_server_ignore(ngx_event_t *ev);
+static void ngx_mail_server_close_with(ngx_mail_session_t *s,
+    ngx_str_t *reply);
 
 
 ngx_mail_server_io_t *
@@ -91,17 +93,22 @@ ngx_mail_server_read_handler(ngx_event_t *rev)
     if (rev->timedout) {
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT, "client timed out");
         c->timedout = 1;
-        ngx_mail_server_close_with(c, &io->timeout_reply);
+        ngx_mail_server_close_with(s, &io->timeout_reply);
         return;
     }
 
     if (c->close) {
         /* nginx is shutting down and the session was waiting for input */
-        ngx_mail_server_close_with(c, &io->shutdown_reply);
+        ngx_mail_server_close_with(s, &io->shutdown_reply);
         return;
     }
 
     c->idle = 0;
+
+    /* the idle timer is for waiting for a command, not for sending */
+    if (rev->timer_set) {
+        ngx_del_timer(rev);
+    }
 
     ngx_mail_server_resume(s);
 }
@@ -117,11 +124,15 @@ void
 ngx_mail_server_resume(ngx_mail_session_t *s)
 {
     ngx_int_t              rc;
-    ngx_connection_t      *c;
     ngx_mail_server_io_t  *io;
 
-    c = s->connection;
     io = ngx_mail_server_io(s);
+
+    if (io->closing) {
+        /* what the session waited for has come: now it may go */
+        ngx_mail_server_close(s);
+        return;
+    }
 
     for ( ;; ) {
 
@@ -137,7 +148,7 @@ ngx_mail_server_resume(ngx_mail_session_t *s)
             rc = ngx_mail_server_send(s);
 
             if (rc == NGX_ERROR) {
-                ngx_mail_close_connection(c);
+                ngx_mail_server_close(s);
                 return;
             }
 
@@ -156,7 +167,9 @@ ngx_mail_server_resume(ngx_mail_session_t *s)
         }
 
         if (rc == NGX_ERROR) {
-            ngx_mail_close_connection(c);
+            /* a client that half-closed still gets the replies it is owed */
+            (void) ngx_mail_server_send(s);
+            ngx_mail_server_close(s);
             return;
         }
     }
@@ -246,7 +259,7 @@ ngx_mail_server_next_line(ngx_mail_session_t *s, ngx_str_t *line)
         if (lf == NULL) {
             len = b->last - b->pos;
 
-            if (len >= io->line_max
+            if (len > io->line_max
                 || (b->pos == b->start && b->last == b->end))
             {
                 b->pos = b->last;
@@ -346,10 +359,15 @@ ngx_mail_server_flush(ngx_mail_session_t *s)
 {
     ngx_int_t  rc;
 
+    if (ngx_mail_server_io(s)->closing) {
+        ngx_mail_server_close(s);
+        return;
+    }
+
     rc = ngx_mail_server_send(s);
 
     if (rc == NGX_ERROR) {
-        ngx_mail_close_connection(s->connection);
+        ngx_mail_server_close(s);
         return;
     }
 
@@ -373,7 +391,7 @@ ngx_mail_server_after_output(ngx_mail_session_t *s)
     io = ngx_mail_server_io(s);
 
     if (io->quit) {
-        ngx_mail_close_connection(c);
+        ngx_mail_server_close(s);
         return;
     }
 
@@ -388,7 +406,7 @@ ngx_mail_server_after_output(ngx_mail_session_t *s)
         c->read->handler = ngx_mail_starttls_handler;
         ngx_mail_starttls_handler(c->read);
 #else
-        ngx_mail_close_connection(c);
+        ngx_mail_server_close(s);
 #endif
         return;
     }
@@ -402,32 +420,94 @@ ngx_mail_server_after_output(ngx_mail_session_t *s)
         return;
     }
 
-    if (ngx_exiting && s->buffer->pos == s->buffer->last) {
-        /* a graceful shutdown lets a session finish its command only */
-        ngx_mail_server_close_with(c, &io->shutdown_reply);
-        return;
-    }
+    if (!io->in_command) {
 
-    /* what nginx's graceful shutdown may close at once */
-    c->idle = 1;
+        if (ngx_exiting && s->buffer->pos == s->buffer->last) {
+            /* a graceful shutdown lets a session finish its command only */
+            ngx_mail_server_close_with(s, &io->shutdown_reply);
+            return;
+        }
+
+        /* what nginx's graceful shutdown may close at once */
+        c->idle = 1;
+    }
 
     ngx_add_timer(c->read, io->timeout);
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_mail_close_connection(c);
+        ngx_mail_server_close(s);
     }
 }
 
 
-static void
-ngx_mail_server_close_with(ngx_connection_t *c, ngx_str_t *reply)
+/*
+ * The one way a session ends.  A command waiting for Redis, a thread or
+ * the resolver holds pointers into the session, so while io->busy is set
+ * the session is only marked: the answer it waits for comes back to
+ * ngx_mail_server_resume(), which closes it then.
+ */
+
+void
+ngx_mail_server_close(ngx_mail_session_t *s)
 {
-    if (reply->len) {
+    ngx_connection_t      *c;
+    ngx_mail_server_io_t  *io;
+
+    c = s->connection;
+    io = ngx_mail_server_io(s);
+
+    if (io->busy) {
+        io->closing = 1;
+
+        if (c->read->timer_set) {
+            ngx_del_timer(c->read);
+        }
+
+        if (c->write->timer_set) {
+            ngx_del_timer(c->write);
+        }
+
+        /* nothing more is read or sent on this connection */
+        c->read->handler = ngx_mail_server_ignore;
+        c->write->handler = ngx_mail_server_ignore;
+
+        return;
+    }
+
+    ngx_mail_close_connection(c);
+}
+
+
+static void
+ngx_mail_server_ignore(ngx_event_t *ev)
+{
+    ngx_connection_t  *c;
+
+    c = ev->data;
+
+    /* level-triggered or not, the event must not fire again and again */
+    if (ev->active) {
+        (void) ngx_del_event(ev, ev->write ? NGX_WRITE_EVENT : NGX_READ_EVENT,
+                             0);
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_MAIL, c->log, 0, "closing session: event");
+}
+
+
+static void
+ngx_mail_server_close_with(ngx_mail_session_t *s, ngx_str_t *reply)
+{
+    ngx_connection_t  *c;
+
+    c = s->connection;
+
+    if (reply->len && !ngx_mail_server_io(s)->closing) {
         /* best effort: the client may not be reading at all */
         (void) c->send(c, reply->data, reply->len);
     }
 
-    ngx_mail_close_connection(c);
+    ngx_mail_server_close(s);
 }
 
 
@@ -443,6 +523,13 @@ ngx_mail_server_send(ngx_mail_session_t *s)
     io = ngx_mail_server_io(s);
     b = io->out;
 
+#if (NGX_MAIL_SSL)
+    if (c->ssl && !io->sending) {
+        /* reply() may move pending bytes to the start of the buffer */
+        SSL_set_mode(c->ssl->connection, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    }
+#endif
+
     while (b->pos < b->last) {
         n = c->send(c, b->pos, b->last - b->pos);
 
@@ -451,6 +538,7 @@ ngx_mail_server_send(ngx_mail_session_t *s)
         }
 
         if (n == NGX_AGAIN || n == 0) {
+            io->sending = 1;
             ngx_add_timer(c->write, io->timeout);
 
             if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
@@ -465,6 +553,7 @@ ngx_mail_server_send(ngx_mail_session_t *s)
 
     b->pos = b->start;
     b->last = b->start;
+    io->sending = 0;
 
     if (c->write->timer_set) {
         ngx_del_timer(c->write);
@@ -488,14 +577,14 @@ ngx_mail_server_write_handler(ngx_event_t *wev)
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
                       "client timed out reading replies");
         c->timedout = 1;
-        ngx_mail_close_connection(c);
+        ngx_mail_server_close(s);
         return;
     }
 
     rc = ngx_mail_server_send(s);
 
     if (rc == NGX_ERROR) {
-        ngx_mail_close_connection(c);
+        ngx_mail_server_close(s);
         return;
     }
 
@@ -508,9 +597,12 @@ ngx_mail_server_write_handler(ngx_event_t *wev)
 }
 
 
+/* half full, or too little room left at the end for a streamed piece */
+
 static ngx_flag_t
 ngx_mail_server_out_full(ngx_mail_server_io_t *io)
 {
     return (size_t) (io->out->last - io->out->pos)
-           > (size_t) (io->out->end - io->out->start) / 2;
+           > (size_t) (io->out->end - io->out->start) / 2
+           || io->out->end - io->out->last < 256;
 }

@@ -21,6 +21,9 @@
 #define NGX_MAIL_POP3D_LINE_MAX      255
 #define NGX_MAIL_POP3D_AUTH_LINE_MAX 8192
 
+/* blob ids are queue ids, far shorter than this */
+#define NGX_MAIL_POP3D_BLOB_MAX      128
+
 /* a message is read from Redis and sent in pieces of this size */
 #define NGX_MAIL_POP3D_CHUNK         32768
 
@@ -57,6 +60,7 @@ typedef struct {
 /* RETR or TOP on its way to the client */
 typedef struct {
     ngx_mail_pop3d_msg_t       *msg;
+    ngx_str_t                   key;         /* blob:{id} */
     off_t                       offset;      /* next octet to fetch */
     ngx_buf_t                  *chunk;       /* fetched, not yet sent */
     ngx_mail_smtpd_dotstuff_t   dotstuff;

@@ -592,6 +592,24 @@ ngx_mail_pop3d_send(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
         }
     }
 
+    /* the key of every piece; one buffer for the session's messages */
+    if (st->key.data == NULL) {
+        st->key.data = ngx_pnalloc(s->connection->pool,
+                                   sizeof("blob:{}") + NGX_MAIL_POP3D_BLOB_MAX);
+        if (st->key.data == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (msg->blob.len > NGX_MAIL_POP3D_BLOB_MAX) {
+        (void) ngx_mail_server_printf(s, "-ERR [SYS/PERM] Message cannot "
+                                         "be read");
+        return NGX_ERROR;
+    }
+
+    st->key.len = ngx_sprintf(st->key.data, "blob:{%V}", &msg->blob)
+                  - st->key.data;
+
     st->msg = msg;
     st->offset = 0;
     st->chunk->pos = st->chunk->start;
@@ -741,24 +759,18 @@ static ngx_int_t
 ngx_mail_pop3d_fetch(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx)
 {
     u_char                    *p, range[2 * NGX_OFF_T_LEN];
-    ngx_str_t                  key;
     ngx_mail_redis_cmd_t       cmd;
     ngx_mail_pop3d_stream_t   *st;
 
     st = &ctx->stream;
 
-    key.len = sizeof("blob:{}") - 1 + st->msg->blob.len;
-    key.data = ngx_pnalloc(s->connection->pool, key.len);
-    if (key.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(key.data, "blob:{%V}", &st->msg->blob);
+    /* a download may take longer than the lock lives */
+    ngx_mail_pop3d_renew(ctx, s->connection->log);
 
     p = ngx_sprintf(range, "%O", st->offset);
 
     ngx_mail_redis_cmd_init(&cmd, "GETRANGE");
-    ngx_mail_redis_cmd_arg(&cmd, key.data, key.len);
+    ngx_mail_redis_cmd_arg(&cmd, st->key.data, st->key.len);
     ngx_mail_redis_cmd_arg(&cmd, range, p - range);
     ngx_mail_redis_cmd_arg(&cmd, p,
                            ngx_sprintf(p, "%O", st->offset

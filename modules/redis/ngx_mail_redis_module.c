@@ -767,7 +767,12 @@ ngx_mail_redis_send(ngx_mail_redis_cmd_t *cmds, ngx_uint_t n,
 
     r->handler = handler;
     r->data = data;
-    r->log = log;
+
+    /*
+     * a request nobody waits for outlives its session, and so must not
+     * keep the session's log
+     */
+    r->log = handler ? log : link->log;
 
     multi[0] = "MULTI";
     multilen[0] = 5;
@@ -803,7 +808,7 @@ ngx_mail_redis_send(ngx_mail_redis_cmd_t *cmds, ngx_uint_t n,
 
     r->timer.handler = ngx_mail_redis_request_timeout;
     r->timer.data = r;
-    r->timer.log = log;
+    r->timer.log = link->log;
     ngx_add_timer(&r->timer, link->conf->timeout);
 
     return r;
@@ -815,6 +820,7 @@ ngx_mail_redis_cancel(ngx_mail_redis_request_t *r)
 {
     r->handler = NULL;
     r->data = NULL;
+    r->log = ngx_mail_redis_link->log;
 
     if (r->timer.timer_set) {
         ngx_del_timer(&r->timer);

@@ -38,15 +38,19 @@ typedef struct {
 /* one mail transaction, MAIL to the end of DATA or RSET */
 typedef struct {
     ngx_pool_t                 *pool;
-    ngx_str_t                   from;          /* normalised, "" for <> */
+    ngx_str_t                   from;          /* as sent, "" for <> */
+    ngx_str_t                   from_key;      /* lower case */
     ngx_str_t                   params;        /* MAIL's, for the queue */
     ngx_array_t                 local;         /* ngx_str_t mailboxes */
     ngx_array_t                 remote;        /* ngx_str_t "rcpt params" */
     ngx_uint_t                  rcpts;         /* RCPTs accepted */
     ngx_str_t                   rcpt;          /* the RCPT being looked up */
     ngx_str_t                   rcpt_params;
+    ngx_str_t                   rcpt_key;      /* lower case, for lookups */
     ngx_array_t                *targets;       /* of the alias looked up */
     ngx_uint_t                  target;        /* next one to look up */
+    ngx_array_t                 alias_local;   /* its targets, until all */
+    ngx_array_t                 alias_remote;  /* are known */
 
     /* the message, once DATA or the first BDAT has come */
     ngx_buf_t                  *chunk;         /* decoded, not yet sent */
@@ -56,6 +60,7 @@ typedef struct {
     off_t                       bdat_left;
 
     unsigned                    smtputf8:1;
+    unsigned                    alias_full:1;  /* a target is over quota */
     unsigned                    receiving:1;   /* content is expected */
     unsigned                    bdat:1;
     unsigned                    bdat_last:1;
@@ -117,6 +122,7 @@ ngx_int_t ngx_mail_smtpd_cmd_bdat(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *arg);
 void ngx_mail_smtpd_message_input(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx);
+void ngx_mail_smtpd_bdat_refused(ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *arg);
 
 
 extern ngx_module_t         ngx_mail_smtpd_module;

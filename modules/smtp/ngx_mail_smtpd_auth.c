@@ -74,6 +74,13 @@ ngx_mail_smtpd_cmd_auth(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    /* RFC 4954 4: not during a mail transaction */
+    if (ctx->tx) {
+        (void) ngx_mail_server_printf(s, "503 5.5.1 Error: MAIL transaction "
+                                         "in progress");
+        return NGX_ERROR;
+    }
+
     sp = ngx_strlchr(arg->data, arg->data + arg->len, ' ');
 
     mechanism.data = arg->data;

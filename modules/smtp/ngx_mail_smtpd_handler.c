@@ -267,8 +267,7 @@ ngx_mail_smtpd_command(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
         && cmd->handler != ngx_mail_smtpd_cmd_auth)
     {
         (void) ngx_mail_server_printf(s, "500 5.5.2 Error: line too long");
-        ngx_mail_smtpd_error(s, ctx);
-        return;
+        goto refused;
     }
 
     if (!(cmd->flags & NGX_MAIL_SMTPD_BEFORE_TLS)
@@ -276,13 +275,22 @@ ngx_mail_smtpd_command(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     {
         (void) ngx_mail_server_printf(s,
                               "530 5.7.0 Must issue a STARTTLS command first");
-        ngx_mail_smtpd_error(s, ctx);
-        return;
+        goto refused;
     }
 
     if (cmd->handler(s, ctx, &arg) != NGX_OK) {
         ngx_mail_smtpd_error(s, ctx);
     }
+
+    return;
+
+refused:
+
+    if (cmd->handler == ngx_mail_smtpd_cmd_bdat) {
+        ngx_mail_smtpd_bdat_refused(ctx, &arg);
+    }
+
+    ngx_mail_smtpd_error(s, ctx);
 }
 
 

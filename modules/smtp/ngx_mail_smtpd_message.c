@@ -79,21 +79,19 @@ ngx_mail_smtpd_cmd_data(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     }
 
     ctx->tx->receiving = 1;
+    ngx_mail_server_io(s)->in_command = 1;
 
     return ngx_mail_server_printf(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
 
-/* BDAT size [LAST] */
+/* "size [LAST]": the size, or NGX_ERROR */
 
-ngx_int_t
-ngx_mail_smtpd_cmd_bdat(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
-    ngx_str_t *arg)
+static off_t
+ngx_mail_smtpd_bdat_size(ngx_str_t *arg, ngx_flag_t *last)
 {
-    u_char               *p, *end;
-    off_t                 size;
-    ngx_flag_t            last;
-    ngx_mail_smtpd_tx_t  *tx;
+    u_char  *p, *end;
+    off_t    size;
 
     p = arg->data;
     end = arg->data + arg->len;
@@ -103,16 +101,52 @@ ngx_mail_smtpd_cmd_bdat(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     }
 
     size = ngx_atoof(arg->data, p - arg->data);
-    last = 0;
+    *last = 0;
 
     if (p < end) {
         if (end - p == 5 && ngx_strncasecmp(p, (u_char *) " LAST", 5) == 0) {
-            last = 1;
+            *last = 1;
 
         } else {
             size = NGX_ERROR;
         }
     }
+
+    return size;
+}
+
+
+/*
+ * RFC 3030 2: a BDAT refused before its handler ran (TLS required, line
+ * too long) still has its chunk on the way, which must not be read as
+ * commands
+ */
+
+void
+ngx_mail_smtpd_bdat_refused(ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *arg)
+{
+    off_t       size;
+    ngx_flag_t  last;
+
+    size = ngx_mail_smtpd_bdat_size(arg, &last);
+
+    if (size != NGX_ERROR) {
+        ctx->discard = size;
+    }
+}
+
+
+/* BDAT size [LAST] */
+
+ngx_int_t
+ngx_mail_smtpd_cmd_bdat(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
+    ngx_str_t *arg)
+{
+    off_t                 size;
+    ngx_flag_t            last;
+    ngx_mail_smtpd_tx_t  *tx;
+
+    size = ngx_mail_smtpd_bdat_size(arg, &last);
 
     if (size == NGX_ERROR) {
         /* the chunk's length is unknown: nothing to skip but the line */
@@ -146,6 +180,7 @@ ngx_mail_smtpd_cmd_bdat(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     tx->bdat_size = size;
     tx->bdat_last = last;
     tx->receiving = 1;
+    ngx_mail_server_io(s)->in_command = 1;
 
     return NGX_OK;
 }
@@ -247,6 +282,7 @@ ngx_mail_smtpd_message_input(ngx_mail_session_t *s,
 
         if (rc == NGX_MAIL_SMTPD_PARSE_DONE) {
             tx->receiving = 0;
+            io->in_command = 0;
             ngx_mail_smtpd_message_end(s, ctx);
             return;
         }
@@ -306,6 +342,12 @@ ngx_mail_smtpd_message_flush(ngx_mail_session_t *s, ngx_mail_smtpd_tx_t *tx)
 
     /* hiredis has copied the bytes: the chunk can be refilled */
     out->last = out->start;
+
+    if (rc == NGX_ERROR) {
+        /* the message is read to its end and refused with 451 */
+        tx->spool.failed = 1;
+        return;
+    }
 
     if (rc == NGX_AGAIN) {
         io = ngx_mail_server_io(s);
@@ -566,7 +608,7 @@ ngx_mail_smtpd_message_end(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx)
     io->busy = 1;
 
     /* queued behind the APPENDs: Redis runs it after the last of them */
-    if (ngx_mail_store_deliver(&tx->spool, &tx->local, &env,
+    if (ngx_mail_store_deliver(&tx->spool, tx->pool, &tx->local, &env,
                                ngx_mail_smtpd_delivered)
         != NGX_OK)
     {

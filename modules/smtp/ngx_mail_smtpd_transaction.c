@@ -20,6 +20,8 @@
 static ngx_int_t ngx_mail_smtpd_tx_begin(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx, ngx_mail_smtpd_envelope_t *env,
     ngx_str_t *arg);
+static ngx_int_t ngx_mail_smtpd_address(ngx_pool_t *pool, ngx_str_t *addr,
+    ngx_str_t *orig, ngx_str_t *key);
 static ngx_int_t ngx_mail_smtpd_mail_params(ngx_mail_session_t *s,
     ngx_mail_smtpd_tx_t *tx, ngx_mail_smtpd_envelope_t *env);
 static void ngx_mail_smtpd_sender_checked(ngx_mail_session_t *s,
@@ -32,6 +34,8 @@ static void ngx_mail_smtpd_rcpt_resolved(ngx_mail_session_t *s,
 static void ngx_mail_smtpd_target_resolved(ngx_mail_session_t *s,
     ngx_int_t rc, ngx_mail_account_rcpt_t *rcpt);
 static void ngx_mail_smtpd_next_target(ngx_mail_session_t *s,
+    ngx_mail_smtpd_tx_t *tx);
+static void ngx_mail_smtpd_alias_done(ngx_mail_session_t *s,
     ngx_mail_smtpd_tx_t *tx);
 static ngx_int_t ngx_mail_smtpd_add(ngx_array_t *list, ngx_str_t *addr,
     ngx_str_t *params, ngx_pool_t *pool);
@@ -100,14 +104,14 @@ ngx_mail_smtpd_cmd_mail(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
 
     /* RFC 6409 6.1: a user sends as himself, or as an alias he receives */
     if (ctx->authenticated && sscf->sender_login_match && !env.null_path
-        && (ctx->tx->from.len != s->login.len
-            || ngx_strncmp(ctx->tx->from.data, s->login.data,
+        && (ctx->tx->from_key.len != s->login.len
+            || ngx_strncmp(ctx->tx->from_key.data, s->login.data,
                            s->login.len) != 0))
     {
         io = ngx_mail_server_io(s);
         io->busy = 1;
 
-        if (ngx_mail_account_resolve(s, &ctx->tx->from,
+        if (ngx_mail_account_resolve(s, ctx->tx->pool, &ctx->tx->from_key,
                                      ngx_mail_smtpd_sender_checked)
             != NGX_OK)
         {
@@ -153,16 +157,13 @@ ngx_mail_smtpd_tx_begin(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    tx->from.len = env->address.len;
-    tx->from.data = ngx_pnalloc(pool, env->address.len);
-    if (tx->from.data == NULL) {
+    if (ngx_mail_smtpd_address(pool, (ngx_str_t *) &env->address, &tx->from,
+                               &tx->from_key)
+        != NGX_OK)
+    {
         ngx_mail_smtpd_tx_end(ctx);
         return NGX_ERROR;
     }
-
-    /* local parts are case-insensitive here, as in our accounts */
-    ngx_strlow(tx->from.data, (u_char *) env->address.data,
-               env->address.len);
 
     tx->smtputf8 = env->smtputf8;
 
@@ -170,6 +171,31 @@ ngx_mail_smtpd_tx_begin(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
         ngx_mail_smtpd_tx_end(ctx);
         return NGX_ERROR;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * RFC 5321 2.4: a local part's case is kept for other hosts; our own
+ * accounts are looked up in lower case ("key")
+ */
+
+static ngx_int_t
+ngx_mail_smtpd_address(ngx_pool_t *pool, ngx_str_t *addr, ngx_str_t *orig,
+    ngx_str_t *key)
+{
+    orig->data = ngx_pnalloc(pool, 2 * addr->len);
+    if (orig->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    orig->len = addr->len;
+    ngx_memcpy(orig->data, addr->data, addr->len);
+
+    key->len = addr->len;
+    key->data = orig->data + addr->len;
+    ngx_strlow(key->data, addr->data, addr->len);
 
     return NGX_OK;
 }
@@ -271,9 +297,12 @@ ngx_mail_smtpd_sender_checked(ngx_mail_session_t *s, ngx_int_t rc,
                   "sender <%V> is not owned by \"%V\"", &ctx->tx->from,
                   &s->login);
 
-    ngx_mail_smtpd_async_reply(s, "553 5.7.1 <%V>: Sender address rejected: "
-                               "not owned by user %V", &ctx->tx->from, 1);
+    /* the reply is written before the transaction and its "from" go */
+    (void) ngx_mail_server_printf(s, "553 5.7.1 <%V>: Sender address "
+                                  "rejected: not owned by user %V",
+                                  &ctx->tx->from, &s->login);
     ngx_mail_smtpd_tx_end(ctx);
+    ngx_mail_smtpd_async_reply(s, NULL, NULL, 1);
 }
 
 
@@ -322,16 +351,13 @@ ngx_mail_smtpd_cmd_rcpt(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
         p = ngx_cpymem(postmaster.data, "postmaster@", 11);
         ngx_strlow(p, cscf->server_name.data, cscf->server_name.len);
         tx->rcpt = postmaster;
+        tx->rcpt_key = postmaster;
 
-    } else {
-        tx->rcpt.len = env.address.len;
-        tx->rcpt.data = ngx_pnalloc(tx->pool, env.address.len);
-        if (tx->rcpt.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_strlow(tx->rcpt.data, (u_char *) env.address.data,
-                   env.address.len);
+    } else if (ngx_mail_smtpd_address(tx->pool, (ngx_str_t *) &env.address,
+                                      &tx->rcpt, &tx->rcpt_key)
+               != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (ngx_mail_smtpd_rcpt_params(tx, &env) != NGX_OK) {
@@ -359,7 +385,8 @@ ngx_mail_smtpd_cmd_rcpt(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     io = ngx_mail_server_io(s);
     io->busy = 1;
 
-    if (ngx_mail_account_resolve(s, &tx->rcpt, ngx_mail_smtpd_rcpt_resolved)
+    if (ngx_mail_account_resolve(s, tx->pool, &tx->rcpt_key,
+                                 ngx_mail_smtpd_rcpt_resolved)
         != NGX_OK)
     {
         io->busy = 0;
@@ -504,7 +531,7 @@ ngx_mail_smtpd_rcpt_resolved(ngx_mail_session_t *s, ngx_int_t rc,
 
     case NGX_MAIL_ACCOUNT_USER:
 
-        if (ngx_mail_smtpd_add(&tx->local, &tx->rcpt, NULL, tx->pool)
+        if (ngx_mail_smtpd_add(&tx->local, &tx->rcpt_key, NULL, tx->pool)
             != NGX_OK)
         {
             break;
@@ -517,6 +544,17 @@ ngx_mail_smtpd_rcpt_resolved(ngx_mail_session_t *s, ngx_int_t rc,
     case NGX_MAIL_ACCOUNT_ALIAS:
         tx->targets = rcpt->targets;
         tx->target = 0;
+        tx->alias_full = 0;
+
+        if (ngx_array_init(&tx->alias_local, tx->pool, 4, sizeof(ngx_str_t))
+            != NGX_OK
+            || ngx_array_init(&tx->alias_remote, tx->pool, 4,
+                              sizeof(ngx_str_t))
+               != NGX_OK)
+        {
+            break;
+        }
+
         ngx_mail_smtpd_next_target(s, tx);
         return;
     }
@@ -527,8 +565,10 @@ ngx_mail_smtpd_rcpt_resolved(ngx_mail_session_t *s, ngx_int_t rc,
 
 /*
  * An alias's targets are looked up one after another: local users get
- * the message in their mailbox, remote addresses through the queue.  One
- * level only, as a target that is itself an alias is not followed.
+ * the message in their mailbox, remote addresses through the queue.  They
+ * are collected apart and join the transaction only when all are known,
+ * so a lookup that fails halfway leaves nothing behind.  One level only:
+ * a target that is itself an alias is not followed (and logged).
  */
 
 static void
@@ -536,24 +576,27 @@ ngx_mail_smtpd_next_target(ngx_mail_session_t *s, ngx_mail_smtpd_tx_t *tx)
 {
     ngx_str_t  *target;
 
-    if (tx->target == tx->targets->nelts) {
-        tx->rcpts++;
-        ngx_mail_smtpd_async_reply(s, "250 2.1.5 Ok", NULL, 0);
-        return;
-    }
+    for ( ;; ) {
 
-    target = tx->targets->elts;
-    target = &target[tx->target++];
+        if (tx->target == tx->targets->nelts) {
+            ngx_mail_smtpd_alias_done(s, tx);
+            return;
+        }
 
-    if (ngx_mail_account_normalize(target) != NGX_OK) {
+        target = tx->targets->elts;
+        target = &target[tx->target++];
+
+        if (ngx_mail_account_normalize(target) == NGX_OK) {
+            break;
+        }
+
         ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
                       "alias <%V> has an invalid target \"%V\"", &tx->rcpt,
                       target);
-        ngx_mail_smtpd_next_target(s, tx);
-        return;
     }
 
-    if (ngx_mail_account_resolve(s, target, ngx_mail_smtpd_target_resolved)
+    if (ngx_mail_account_resolve(s, tx->pool, target,
+                                 ngx_mail_smtpd_target_resolved)
         != NGX_OK)
     {
         ngx_mail_smtpd_async_reply(s, "451 4.3.0 <%V>: Temporary lookup "
@@ -582,20 +625,24 @@ ngx_mail_smtpd_target_resolved(ngx_mail_session_t *s, ngx_int_t rc,
     switch (rcpt->kind) {
 
     case NGX_MAIL_ACCOUNT_USER:
-    case NGX_MAIL_ACCOUNT_OVER_QUOTA:
-        /* a full mailbox is refused with the data, as for a user */
-        added = ngx_mail_smtpd_add(&tx->local, &rcpt->address, NULL,
+        added = ngx_mail_smtpd_add(&tx->alias_local, &rcpt->address, NULL,
                                    tx->pool);
         break;
 
     case NGX_MAIL_ACCOUNT_NOT_LOCAL:
-        added = ngx_mail_smtpd_add(&tx->remote, &rcpt->address,
+        added = ngx_mail_smtpd_add(&tx->alias_remote, &rcpt->address,
                                    &tx->rcpt_params, tx->pool);
+        break;
+
+    case NGX_MAIL_ACCOUNT_OVER_QUOTA:
+        /* the whole alias waits, as a full user's mailbox would */
+        tx->alias_full = 1;
+        added = NGX_OK;
         break;
 
     default:
         ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
-                      "alias <%V>: target <%V> takes no mail, skipped",
+                      "alias <%V>: target <%V> is no mailbox, skipped",
                       &tx->rcpt, &rcpt->address);
         added = NGX_OK;
         break;
@@ -608,6 +655,51 @@ ngx_mail_smtpd_target_resolved(ngx_mail_session_t *s, ngx_int_t rc,
     }
 
     ngx_mail_smtpd_next_target(s, tx);
+}
+
+
+static void
+ngx_mail_smtpd_alias_done(ngx_mail_session_t *s, ngx_mail_smtpd_tx_t *tx)
+{
+    ngx_str_t   *a;
+    ngx_uint_t   i;
+
+    if (tx->alias_full) {
+        ngx_mail_smtpd_async_reply(s, "452 4.2.2 <%V>: Mailbox full",
+                                   &tx->rcpt, 0);
+        return;
+    }
+
+    if (tx->alias_local.nelts + tx->alias_remote.nelts == 0) {
+        /* accepting it would store the message nowhere */
+        ngx_mail_smtpd_async_reply(s, "550 5.1.1 <%V>: Recipient address "
+                                   "rejected: User unknown", &tx->rcpt, 1);
+        return;
+    }
+
+    a = tx->alias_local.elts;
+    for (i = 0; i < tx->alias_local.nelts; i++) {
+        if (ngx_mail_smtpd_add(&tx->local, &a[i], NULL, tx->pool) != NGX_OK) {
+            goto failed;
+        }
+    }
+
+    a = tx->alias_remote.elts;
+    for (i = 0; i < tx->alias_remote.nelts; i++) {
+        /* the parameters are in the string already */
+        if (ngx_mail_smtpd_add(&tx->remote, &a[i], NULL, tx->pool) != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
+    tx->rcpts++;
+    ngx_mail_smtpd_async_reply(s, "250 2.1.5 Ok", NULL, 0);
+    return;
+
+failed:
+
+    ngx_mail_smtpd_async_reply(s, "451 4.3.0 Error: out of memory", NULL, 0);
 }
 
 
@@ -654,7 +746,11 @@ ngx_mail_smtpd_add(ngx_array_t *list, ngx_str_t *addr, ngx_str_t *params,
 }
 
 
-/* the reply to a command that waited for Redis, and on with the session */
+/*
+ * The reply to a command that waited for Redis (fmt NULL: already
+ * written), and on with the session: nothing may touch the session after
+ * this, as resume() may close it.
+ */
 
 static void
 ngx_mail_smtpd_async_reply(ngx_mail_session_t *s, const char *fmt,
@@ -668,10 +764,10 @@ ngx_mail_smtpd_async_reply(ngx_mail_session_t *s, const char *fmt,
 
     io->busy = 0;
 
-    if (addr) {
-        (void) ngx_mail_server_printf(s, fmt, addr, &s->login);
+    if (fmt && addr) {
+        (void) ngx_mail_server_printf(s, fmt, addr);
 
-    } else {
+    } else if (fmt) {
         (void) ngx_mail_server_printf(s, fmt);
     }
 

@@ -51,6 +51,8 @@ static char  ngx_mail_store_deliver_lua[] =
     "local qid = ARGV[i]\n"
     /* an APPEND that failed must not leave a truncated message */
     "if redis.call('STRLEN', spool) ~= size then return 'SHORTSPOOL' end\n"
+    /* a message with nowhere to go must not be acknowledged */
+    "if nlocal + nremote == 0 then return 'NORCPT' end\n"
     /* every check before any write: all or nothing */
     "for _, a in ipairs(locals) do\n"
     "  local u = redis.call('HMGET', 'user:{' .. a .. '}',\n"
@@ -156,6 +158,8 @@ ngx_mail_store_spool_append(ngx_mail_store_spool_t *sp, u_char *data,
     n = (sp->size == 0) ? 2 : 1;
 
     if (sp->ninflight + n > NGX_MAIL_STORE_INFLIGHT) {
+        /* a chunk left out must fail the message, never shorten it */
+        sp->failed = 1;
         return NGX_ERROR;
     }
 
@@ -237,17 +241,16 @@ ngx_mail_store_append_done(redisReply *reply, void *data)
 
 
 ngx_int_t
-ngx_mail_store_deliver(ngx_mail_store_spool_t *sp, ngx_array_t *local,
-    ngx_mail_store_envelope_t *env, ngx_mail_store_handler_pt handler)
+ngx_mail_store_deliver(ngx_mail_store_spool_t *sp, ngx_pool_t *pool,
+    ngx_array_t *local, ngx_mail_store_envelope_t *env,
+    ngx_mail_store_handler_pt handler)
 {
     u_char                 *p;
     size_t                  need;
     ngx_uint_t              i, nremote, argc;
     ngx_str_t              *a;
-    ngx_pool_t             *pool;
     ngx_mail_redis_cmd_t   *cmd;
 
-    pool = sp->session->connection->pool;
     nremote = env->remote ? env->remote->nelts : 0;
 
     /* EVAL script 0 + fixed arguments + addresses */
@@ -318,7 +321,6 @@ ngx_mail_store_deliver_done(redisReply *reply, void *data)
     log = sp->session->connection->log;
 
     ngx_mail_store_answered(sp);
-    sp->done = 1;
 
     if (ngx_mail_redis_reply_is_error(reply, log)
         || (reply->type != REDIS_REPLY_STATUS
@@ -332,6 +334,8 @@ ngx_mail_store_deliver_done(redisReply *reply, void *data)
     detail.len = reply->len;
 
     if (detail.len == 2 && ngx_strncmp(detail.data, "OK", 2) == 0) {
+        /* the spool is gone: nothing to discard from now on */
+        sp->done = 1;
         ngx_mail_store_replicate(sp);
         return;
     }

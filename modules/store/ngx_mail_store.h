@@ -62,10 +62,10 @@ ngx_int_t ngx_mail_store_spool_append(ngx_mail_store_spool_t *sp,
 /*
  * Delivers the spooled message to every local mailbox in "local" (ngx_str_t
  * addresses) and queues it for the remote recipients, in one Lua script:
- * all or nothing.  The handler gets NGX_OK, NGX_DECLINED with a detail
+ * all or nothing.  "pool" is the transaction's.  The handler gets NGX_OK, NGX_DECLINED with a detail
  * ("OVERQUOTA user" or "NOUSER user") or NGX_ERROR.
  */
-ngx_int_t ngx_mail_store_deliver(ngx_mail_store_spool_t *sp,
+ngx_int_t ngx_mail_store_deliver(ngx_mail_store_spool_t *sp, ngx_pool_t *pool,
     ngx_array_t *local, ngx_mail_store_envelope_t *env,
     ngx_mail_store_handler_pt handler);
 

@@ -52,7 +52,8 @@ sub wait_port {
 sub new {
     my ($class, %opt) = @_;
     my $self = bless {
-        dir  => tempdir('mailtest-XXXXXX', TMPDIR => 1, CLEANUP => 1),
+        dir  => tempdir('mailtest-XXXXXX', TMPDIR => 1,
+                        CLEANUP => !$ENV{MAILTEST_KEEP}),
         opt  => \%opt,
         pids => {},
     }, $class;
