@@ -70,16 +70,31 @@ ngx_int_t ngx_mail_account_resolve(ngx_mail_session_t *s, ngx_pool_t *pool,
     ngx_str_t *addr, ngx_mail_account_resolve_pt handler);
 
 /*
- * SASL shared by our protocols.  decode: base64 of a client response into
- * pool memory, "=" being the empty response (RFC 4954 4, RFC 5034 4);
- * plain: RFC 4616 "[authzid] NUL authcid NUL passwd", refusing an authzid
- * other than the login (we let nobody act for somebody else).  Both return
- * NGX_OK or NGX_DECLINED.
+ * The SASL exchange of AUTH / AUTHENTICATE, shared by our protocols: the
+ * PLAIN (RFC 4616) and LOGIN mechanisms, initial responses, "=" for an
+ * empty one and "*" to cancel (RFC 4954 4, RFC 5034 4, RFC 3501 6.2.2).
+ * The protocol writes the challenge with its own prefix ("334 ", "+ ").
  */
-ngx_int_t ngx_mail_account_sasl_decode(ngx_pool_t *pool, ngx_str_t *in,
-    ngx_str_t *out);
-ngx_int_t ngx_mail_account_sasl_plain(ngx_str_t *decoded, ngx_str_t *login,
-    ngx_str_t *password);
+typedef struct {
+    ngx_uint_t                  step;
+    ngx_str_t                   user;        /* LOGIN's first answer */
+} ngx_mail_account_sasl_t;
+
+/*
+ * Both return NGX_AGAIN (send "challenge", base64, maybe empty, and pass
+ * the client's next line to sasl_step()), NGX_OK (login and password are
+ * set: check them), NGX_DECLINED (unknown mechanism), NGX_ERROR (the
+ * response is no base64), NGX_ABORT (the client cancelled) or NGX_DONE
+ * (malformed credentials: answer as for a wrong password).
+ */
+ngx_int_t ngx_mail_account_sasl_start(ngx_mail_account_sasl_t *sasl,
+    ngx_pool_t *pool, ngx_str_t *mechanism, ngx_str_t *initial,
+    ngx_str_t *challenge, ngx_str_t *login, ngx_str_t *password);
+ngx_int_t ngx_mail_account_sasl_step(ngx_mail_account_sasl_t *sasl,
+    ngx_pool_t *pool, ngx_str_t *response, ngx_str_t *challenge,
+    ngx_str_t *login, ngx_str_t *password);
+
+#define ngx_mail_account_sasl_pending(sasl)  ((sasl)->step != 0)
 
 /* lower-cases an address in place; NGX_ERROR if it is not user@domain */
 ngx_int_t ngx_mail_account_normalize(ngx_str_t *addr);

@@ -895,9 +895,119 @@ ngx_mail_account_targets(ngx_mail_account_rcpt_t *rcpt, redisReply *set,
 }
 
 
+/* where a SASL exchange stands */
+#define NGX_MAIL_SASL_NONE        0
+#define NGX_MAIL_SASL_PLAIN       1
+#define NGX_MAIL_SASL_LOGIN_USER  2
+#define NGX_MAIL_SASL_LOGIN_PASS  3
+
+
+static ngx_int_t ngx_mail_account_sasl_decode(ngx_pool_t *pool,
+    ngx_str_t *in, ngx_str_t *out);
+static ngx_int_t ngx_mail_account_sasl_plain(ngx_str_t *decoded,
+    ngx_str_t *login, ngx_str_t *password);
+
+
+/* RFC 4954 4 and every client: "Username:" and "Password:" for LOGIN */
+static ngx_str_t  ngx_mail_account_login_user = ngx_string("VXNlcm5hbWU6");
+static ngx_str_t  ngx_mail_account_login_pass = ngx_string("UGFzc3dvcmQ6");
+
+
 ngx_int_t
+ngx_mail_account_sasl_start(ngx_mail_account_sasl_t *sasl, ngx_pool_t *pool,
+    ngx_str_t *mechanism, ngx_str_t *initial, ngx_str_t *challenge,
+    ngx_str_t *login, ngx_str_t *password)
+{
+    sasl->step = NGX_MAIL_SASL_NONE;
+    ngx_str_null(&sasl->user);
+
+    if (mechanism->len == 5
+        && ngx_strncasecmp(mechanism->data, (u_char *) "PLAIN", 5) == 0)
+    {
+        sasl->step = NGX_MAIL_SASL_PLAIN;
+
+    } else if (mechanism->len == 5
+               && ngx_strncasecmp(mechanism->data, (u_char *) "LOGIN", 5)
+                  == 0)
+    {
+        sasl->step = NGX_MAIL_SASL_LOGIN_USER;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    if (initial == NULL || initial->len == 0) {
+        if (sasl->step == NGX_MAIL_SASL_PLAIN) {
+            ngx_str_null(challenge);
+
+        } else {
+            *challenge = ngx_mail_account_login_user;
+        }
+
+        return NGX_AGAIN;
+    }
+
+    return ngx_mail_account_sasl_step(sasl, pool, initial, challenge, login,
+                                      password);
+}
+
+
+ngx_int_t
+ngx_mail_account_sasl_step(ngx_mail_account_sasl_t *sasl, ngx_pool_t *pool,
+    ngx_str_t *response, ngx_str_t *challenge, ngx_str_t *login,
+    ngx_str_t *password)
+{
+    ngx_uint_t  step;
+    ngx_str_t   decoded;
+
+    step = sasl->step;
+    sasl->step = NGX_MAIL_SASL_NONE;
+
+    if (response->len == 1 && response->data[0] == '*') {
+        return NGX_ABORT;
+    }
+
+    if (ngx_mail_account_sasl_decode(pool, response, &decoded) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    switch (step) {
+
+    case NGX_MAIL_SASL_PLAIN:
+        if (ngx_mail_account_sasl_plain(&decoded, login, password)
+            != NGX_OK)
+        {
+            return NGX_DONE;
+        }
+
+        return NGX_OK;
+
+    case NGX_MAIL_SASL_LOGIN_USER:
+        if (decoded.len == 0) {
+            return NGX_DONE;
+        }
+
+        sasl->user = decoded;
+        sasl->step = NGX_MAIL_SASL_LOGIN_PASS;
+        *challenge = ngx_mail_account_login_pass;
+        return NGX_AGAIN;
+
+    default: /* NGX_MAIL_SASL_LOGIN_PASS */
+        if (decoded.len == 0) {
+            return NGX_DONE;
+        }
+
+        *login = sasl->user;
+        *password = decoded;
+        return NGX_OK;
+    }
+}
+
+
+static ngx_int_t
 ngx_mail_account_sasl_decode(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
 {
+    /* RFC 4954 4: "=" is an empty response */
     if (in->len == 1 && in->data[0] == '=') {
         ngx_str_null(out);
         return NGX_OK;
@@ -905,18 +1015,16 @@ ngx_mail_account_sasl_decode(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
 
     out->data = ngx_pnalloc(pool, ngx_base64_decoded_length(in->len));
     if (out->data == NULL) {
-        return NGX_DECLINED;
+        return NGX_ERROR;
     }
 
-    if (ngx_decode_base64(out, in) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
+    return ngx_decode_base64(out, in);
 }
 
 
-ngx_int_t
+/* RFC 4616 2; an authzid other than the login: nobody acts for another */
+
+static ngx_int_t
 ngx_mail_account_sasl_plain(ngx_str_t *decoded, ngx_str_t *login,
     ngx_str_t *password)
 {

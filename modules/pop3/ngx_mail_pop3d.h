@@ -14,6 +14,7 @@
 #include <ngx_event.h>
 #include <ngx_mail.h>
 
+#include "ngx_mail_account.h"
 #include "ngx_mail_smtpd_data.h"
 
 
@@ -39,14 +40,6 @@ typedef enum {
     ngx_mail_pop3d_authorization = 0,
     ngx_mail_pop3d_transaction
 } ngx_mail_pop3d_state_e;
-
-
-typedef enum {
-    ngx_mail_pop3d_wait_none = 0,
-    ngx_mail_pop3d_wait_plain,
-    ngx_mail_pop3d_wait_login_user,
-    ngx_mail_pop3d_wait_login_password
-} ngx_mail_pop3d_sasl_e;
 
 
 typedef struct {
@@ -76,8 +69,8 @@ typedef struct {
 
 typedef struct {
     ngx_mail_pop3d_state_e      state;
-    ngx_mail_pop3d_sasl_e       sasl;
-    ngx_str_t                   user;        /* USER or AUTH LOGIN name */
+    ngx_mail_account_sasl_t     sasl;        /* an AUTH under way */
+    ngx_str_t                   user;        /* USER's name */
     ngx_str_t                   owner;       /* the logged-in user */
     ngx_str_t                   lock_token;
     ngx_msec_t                  lock_ttl;

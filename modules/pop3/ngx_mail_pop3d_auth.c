@@ -17,18 +17,11 @@
 #include "ngx_mail_pop3d.h"
 
 
-static ngx_int_t ngx_mail_pop3d_sasl_plain(ngx_mail_session_t *s,
-    ngx_mail_pop3d_ctx_t *ctx, ngx_str_t *response);
-static ngx_int_t ngx_mail_pop3d_sasl_login_user(ngx_mail_session_t *s,
-    ngx_mail_pop3d_ctx_t *ctx, ngx_str_t *response);
+static ngx_int_t ngx_mail_pop3d_sasl(ngx_mail_session_t *s, ngx_int_t rc,
+    ngx_str_t *challenge, ngx_str_t *login, ngx_str_t *password);
 static ngx_int_t ngx_mail_pop3d_check(ngx_mail_session_t *s,
     ngx_str_t *login, ngx_str_t *password, ngx_str_t *apop_stamp);
 static void ngx_mail_pop3d_auth_done(ngx_mail_session_t *s, ngx_int_t rc);
-
-
-/* RFC 5034 4: "Username:" and "Password:" in base64 for LOGIN */
-#define NGX_MAIL_POP3D_LOGIN_USER  "+ VXNlcm5hbWU6"
-#define NGX_MAIL_POP3D_LOGIN_PASS  "+ UGFzc3dvcmQ6"
 
 
 /* credentials go in clear text only over TLS, unless the admin says so */
@@ -106,7 +99,8 @@ ngx_mail_pop3d_cmd_auth(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_str_t *arg)
 {
     u_char     *sp;
-    ngx_str_t   mechanism, initial;
+    ngx_int_t   rc;
+    ngx_str_t   mechanism, initial, challenge, login, password;
 
     if (!ngx_mail_pop3d_auth_offered(s)) {
         (void) ngx_mail_server_printf(s, "-ERR [AUTH] Plaintext authentication "
@@ -135,31 +129,11 @@ ngx_mail_pop3d_cmd_auth(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
         ngx_str_null(&initial);
     }
 
-    if (mechanism.len == 5
-        && ngx_strncasecmp(mechanism.data, (u_char *) "PLAIN", 5) == 0)
-    {
-        if (initial.len == 0) {
-            ctx->sasl = ngx_mail_pop3d_wait_plain;
-            return ngx_mail_server_printf(s, "+ ");
-        }
+    rc = ngx_mail_account_sasl_start(&ctx->sasl, s->connection->pool,
+                                     &mechanism, &initial, &challenge, &login,
+                                     &password);
 
-        return ngx_mail_pop3d_sasl_plain(s, ctx, &initial);
-    }
-
-    if (mechanism.len == 5
-        && ngx_strncasecmp(mechanism.data, (u_char *) "LOGIN", 5) == 0)
-    {
-        if (initial.len == 0) {
-            ctx->sasl = ngx_mail_pop3d_wait_login_user;
-            return ngx_mail_server_printf(s, NGX_MAIL_POP3D_LOGIN_USER);
-        }
-
-        return ngx_mail_pop3d_sasl_login_user(s, ctx, &initial);
-    }
-
-    (void) ngx_mail_server_printf(s, "-ERR Unsupported authentication "
-                                     "mechanism");
-    return NGX_ERROR;
+    return ngx_mail_pop3d_sasl(s, rc, &challenge, &login, &password);
 }
 
 
@@ -169,90 +143,50 @@ void
 ngx_mail_pop3d_sasl_continue(ngx_mail_session_t *s,
     ngx_mail_pop3d_ctx_t *ctx, ngx_str_t *line)
 {
-    ngx_int_t              rc;
-    ngx_str_t              password;
-    ngx_mail_pop3d_sasl_e  sasl;
+    ngx_int_t  rc;
+    ngx_str_t  challenge, login, password;
 
-    sasl = ctx->sasl;
-    ctx->sasl = ngx_mail_pop3d_wait_none;
+    rc = ngx_mail_account_sasl_step(&ctx->sasl, s->connection->pool, line,
+                                    &challenge, &login, &password);
 
-    /* RFC 5034 4: "*" cancels */
-    if (line->len == 1 && line->data[0] == '*') {
+    if (ngx_mail_pop3d_sasl(s, rc, &challenge, &login, &password) != NGX_OK) {
+        ngx_mail_pop3d_error(s, ctx);
+    }
+}
+
+
+/* what a step of the SASL exchange means in POP3 (RFC 5034 4) */
+
+static ngx_int_t
+ngx_mail_pop3d_sasl(ngx_mail_session_t *s, ngx_int_t rc, ngx_str_t *challenge,
+    ngx_str_t *login, ngx_str_t *password)
+{
+    switch (rc) {
+
+    case NGX_AGAIN:
+        return ngx_mail_server_printf(s, "+ %V", challenge);
+
+    case NGX_OK:
+        return ngx_mail_pop3d_check(s, login, password, NULL);
+
+    case NGX_DECLINED:
+        (void) ngx_mail_server_printf(s, "-ERR Unsupported authentication "
+                                         "mechanism");
+        return NGX_ERROR;
+
+    case NGX_ABORT:
         (void) ngx_mail_server_printf(s, "-ERR Authentication aborted");
-        ngx_mail_pop3d_error(s, ctx);
-        return;
-    }
+        return NGX_ERROR;
 
-    switch (sasl) {
+    case NGX_DONE:
+        (void) ngx_mail_server_printf(s, "-ERR [AUTH] Authentication "
+                                         "failed");
+        return NGX_ERROR;
 
-    case ngx_mail_pop3d_wait_plain:
-        rc = ngx_mail_pop3d_sasl_plain(s, ctx, line);
-        break;
-
-    case ngx_mail_pop3d_wait_login_user:
-        rc = ngx_mail_pop3d_sasl_login_user(s, ctx, line);
-        break;
-
-    default: /* ngx_mail_pop3d_wait_login_password */
-
-        if (ngx_mail_account_sasl_decode(s->connection->pool, line,
-                                         &password)
-            != NGX_OK)
-        {
-            (void) ngx_mail_server_printf(s, "-ERR Cannot decode response");
-            rc = NGX_ERROR;
-            break;
-        }
-
-        rc = ngx_mail_pop3d_check(s, &ctx->user, &password, NULL);
-        ngx_str_null(&ctx->user);
-        break;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_mail_pop3d_error(s, ctx);
-    }
-}
-
-
-static ngx_int_t
-ngx_mail_pop3d_sasl_plain(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
-    ngx_str_t *response)
-{
-    ngx_str_t  decoded, login, password;
-
-    if (ngx_mail_account_sasl_decode(s->connection->pool, response, &decoded)
-        != NGX_OK)
-    {
+    default: /* NGX_ERROR */
         (void) ngx_mail_server_printf(s, "-ERR Cannot decode response");
         return NGX_ERROR;
     }
-
-    if (ngx_mail_account_sasl_plain(&decoded, &login, &password) != NGX_OK) {
-        (void) ngx_mail_server_printf(s, "-ERR [AUTH] Authentication failed");
-        return NGX_ERROR;
-    }
-
-    return ngx_mail_pop3d_check(s, &login, &password, NULL);
-}
-
-
-static ngx_int_t
-ngx_mail_pop3d_sasl_login_user(ngx_mail_session_t *s,
-    ngx_mail_pop3d_ctx_t *ctx, ngx_str_t *response)
-{
-    if (ngx_mail_account_sasl_decode(s->connection->pool, response,
-                                     &ctx->user)
-        != NGX_OK
-        || ctx->user.len == 0)
-    {
-        (void) ngx_mail_server_printf(s, "-ERR Cannot decode response");
-        return NGX_ERROR;
-    }
-
-    ctx->sasl = ngx_mail_pop3d_wait_login_password;
-
-    return ngx_mail_server_printf(s, NGX_MAIL_POP3D_LOGIN_PASS);
 }
 
 

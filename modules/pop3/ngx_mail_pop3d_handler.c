@@ -192,13 +192,13 @@ ngx_mail_pop3d_process(ngx_mail_session_t *s)
         }
 
         if (rc == NGX_DECLINED) {
-            ctx->sasl = ngx_mail_pop3d_wait_none;
+            ctx->sasl.step = 0;
             (void) ngx_mail_server_printf(s, "-ERR Line too long");
             ngx_mail_pop3d_error(s, ctx);
             continue;
         }
 
-        if (ctx->sasl != ngx_mail_pop3d_wait_none) {
+        if (ngx_mail_account_sasl_pending(&ctx->sasl)) {
             ngx_mail_pop3d_sasl_continue(s, ctx, &line);
             continue;
         }

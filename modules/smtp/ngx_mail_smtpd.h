@@ -13,6 +13,7 @@
 #include <ngx_mail.h>
 
 #include "ngx_mail_store.h"
+#include "ngx_mail_account.h"
 #include "ngx_mail_smtpd_data.h"
 
 
@@ -69,19 +70,10 @@ typedef struct {
 } ngx_mail_smtpd_tx_t;
 
 
-typedef enum {
-    ngx_mail_smtpd_state_command = 0,
-    ngx_mail_smtpd_state_auth_plain,
-    ngx_mail_smtpd_state_auth_login_user,
-    ngx_mail_smtpd_state_auth_login_password
-} ngx_mail_smtpd_state_e;
-
-
 typedef struct {
-    ngx_mail_smtpd_state_e      state;
+    ngx_mail_account_sasl_t     sasl;          /* an AUTH under way */
     ngx_str_t                   helo;
     ngx_str_t                   client_name;   /* forward-confirmed PTR */
-    ngx_str_t                   auth_user;     /* AUTH LOGIN username */
     ngx_uint_t                  errors;
     ngx_mail_smtpd_tx_t        *tx;
     off_t                       discard;       /* of a refused BDAT */

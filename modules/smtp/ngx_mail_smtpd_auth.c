@@ -15,22 +15,12 @@
 #include "ngx_mail_smtpd.h"
 
 
-static ngx_int_t ngx_mail_smtpd_auth_plain(ngx_mail_session_t *s,
-    ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *response);
-static ngx_int_t ngx_mail_smtpd_auth_login_user(ngx_mail_session_t *s,
-    ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *response);
-static ngx_int_t ngx_mail_smtpd_auth_login_password(ngx_mail_session_t *s,
-    ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *response);
-static ngx_int_t ngx_mail_smtpd_auth_decode(ngx_mail_session_t *s,
-    ngx_str_t *in, ngx_str_t *out);
+static ngx_int_t ngx_mail_smtpd_sasl(ngx_mail_session_t *s,
+    ngx_mail_smtpd_ctx_t *ctx, ngx_int_t rc, ngx_str_t *challenge,
+    ngx_str_t *login, ngx_str_t *password);
 static ngx_int_t ngx_mail_smtpd_auth_check(ngx_mail_session_t *s,
     ngx_str_t *login, ngx_str_t *password);
 static void ngx_mail_smtpd_auth_done(ngx_mail_session_t *s, ngx_int_t rc);
-
-
-/* RFC 4954 4: "Username:" and "Password:" in base64, as everybody sends */
-#define NGX_MAIL_SMTPD_LOGIN_USER   "334 VXNlcm5hbWU6"
-#define NGX_MAIL_SMTPD_LOGIN_PASS   "334 UGFzc3dvcmQ6"
 
 
 /* credentials go in clear text only over TLS, unless the admin says so */
@@ -55,7 +45,8 @@ ngx_mail_smtpd_cmd_auth(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_str_t *arg)
 {
     u_char     *sp;
-    ngx_str_t   mechanism, initial;
+    ngx_int_t   rc;
+    ngx_str_t   mechanism, initial, challenge, login, password;
 
     if (!ngx_mail_smtpd_auth_offered(s)) {
         (void) ngx_mail_server_printf(s, "503 5.5.1 Error: authentication "
@@ -94,36 +85,16 @@ ngx_mail_smtpd_cmd_auth(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
         ngx_str_null(&initial);
     }
 
-    if (mechanism.len == 5
-        && ngx_strncasecmp(mechanism.data, (u_char *) "PLAIN", 5) == 0)
-    {
-        if (initial.len == 0) {
-            ctx->state = ngx_mail_smtpd_state_auth_plain;
-            return ngx_mail_server_printf(s, "334 ");
-        }
-
-        return ngx_mail_smtpd_auth_plain(s, ctx, &initial);
-    }
-
-    if (mechanism.len == 5
-        && ngx_strncasecmp(mechanism.data, (u_char *) "LOGIN", 5) == 0)
-    {
-        if (initial.len == 0) {
-            ctx->state = ngx_mail_smtpd_state_auth_login_user;
-            return ngx_mail_server_printf(s, NGX_MAIL_SMTPD_LOGIN_USER);
-        }
-
-        return ngx_mail_smtpd_auth_login_user(s, ctx, &initial);
-    }
-
     if (mechanism.len == 0) {
         (void) ngx_mail_server_printf(s, "501 5.5.4 Syntax: AUTH mechanism");
         return NGX_ERROR;
     }
 
-    (void) ngx_mail_server_printf(s, "504 5.5.4 Unrecognized authentication "
-                                     "type");
-    return NGX_ERROR;
+    rc = ngx_mail_account_sasl_start(&ctx->sasl, s->connection->pool,
+                                     &mechanism, &initial, &challenge, &login,
+                                     &password);
+
+    return ngx_mail_smtpd_sasl(s, ctx, rc, &challenge, &login, &password);
 }
 
 
@@ -133,106 +104,55 @@ void
 ngx_mail_smtpd_auth_continue(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *line)
 {
-    ngx_int_t               rc;
-    ngx_mail_smtpd_state_e  state;
+    ngx_int_t  rc;
+    ngx_str_t  challenge, login, password;
 
-    state = ctx->state;
-    ctx->state = ngx_mail_smtpd_state_command;
+    rc = ngx_mail_account_sasl_step(&ctx->sasl, s->connection->pool, line,
+                                    &challenge, &login, &password);
 
-    /* RFC 4954 4: a lone "*" cancels the exchange */
-    if (line->len == 1 && line->data[0] == '*') {
-        (void) ngx_mail_server_printf(s, "501 5.7.0 Authentication aborted");
-        ngx_mail_smtpd_error(s, ctx);
-        return;
-    }
-
-    switch (state) {
-
-    case ngx_mail_smtpd_state_auth_plain:
-        rc = ngx_mail_smtpd_auth_plain(s, ctx, line);
-        break;
-
-    case ngx_mail_smtpd_state_auth_login_user:
-        rc = ngx_mail_smtpd_auth_login_user(s, ctx, line);
-        break;
-
-    default: /* ngx_mail_smtpd_state_auth_login_password */
-        rc = ngx_mail_smtpd_auth_login_password(s, ctx, line);
-        break;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_mail_smtpd_error(s, ctx);
-    }
-}
-
-
-static ngx_int_t
-ngx_mail_smtpd_auth_plain(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
-    ngx_str_t *response)
-{
-    ngx_str_t  decoded, login, password;
-
-    if (ngx_mail_smtpd_auth_decode(s, response, &decoded) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_mail_account_sasl_plain(&decoded, &login, &password) != NGX_OK) {
-        (void) ngx_mail_server_printf(s, "535 5.7.8 Authentication "
-                                         "credentials invalid");
-        return NGX_ERROR;
-    }
-
-    return ngx_mail_smtpd_auth_check(s, &login, &password);
-}
-
-
-static ngx_int_t
-ngx_mail_smtpd_auth_login_user(ngx_mail_session_t *s,
-    ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *response)
-{
-    if (ngx_mail_smtpd_auth_decode(s, response, &ctx->auth_user) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ctx->state = ngx_mail_smtpd_state_auth_login_password;
-
-    return ngx_mail_server_printf(s, NGX_MAIL_SMTPD_LOGIN_PASS);
-}
-
-
-static ngx_int_t
-ngx_mail_smtpd_auth_login_password(ngx_mail_session_t *s,
-    ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *response)
-{
-    ngx_str_t  password;
-
-    if (ngx_mail_smtpd_auth_decode(s, response, &password) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ctx->auth_user.len == 0 || password.len == 0) {
-        (void) ngx_mail_server_printf(s, "535 5.7.8 Authentication "
-                                         "credentials invalid");
-        return NGX_ERROR;
-    }
-
-    return ngx_mail_smtpd_auth_check(s, &ctx->auth_user, &password);
-}
-
-
-static ngx_int_t
-ngx_mail_smtpd_auth_decode(ngx_mail_session_t *s, ngx_str_t *in,
-    ngx_str_t *out)
-{
-    if (ngx_mail_account_sasl_decode(s->connection->pool, in, out)
+    if (ngx_mail_smtpd_sasl(s, ctx, rc, &challenge, &login, &password)
         != NGX_OK)
     {
-        (void) ngx_mail_server_printf(s, "501 5.5.2 Cannot decode response");
+        ngx_mail_smtpd_error(s, ctx);
+    }
+}
+
+
+/* what a step of the SASL exchange means in SMTP (RFC 4954 4, 6) */
+
+static ngx_int_t
+ngx_mail_smtpd_sasl(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
+    ngx_int_t rc, ngx_str_t *challenge, ngx_str_t *login,
+    ngx_str_t *password)
+{
+    switch (rc) {
+
+    case NGX_AGAIN:
+        return ngx_mail_server_printf(s, "334 %V", challenge);
+
+    case NGX_OK:
+        return ngx_mail_smtpd_auth_check(s, login, password);
+
+    case NGX_DECLINED:
+        (void) ngx_mail_server_printf(s, "504 5.5.4 Unrecognized "
+                                         "authentication type");
+        return NGX_ERROR;
+
+    case NGX_ABORT:
+        (void) ngx_mail_server_printf(s, "501 5.7.0 Authentication "
+                                         "aborted");
+        return NGX_ERROR;
+
+    case NGX_DONE:
+        (void) ngx_mail_server_printf(s, "535 5.7.8 Authentication "
+                                         "credentials invalid");
+        return NGX_ERROR;
+
+    default: /* NGX_ERROR */
+        (void) ngx_mail_server_printf(s, "501 5.5.2 Cannot decode "
+                                         "response");
         return NGX_ERROR;
     }
-
-    return NGX_OK;
 }
 
 

@@ -171,7 +171,7 @@ ngx_mail_smtpd_init_protocol(ngx_event_t *rev)
     ngx_str_null(&ctx->helo);
     ctx->esmtp = 0;
     ngx_mail_smtpd_tx_end(ctx);
-    ctx->state = ngx_mail_smtpd_state_command;
+    ctx->sasl.step = 0;
 
     ngx_mail_server_resume(s);
 }
@@ -217,13 +217,13 @@ ngx_mail_smtpd_process(ngx_mail_session_t *s)
         }
 
         if (rc == NGX_DECLINED) {
-            ctx->state = ngx_mail_smtpd_state_command;
+            ctx->sasl.step = 0;
             (void) ngx_mail_server_printf(s, "500 5.5.2 Error: line too long");
             ngx_mail_smtpd_error(s, ctx);
             continue;
         }
 
-        if (ctx->state != ngx_mail_smtpd_state_command) {
+        if (ngx_mail_account_sasl_pending(&ctx->sasl)) {
             ngx_mail_smtpd_auth_continue(s, ctx, &line);
             continue;
         }
