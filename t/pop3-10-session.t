@@ -156,7 +156,7 @@ my %uidl = $uidl =~ /^(\d+) (\S+)\r$/mg;
 is(scalar(keys %uidl), 3, 'three UIDLs');
 my $uidvalidity = $t->redis('HGET', 'mailbox:{demo@example.test}:1',
                             'uidvalidity');
-is($uidl{1}, sprintf('%08X%08X', 1, $uidvalidity),
+is($uidl{1}, sprintf('%08x%08x', 1, $uidvalidity),
    'UIDL = UID and UIDVALIDITY, as Dovecot\'s default format');
 is(cmd($s, 'UIDL 3'), "+OK 3 $uidl{3}\r\n", 'UIDL 3');
 

@@ -47,6 +47,7 @@ typedef struct {
     off_t                       size;
     ngx_str_t                   blob;
     unsigned                    deleted:1;
+    unsigned                    seen:1;
 } ngx_mail_pop3d_msg_t;
 
 

@@ -22,7 +22,7 @@
 
 /*
  * ARGV: user, lock token, lock lifetime (ms).  Returns "IN-USE", or
- * { mailbox id, uidvalidity, uid, size, blob, uid, size, blob, ... }.
+ * { mailbox id, uidvalidity, uid, size, blob, seen, uid, size, ... }.
  */
 static char  ngx_mail_pop3d_open_lua[] =
     "local t = '{' .. ARGV[1] .. '}'\n"
@@ -36,10 +36,15 @@ static char  ngx_mail_pop3d_open_lua[] =
     "local out = { id, redis.call('HGET', mb, 'uidvalidity') or '0' }\n"
     "for _, uid in ipairs(redis.call('ZRANGE', mb .. ':uids', 0, -1)) do\n"
     "  local m = redis.call('HMGET', 'msg:' .. t .. ':' .. id .. ':' .. uid,\n"
-    "                       'size', 'blob')\n"
+    "                       'size', 'blob', 'flags')\n"
+    "  local seen = '0'\n"
+    "  for f in string.gmatch(m[3] or '', '%S+') do\n"
+    "    if f == '\\\\Seen' then seen = '1' end\n"
+    "  end\n"
     "  out[#out + 1] = uid\n"
     "  out[#out + 1] = m[1] or '0'\n"
     "  out[#out + 1] = m[2] or ''\n"
+    "  out[#out + 1] = seen\n"
     "end\n"
     "return out\n";
 
@@ -281,7 +286,7 @@ ngx_mail_pop3d_load(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
 
     pool = s->connection->pool;
 
-    if (reply->elements < 2 || (reply->elements - 2) % 3) {
+    if (reply->elements < 2 || (reply->elements - 2) % 4) {
         return NGX_ERROR;
     }
 
@@ -304,7 +309,7 @@ ngx_mail_pop3d_load(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ctx->uidvalidity.len = e[1]->len;
     ngx_memcpy(ctx->uidvalidity.data, e[1]->str, e[1]->len);
 
-    ctx->nmsgs = (reply->elements - 2) / 3;
+    ctx->nmsgs = (reply->elements - 2) / 4;
 
     ctx->msgs = ngx_pcalloc(pool, (ctx->nmsgs + 1)
                                   * sizeof(ngx_mail_pop3d_msg_t));
@@ -314,7 +319,7 @@ ngx_mail_pop3d_load(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
 
     for (i = 0; i < ctx->nmsgs; i++) {
         msg = &ctx->msgs[i];
-        e = &reply->element[2 + 3 * i];
+        e = &reply->element[2 + 4 * i];
 
         uid = ngx_atoi((u_char *) e[0]->str, e[0]->len);
         msg->size = ngx_atoof((u_char *) e[1]->str, e[1]->len);
@@ -331,6 +336,8 @@ ngx_mail_pop3d_load(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
         }
 
         ngx_memcpy(msg->blob.data, e[2]->str, e[2]->len);
+
+        msg->seen = (e[3]->len == 1 && e[3]->str[0] == '1');
     }
 
     return NGX_OK;
@@ -497,7 +504,8 @@ ngx_mail_pop3d_uidl(u_char *p, ngx_mail_pop3d_ctx_t *ctx,
 
     uidvalidity = ngx_atoi(ctx->uidvalidity.data, ctx->uidvalidity.len);
 
-    return ngx_sprintf(p, "%08XD%08XD", msg->uid,
+    /* lower-case hex, as Dovecot's %X gives */
+    return ngx_sprintf(p, "%08xD%08xD", msg->uid,
                        (uint32_t) (uidvalidity == NGX_ERROR ? 0
                                                             : uidvalidity));
 }
@@ -625,8 +633,9 @@ ngx_mail_pop3d_send(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     pscf = ngx_mail_get_module_srv_conf(s, ngx_mail_pop3d_module);
 
     /* sent ahead of the message: Redis applies it before the last piece */
-    if (lines < 0 && pscf->retr_seen) {
+    if (lines < 0 && pscf->retr_seen && !msg->seen) {
         ngx_mail_pop3d_mark_seen(s, ctx, msg);
+        msg->seen = 1;
     }
 
     if (lines < 0) {
