@@ -103,9 +103,8 @@ ENV
     # the parsers' C unit tests, run by t/smtp-05-parsers.t and t/mime-*.t
     make -s -C modules/smtp O="$build/smtp"
     make -s -C modules/pop3 O="$build/pop3"
-    if [ -f modules/mime/Makefile ]; then
-        make -s -C modules/mime O="$build/mime"
-    fi
+    make -s -C modules/imap O="$build/imap"
+    make -s -C modules/mime O="$build/mime"
 }
 
 run_tests() {
