@@ -163,4 +163,19 @@ send_line($s, 'EHLO client.example');
 like(reply_of($s), qr/^250-AUTH PLAIN LOGIN\r\n/m, 'AUTH offered at once');
 close $s;
 
+# Net::SMTP, a real client library, through STARTTLS on submission
+use Net::SMTP;
+my $smtp = Net::SMTP->new('127.0.0.1', Port => $sub, Hello => 'netsmtp',
+                          Timeout => 10);
+ok($smtp, 'Net::SMTP connects to submission');
+ok($smtp->starttls(SSL_verify_mode => SSL_VERIFY_NONE),
+   'Net::SMTP STARTTLS (IO::Socket::SSL)');
+ok($smtp->auth('demo@example.test', 'Secret-1'), 'Net::SMTP AUTH over TLS');
+ok($smtp->mail('demo@example.test'), 'Net::SMTP MAIL');
+ok($smtp->to('demo@example.test'), 'Net::SMTP RCPT');
+ok($smtp->data("Subject: over TLS\r\n\r\nhello\r\n"), 'Net::SMTP DATA');
+$smtp->quit;
+is($t->redis('HGET', 'mailbox:{demo@example.test}:1', 'messages'), 1,
+   'the message is in the INBOX');
+
 done_testing;
