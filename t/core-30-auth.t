@@ -74,6 +74,10 @@ cmp_ok($t->redis('TTL', 'user:{demo@example.test}:authfail'), '>', 0,
 is(auth_plain($s, '', 'demo@example.test', 'Secret-1'),
    "235 2.7.0 Authentication successful\r\n",
    'the session goes on: right password now works');
+# parallel guesses: every attempt is counted before its password is checked,
+# so ten connections at once get no more than the limit of tries
+# (tested below, after the single-connection cases)
+
 # the counter is cleared without delaying the reply: allow it a moment
 my $cleared = 0;
 for (1 .. 100) {
@@ -191,8 +195,14 @@ $s = session();
 is(auth_plain($s, '', 'demo@example.test', 'Secret-1'),
    "454 4.7.0 Too many failed logins, try again later\r\n",
    'after 3 failures the user is throttled, right password or not');
-is($t->redis('GET', 'user:{demo@example.test}:authfail'), 3,
-   'a throttled attempt is not counted again');
+# the refused attempt takes its count back without delaying the reply
+my $count;
+for (1 .. 100) {
+    $count = $t->redis('GET', 'user:{demo@example.test}:authfail');
+    last if $count eq '3';
+    select undef, undef, undef, 0.02;
+}
+is($count, 3, 'a throttled attempt is not counted');
 close $s;
 
 # ip=6: failures for other users from the same address add up
@@ -201,13 +211,31 @@ for my $n (1 .. 3) {
     auth_plain($s, '', "stranger$n\@example.test", 'x');
 }
 close $s;
-is($t->redis('GET', 'authfail:ip:{127.0.0.1}'), 6, 'six failures from here');
+for (1 .. 100) {
+    $count = $t->redis('GET', 'authfail:ip:{127.0.0.1}');
+    last if $count eq '6';
+    select undef, undef, undef, 0.02;
+}
+is($count, 6, 'six failures from here, good logins not counted');
 $t->redis('DEL', 'user:{demo@example.test}:authfail');
 $s = session();
 is(auth_plain($s, '', 'bcrypt@example.test', 'pw-bcrypt'),
    "454 4.7.0 Too many failed logins, try again later\r\n",
    'the client address is throttled for every user');
 close $s;
+
+# ten parallel wrong guesses for one user: at most user=3 are checked
+$t->redis('DEL', 'authfail:ip:{127.0.0.1}', 'user:{bob-x@example.test}:authfail');
+$t->add_user('bob-x@example.test', 'Secret-9');
+my @par = map { session() } 1 .. 10;
+print $_ "AUTH PLAIN " . plain('', 'bob-x@example.test', 'guess') . "\r\n" for @par;
+my %replies;
+$replies{ reply_of($_) }++ for @par;
+close $_ for @par;
+is($replies{"535 5.7.8 Authentication credentials invalid\r\n"}, 3,
+   'ten parallel guesses: three are checked');
+is($replies{"454 4.7.0 Too many failed logins, try again later\r\n"}, 7,
+   'and seven are refused unheard');
 
 # after the window (counters gone) logins work again
 $t->redis('DEL', 'authfail:ip:{127.0.0.1}');

@@ -2,9 +2,9 @@
 /*
  * ngx_mail_account_module: checks a login against the user record in Redis.
  *
- * One login costs two Redis round trips: the user's hash and both throttle
- * counters are read in one MULTI/EXEC; a failure bumps both counters in
- * another.  The password hash is computed in an nginx thread pool because
+ * One login costs one Redis round trip: the user's hash is read and both
+ * throttle counters are bumped in one MULTI/EXEC; a good login takes its
+ * count back without waiting.  The password hash is computed in an nginx thread pool because
  * yescrypt and bcrypt are built to take milliseconds of CPU, which would
  * stall every other session of the worker.
  */
@@ -49,6 +49,7 @@ typedef struct {
     u_char                     *password;      /* NUL-terminated copy */
     u_char                     *hash;          /* NUL-terminated */
     ngx_str_t                   apop_stamp;    /* empty unless APOP */
+    ngx_str_t                   window;        /* throttle expiry, text */
     ngx_flag_t                  enabled;
     ngx_flag_t                  match;
     ngx_event_t                 event;         /* to finish without a task */
@@ -66,11 +67,12 @@ static void ngx_mail_account_lookup_done(redisReply *reply, void *data);
 static ngx_int_t ngx_mail_account_hash_start(ngx_mail_account_auth_t *a);
 static void ngx_mail_account_hash_thread(void *data, ngx_log_t *log);
 static void ngx_mail_account_hash_done(ngx_event_t *ev);
-static void ngx_mail_account_fail(ngx_mail_account_auth_t *a);
-static void ngx_mail_account_fail_done(redisReply *reply, void *data);
 static void ngx_mail_account_finish(ngx_mail_account_auth_t *a,
     ngx_int_t rc);
-static ngx_int_t ngx_mail_account_count(redisReply *reply);
+static void ngx_mail_account_counter(ngx_mail_redis_cmd_t *cmd,
+    const char *name, ngx_str_t *key, ngx_str_t *arg);
+static void ngx_mail_account_uncount(ngx_mail_account_auth_t *a,
+    ngx_flag_t forgive);
 static ngx_int_t ngx_mail_account_start(ngx_mail_session_t *s,
     ngx_str_t *login, ngx_str_t *password, ngx_str_t *apop_stamp,
     ngx_mail_account_auth_pt handler);
@@ -302,9 +304,10 @@ ngx_mail_account_start(ngx_mail_session_t *s, ngx_str_t *login,
     ngx_str_t *password, ngx_str_t *apop_stamp,
     ngx_mail_account_auth_pt handler)
 {
-    ngx_pool_t               *pool;
-    ngx_mail_redis_cmd_t      cmds[3];
-    ngx_mail_account_auth_t  *a;
+    ngx_pool_t                    *pool;
+    ngx_mail_redis_cmd_t           cmds[5];
+    ngx_mail_account_auth_t       *a;
+    ngx_mail_account_main_conf_t  *amcf;
 
     pool = s->connection->pool;
 
@@ -340,6 +343,16 @@ ngx_mail_account_start(ngx_mail_session_t *s, ngx_str_t *login,
         return NGX_ERROR;
     }
 
+    amcf = ngx_mail_get_module_main_conf(s, ngx_mail_account_module);
+
+    a->window.data = ngx_pnalloc(pool, NGX_TIME_T_LEN);
+    if (a->window.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    a->window.len = ngx_sprintf(a->window.data, "%T", amcf->throttle_window)
+                    - a->window.data;
+
     ngx_mail_redis_cmd_init(&cmds[0], "HMGET");
     ngx_mail_redis_cmd_arg(&cmds[0], a->user_key.data, a->user_key.len);
     ngx_mail_redis_cmd_cstr(&cmds[0], a->apop_stamp.len
@@ -347,15 +360,19 @@ ngx_mail_account_start(ngx_mail_session_t *s, ngx_str_t *login,
                                       : MAIL_FIELD_PASSWORD);
     ngx_mail_redis_cmd_cstr(&cmds[0], MAIL_FIELD_ENABLED);
 
-    ngx_mail_redis_cmd_init(&cmds[1], "GET");
-    ngx_mail_redis_cmd_arg(&cmds[1], a->user_fail_key.data,
-                           a->user_fail_key.len);
+    /*
+     * Every attempt is counted before its password is checked, so that
+     * parallel connections cannot each guess once more past the limit; a
+     * good login, or a refused one, takes its count back.
+     */
+    ngx_mail_account_counter(&cmds[1], "INCR", &a->user_fail_key, NULL);
+    ngx_mail_account_counter(&cmds[2], "EXPIRE", &a->user_fail_key,
+                             &a->window);
+    ngx_mail_account_counter(&cmds[3], "INCR", &a->ip_fail_key, NULL);
+    ngx_mail_account_counter(&cmds[4], "EXPIRE", &a->ip_fail_key,
+                             &a->window);
 
-    ngx_mail_redis_cmd_init(&cmds[2], "GET");
-    ngx_mail_redis_cmd_arg(&cmds[2], a->ip_fail_key.data,
-                           a->ip_fail_key.len);
-
-    if (ngx_mail_redis_send(cmds, 3, ngx_mail_account_lookup_done, a,
+    if (ngx_mail_redis_send(cmds, 5, ngx_mail_account_lookup_done, a,
                             s->connection->log)
         == NULL)
     {
@@ -363,6 +380,36 @@ ngx_mail_account_start(ngx_mail_session_t *s, ngx_str_t *login,
     }
 
     return NGX_OK;
+}
+
+
+static void
+ngx_mail_account_counter(ngx_mail_redis_cmd_t *cmd, const char *name,
+    ngx_str_t *key, ngx_str_t *arg)
+{
+    ngx_mail_redis_cmd_init(cmd, name);
+    ngx_mail_redis_cmd_arg(cmd, key->data, key->len);
+
+    if (arg) {
+        ngx_mail_redis_cmd_arg(cmd, arg->data, arg->len);
+    }
+}
+
+
+/* an attempt that must not count: a good login, or one refused unheard */
+
+static void
+ngx_mail_account_uncount(ngx_mail_account_auth_t *a, ngx_flag_t forgive)
+{
+    ngx_mail_redis_cmd_t  cmds[2];
+
+    ngx_mail_account_counter(&cmds[0], forgive ? "DEL" : "DECR",
+                             &a->user_fail_key, NULL);
+    ngx_mail_account_counter(&cmds[1], "DECR", &a->ip_fail_key, NULL);
+
+    /* nobody waits for this */
+    (void) ngx_mail_redis_send(cmds, 2, NULL, NULL,
+                               a->session->connection->log);
 }
 
 
@@ -427,20 +474,24 @@ ngx_mail_account_lookup_done(redisReply *reply, void *data)
     amcf = ngx_mail_get_module_main_conf(a->session, ngx_mail_account_module);
 
     if (ngx_mail_redis_reply_is_error(reply, log)
-        || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5
         || reply->element[0]->type != REDIS_REPLY_ARRAY
-        || reply->element[0]->elements != 2)
+        || reply->element[0]->elements != 2
+        || reply->element[1]->type != REDIS_REPLY_INTEGER
+        || reply->element[3]->type != REDIS_REPLY_INTEGER)
     {
         ngx_mail_account_finish(a, NGX_ERROR);
         return;
     }
 
-    if (ngx_mail_account_count(reply->element[1]) >= amcf->throttle_user
-        || ngx_mail_account_count(reply->element[2]) >= amcf->throttle_ip)
+    /* the counts include this attempt */
+    if (reply->element[1]->integer > amcf->throttle_user
+        || reply->element[3]->integer > amcf->throttle_ip)
     {
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "login of \"%V\" throttled after failed logins",
                       &a->session->login);
+        ngx_mail_account_uncount(a, 0);
         ngx_mail_account_finish(a, NGX_BUSY);
         return;
     }
@@ -574,73 +625,18 @@ ngx_mail_account_hash_done(ngx_event_t *ev)
 {
     ngx_mail_account_auth_t  *a = ev->data;
 
-    ngx_mail_redis_cmd_t  cmd;
-
     ngx_explicit_memzero(a->password, ngx_strlen(a->password));
 
     if (!a->match || !a->enabled) {
-        ngx_mail_account_fail(a);
+        /* counted already, when the attempt began */
+        ngx_mail_account_finish(a, NGX_DECLINED);
         return;
     }
 
-    /* a good login forgives the user's earlier mistakes; no need to wait */
-    ngx_mail_redis_cmd_init(&cmd, "DEL");
-    ngx_mail_redis_cmd_arg(&cmd, a->user_fail_key.data, a->user_fail_key.len);
-    (void) ngx_mail_redis_send(&cmd, 1, NULL, NULL,
-                               a->session->connection->log);
+    /* a good login forgives the user's earlier mistakes */
+    ngx_mail_account_uncount(a, 1);
 
     ngx_mail_account_finish(a, NGX_OK);
-}
-
-
-/* counts the failure for the user and the client address, atomically */
-
-static void
-ngx_mail_account_fail(ngx_mail_account_auth_t *a)
-{
-    u_char                         window[NGX_TIME_T_LEN];
-    size_t                         len;
-    ngx_mail_redis_cmd_t           cmds[4];
-    ngx_mail_account_main_conf_t  *amcf;
-
-    amcf = ngx_mail_get_module_main_conf(a->session, ngx_mail_account_module);
-
-    len = ngx_sprintf(window, "%T", amcf->throttle_window) - window;
-
-    ngx_mail_redis_cmd_init(&cmds[0], "INCR");
-    ngx_mail_redis_cmd_arg(&cmds[0], a->user_fail_key.data,
-                           a->user_fail_key.len);
-
-    ngx_mail_redis_cmd_init(&cmds[1], "EXPIRE");
-    ngx_mail_redis_cmd_arg(&cmds[1], a->user_fail_key.data,
-                           a->user_fail_key.len);
-    ngx_mail_redis_cmd_arg(&cmds[1], window, len);
-
-    ngx_mail_redis_cmd_init(&cmds[2], "INCR");
-    ngx_mail_redis_cmd_arg(&cmds[2], a->ip_fail_key.data, a->ip_fail_key.len);
-
-    ngx_mail_redis_cmd_init(&cmds[3], "EXPIRE");
-    ngx_mail_redis_cmd_arg(&cmds[3], a->ip_fail_key.data, a->ip_fail_key.len);
-    ngx_mail_redis_cmd_arg(&cmds[3], window, len);
-
-    if (ngx_mail_redis_send(cmds, 4, ngx_mail_account_fail_done, a,
-                            a->session->connection->log)
-        == NULL)
-    {
-        ngx_mail_account_finish(a, NGX_DECLINED);
-    }
-}
-
-
-static void
-ngx_mail_account_fail_done(redisReply *reply, void *data)
-{
-    ngx_mail_account_auth_t  *a = data;
-
-    /* the password was wrong whether or not the counters were saved */
-    (void) ngx_mail_redis_reply_is_error(reply, a->session->connection->log);
-
-    ngx_mail_account_finish(a, NGX_DECLINED);
 }
 
 
@@ -661,21 +657,6 @@ ngx_mail_account_finish(ngx_mail_account_auth_t *a, ngx_int_t rc)
     }
 
     a->handler(s, rc);
-}
-
-
-static ngx_int_t
-ngx_mail_account_count(redisReply *reply)
-{
-    ngx_int_t  n;
-
-    if (reply->type != REDIS_REPLY_STRING) {
-        return 0;
-    }
-
-    n = ngx_atoi((u_char *) reply->str, reply->len);
-
-    return n == NGX_ERROR ? 0 : n;
 }
 
 
