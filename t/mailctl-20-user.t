@@ -70,8 +70,10 @@ is_deeply(mailctl("Secret 1\n", 'user', 'add', 'Alice@Example.TEST'),
           [ 0, '', '' ], 'user add Alice@Example.TEST');
 
 my $alice = user('alice@example.test');
-is_deeply([ sort keys %$alice ], [ qw(created enabled password quota_bytes) ],
+is_deeply([ sort keys %$alice ],
+          [ qw(created enabled mailbox_next password quota_bytes) ],
           'user:{alice@example.test} fields');
+is($alice->{mailbox_next}, 6, 'six mailboxes made for the new user');
 is($alice->{enabled}, 1, 'enabled');
 is($alice->{quota_bytes}, 0, 'quota 0: unlimited');
 ok(abs($alice->{created} - time) < 10, 'created is now');
@@ -559,5 +561,24 @@ is_deeply(mailctl('', '-s', '127.0.0.1:1', 'user', 'del',
           [ 3, '', "mailctl: cannot connect to Redis at 127.0.0.1:1: "
                    . "Connection refused\n" ],
           'user del: unreachable Redis: exit 3');
+
+# a new user gets INBOX and the special-use mailboxes (RFC 6154)
+redis('SADD', 'domains', 'boxes.test');
+is(rc("pw\n", 'user', 'add', 'new@boxes.test'), 0, 'user add for mailboxes');
+my %boxes = split /\n/, redis('HGETALL', 'mailboxes:{new@boxes.test}');
+is_deeply([ sort keys %boxes ],
+          [ qw(Archive Drafts INBOX Junk Sent Trash) ],
+          'INBOX, Drafts, Sent, Trash, Junk and Archive are created');
+my %sent = split /\n/, redis('HGETALL', "mailbox:{new\@boxes.test}:$boxes{Sent}");
+is($sent{special_use}, '\\Sent', 'Sent carries \\Sent');
+is($sent{subscribed}, 1, 'and is subscribed');
+is($sent{uidnext}, 1, 'empty: uidnext 1');
+ok($sent{uidvalidity} > 0, 'with a uidvalidity');
+is(redis('HGET', "mailbox:{new\@boxes.test}:$boxes{INBOX}", 'special_use'),
+   '', 'INBOX has no special use');
+is(rc('', 'user', 'del', 'new@boxes.test'), 0, 'user del');
+is(redis('EXISTS', 'mailboxes:{new@boxes.test}',
+         "mailbox:{new\@boxes.test}:$boxes{Sent}"), 0,
+   'and its mailboxes are gone');
 
 done_testing;

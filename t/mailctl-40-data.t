@@ -122,6 +122,12 @@ for my $addr ('alice@example.test', 'bob@example.test', 'dave@example.test',
 {
     is_deeply(mailctl("pw\n", 'user', 'add', $addr), [ 0, '', '' ],
               "user add $addr");
+
+    # the mailboxes below replace the default ones user add made
+    my %boxes = split /\n/, redis('HGETALL', "mailboxes:{$addr}");
+    redis('DEL', "mailboxes:{$addr}",
+          map { "mailbox:{$addr}:$_" } values %boxes);
+    redis('HDEL', "user:{$addr}", 'mailbox_next');
 }
 is_deeply(mailctl('', 'alias', 'add', 'info@example.test',
                   'alice@example.test', 'bob@example.test'),

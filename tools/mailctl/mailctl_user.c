@@ -47,6 +47,30 @@ typedef struct {
  * which a single Redis or a Sentinel-managed primary allows.
  * Returns 1 if A was a user, else 0.
  */
+
+/*
+ * A new user's mailboxes: INBOX and the RFC 6154 special-use ones that
+ * IMAP clients look for (Drafts, Sent, Trash, Junk, Archive), subscribed.
+ * ARGV: address, now.  Key layout: docs/redis-keys.md.
+ */
+static const char  mailctl_user_mailboxes_lua[] =
+    "local t = '{' .. ARGV[1] .. '}'\n"
+    "local boxes = { { 'INBOX', '' }, { 'Drafts', '\\\\Drafts' },\n"
+    "                { 'Sent', '\\\\Sent' }, { 'Trash', '\\\\Trash' },\n"
+    "                { 'Junk', '\\\\Junk' },\n"
+    "                { 'Archive', '\\\\Archive' } }\n"
+    "for _, b in ipairs(boxes) do\n"
+    "  if redis.call('HEXISTS', 'mailboxes:' .. t, b[1]) == 0 then\n"
+    "    local id = redis.call('HINCRBY', 'user:' .. t, 'mailbox_next', 1)\n"
+    "    redis.call('HSET', 'mailboxes:' .. t, b[1], id)\n"
+    "    redis.call('HSET', 'mailbox:' .. t .. ':' .. id, 'name', b[1],\n"
+    "               'uidvalidity', ARGV[2], 'uidnext', 1,\n"
+    "               'highestmodseq', 1, 'messages', 0, 'unseen', 0,\n"
+    "               'subscribed', 1, 'special_use', b[2])\n"
+    "  end\n"
+    "end\n"
+    "return 0\n";
+
 static char  mailctl_user_del_lua[] =
     "local t = '{' .. ARGV[1] .. '}'\n"
     "local mailboxes = 'mailboxes:' .. t\n"
@@ -324,6 +348,10 @@ mailctl_user_add_attempt(mailctl_t *ctl, void *data)
                                MAIL_FIELD_CREATED, (long long) time(NULL))
            != MAILCTL_OK
         || mailctl_redis_queue(ctl, "SADD %s %s", users_key, add->addr)
+           != MAILCTL_OK
+        || mailctl_redis_queue(ctl, "EVAL %s 0 %s %lld",
+                               mailctl_user_mailboxes_lua, add->addr,
+                               (long long) time(NULL))
            != MAILCTL_OK)
     {
         return MAILCTL_REDIS;
