@@ -64,6 +64,8 @@ ngx_int_t ngx_mail_server_reply(ngx_mail_session_t *s, u_char *data,
 ngx_int_t ngx_mail_server_printf(ngx_mail_session_t *s, const char *fmt,
     ...);
 void ngx_mail_server_discard_input(ngx_mail_session_t *s);
+ngx_flag_t ngx_mail_server_starttls_offered(ngx_mail_session_t *s);
+ngx_flag_t ngx_mail_server_tls_required(ngx_mail_session_t *s);
 void ngx_mail_server_flush(ngx_mail_session_t *s);
 
 #define ngx_mail_server_reply_str(s, text)                                    \

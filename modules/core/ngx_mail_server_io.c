@@ -353,6 +353,49 @@ ngx_mail_server_printf(ngx_mail_session_t *s, const char *fmt, ...)
 }
 
 
+/*
+ * STARTTLS / STLS: offered where nginx's "starttls on|only" is set and the
+ * connection is not TLS yet; "starttls only" makes it mandatory
+ */
+
+ngx_flag_t
+ngx_mail_server_starttls_offered(ngx_mail_session_t *s)
+{
+#if (NGX_MAIL_SSL)
+    ngx_mail_ssl_conf_t  *sslcf;
+
+    if (s->connection->ssl) {
+        return 0;
+    }
+
+    sslcf = ngx_mail_get_module_srv_conf(s, ngx_mail_ssl_module);
+
+    return sslcf->starttls != NGX_MAIL_STARTTLS_OFF;
+#else
+    return 0;
+#endif
+}
+
+
+ngx_flag_t
+ngx_mail_server_tls_required(ngx_mail_session_t *s)
+{
+#if (NGX_MAIL_SSL)
+    ngx_mail_ssl_conf_t  *sslcf;
+
+    if (s->connection->ssl) {
+        return 0;
+    }
+
+    sslcf = ngx_mail_get_module_srv_conf(s, ngx_mail_ssl_module);
+
+    return sslcf->starttls == NGX_MAIL_STARTTLS_ONLY;
+#else
+    return 0;
+#endif
+}
+
+
 /* RFC 3207 5, RFC 2595 3.1: nothing sent before the TLS handshake counts */
 
 void

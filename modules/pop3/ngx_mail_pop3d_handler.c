@@ -34,7 +34,6 @@ typedef struct {
 static void ngx_mail_pop3d_process(ngx_mail_session_t *s);
 static void ngx_mail_pop3d_command(ngx_mail_session_t *s,
     ngx_mail_pop3d_ctx_t *ctx, ngx_str_t *line);
-static ngx_flag_t ngx_mail_pop3d_stls_offered(ngx_mail_session_t *s);
 static void ngx_mail_pop3d_cleanup(void *data);
 
 static ngx_int_t ngx_mail_pop3d_cmd_capa(ngx_mail_session_t *s,
@@ -301,25 +300,6 @@ ngx_mail_pop3d_done(ngx_mail_session_t *s)
 }
 
 
-static ngx_flag_t
-ngx_mail_pop3d_stls_offered(ngx_mail_session_t *s)
-{
-#if (NGX_MAIL_SSL)
-    ngx_mail_ssl_conf_t  *sslcf;
-
-    if (s->connection->ssl) {
-        return 0;
-    }
-
-    sslcf = ngx_mail_get_module_srv_conf(s, ngx_mail_ssl_module);
-
-    return sslcf->starttls != NGX_MAIL_STARTTLS_OFF;
-#else
-    return 0;
-#endif
-}
-
-
 /* RFC 2449 5: what this server does, in the state the session is in */
 
 static ngx_int_t
@@ -340,7 +320,7 @@ ngx_mail_pop3d_cmd_capa(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
             (void) ngx_mail_server_printf(s, "SASL PLAIN LOGIN");
         }
 
-        if (ngx_mail_pop3d_stls_offered(s)) {
+        if (ngx_mail_server_starttls_offered(s)) {
             (void) ngx_mail_server_printf(s, "STLS");
         }
     }
@@ -355,7 +335,7 @@ static ngx_int_t
 ngx_mail_pop3d_cmd_stls(ngx_mail_session_t *s, ngx_mail_pop3d_ctx_t *ctx,
     ngx_str_t *arg)
 {
-    if (!ngx_mail_pop3d_stls_offered(s)) {
+    if (!ngx_mail_server_starttls_offered(s)) {
         (void) ngx_mail_server_printf(s, "-ERR STLS not available");
         return NGX_ERROR;
     }

@@ -29,8 +29,6 @@ typedef struct {
 static void ngx_mail_smtpd_process(ngx_mail_session_t *s);
 static void ngx_mail_smtpd_command(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *line);
-static ngx_flag_t ngx_mail_smtpd_tls_required(ngx_mail_session_t *s);
-static ngx_flag_t ngx_mail_smtpd_starttls_offered(ngx_mail_session_t *s);
 
 static ngx_int_t ngx_mail_smtpd_cmd_helo(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx, ngx_str_t *arg);
@@ -271,7 +269,7 @@ ngx_mail_smtpd_command(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     }
 
     if (!(cmd->flags & NGX_MAIL_SMTPD_BEFORE_TLS)
-        && ngx_mail_smtpd_tls_required(s))
+        && ngx_mail_server_tls_required(s))
     {
         (void) ngx_mail_server_printf(s,
                               "530 5.7.0 Must issue a STARTTLS command first");
@@ -334,46 +332,6 @@ ngx_mail_smtpd_error(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx)
 
     io = ngx_mail_server_io(s);
     io->quit = 1;
-}
-
-
-static ngx_flag_t
-ngx_mail_smtpd_starttls_offered(ngx_mail_session_t *s)
-{
-#if (NGX_MAIL_SSL)
-    ngx_mail_ssl_conf_t  *sslcf;
-
-    if (s->connection->ssl) {
-        return 0;
-    }
-
-    sslcf = ngx_mail_get_module_srv_conf(s, ngx_mail_ssl_module);
-
-    return sslcf->starttls != NGX_MAIL_STARTTLS_OFF;
-#else
-    return 0;
-#endif
-}
-
-
-/* nginx's own "starttls only;" makes TLS mandatory, as on port 587 */
-
-static ngx_flag_t
-ngx_mail_smtpd_tls_required(ngx_mail_session_t *s)
-{
-#if (NGX_MAIL_SSL)
-    ngx_mail_ssl_conf_t  *sslcf;
-
-    if (s->connection->ssl) {
-        return 0;
-    }
-
-    sslcf = ngx_mail_get_module_srv_conf(s, ngx_mail_ssl_module);
-
-    return sslcf->starttls == NGX_MAIL_STARTTLS_ONLY;
-#else
-    return 0;
-#endif
 }
 
 
@@ -441,7 +399,7 @@ ngx_mail_smtpd_cmd_ehlo(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     (void) ngx_mail_server_printf(s, "250-PIPELINING");
     (void) ngx_mail_server_printf(s, "250-SIZE %uz", sscf->max_message_size);
 
-    if (ngx_mail_smtpd_starttls_offered(s)) {
+    if (ngx_mail_server_starttls_offered(s)) {
         (void) ngx_mail_server_printf(s, "250-STARTTLS");
     }
 
@@ -464,7 +422,7 @@ ngx_mail_smtpd_cmd_starttls(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
 {
     ngx_mail_server_io_t  *io;
 
-    if (!ngx_mail_smtpd_starttls_offered(s)) {
+    if (!ngx_mail_server_starttls_offered(s)) {
         (void) ngx_mail_server_printf(s,
                                    "502 5.5.1 Error: command not implemented");
         return NGX_ERROR;
