@@ -1,0 +1,680 @@
+
+/*
+ * The IMAP session: greeting, reading commands with the parser of
+ * ngx_mail_imapd_parse.c (literals taken inline), the command table, and
+ * CAPABILITY, NOOP, LOGOUT, STARTTLS, ID, ENABLE and NAMESPACE.  Each
+ * command's handler is ngx_mail_imapd_cmd_<verb>(); logins are in
+ * ngx_mail_imapd_auth.c, the mailbox list in ngx_mail_imapd_mailbox.c.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_mail.h>
+
+#include "ngx_mail_server.h"
+#include "ngx_mail_imapd.h"
+
+
+/* the states a command is valid in (RFC 3501 3) */
+#define NGX_MAIL_IMAPD_NOT_AUTH       0x01
+#define NGX_MAIL_IMAPD_AUTH           0x02
+
+/* as in pop3d: a client that keeps failing is cut off */
+#define NGX_MAIL_IMAPD_MAX_ERRORS     20
+
+/* a streamed reply goes to the output buffer in pieces of this size */
+#define NGX_MAIL_IMAPD_REPLY_CHUNK    4096
+
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_mail_imapd_cmd_pt       handler;
+    ngx_uint_t                  states;
+    ngx_uint_t                  min_args;
+    ngx_uint_t                  max_args;
+} ngx_mail_imapd_command_t;
+
+
+static void ngx_mail_imapd_process(ngx_mail_session_t *s);
+static void ngx_mail_imapd_literal(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+static void ngx_mail_imapd_bad(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, const char *reason, size_t len);
+static void ngx_mail_imapd_command(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+static void ngx_mail_imapd_save_tag(ngx_mail_imapd_ctx_t *ctx);
+static ngx_int_t ngx_mail_imapd_stream(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+static ngx_flag_t ngx_mail_imapd_out_full(ngx_mail_server_io_t *io);
+static void ngx_mail_imapd_cleanup(void *data);
+
+static ngx_int_t ngx_mail_imapd_cmd_capability(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+static ngx_int_t ngx_mail_imapd_cmd_noop(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+static ngx_int_t ngx_mail_imapd_cmd_logout(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+static ngx_int_t ngx_mail_imapd_cmd_starttls(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+static ngx_int_t ngx_mail_imapd_cmd_id(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+static ngx_int_t ngx_mail_imapd_cmd_enable(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+static ngx_int_t ngx_mail_imapd_cmd_namespace(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+
+
+#define N  NGX_MAIL_IMAPD_NOT_AUTH
+#define A  NGX_MAIL_IMAPD_AUTH
+
+static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
+    { ngx_string("CAPABILITY"), ngx_mail_imapd_cmd_capability, N|A, 0, 0 },
+    { ngx_string("NOOP"), ngx_mail_imapd_cmd_noop, N|A, 0, 0 },
+    { ngx_string("LOGOUT"), ngx_mail_imapd_cmd_logout, N|A, 0, 0 },
+    { ngx_string("STARTTLS"), ngx_mail_imapd_cmd_starttls, N, 0, 0 },
+    { ngx_string("LOGIN"), ngx_mail_imapd_cmd_login, N, 2, 2 },
+    { ngx_string("AUTHENTICATE"), ngx_mail_imapd_cmd_authenticate, N, 1, 2 },
+    { ngx_string("ID"), ngx_mail_imapd_cmd_id, N|A, 1, 1 },
+    { ngx_string("ENABLE"), ngx_mail_imapd_cmd_enable, A, 1, 64 },
+    { ngx_string("NAMESPACE"), ngx_mail_imapd_cmd_namespace, A, 0, 0 },
+    { ngx_string("LIST"), ngx_mail_imapd_cmd_list, A, 2, 2 },
+    { ngx_string("LSUB"), ngx_mail_imapd_cmd_lsub, A, 2, 2 },
+    { ngx_string("STATUS"), ngx_mail_imapd_cmd_status, A, 2, 2 },
+    { ngx_string("CREATE"), ngx_mail_imapd_cmd_create, A, 1, 1 },
+    { ngx_string("DELETE"), ngx_mail_imapd_cmd_delete, A, 1, 1 },
+    { ngx_string("RENAME"), ngx_mail_imapd_cmd_rename, A, 2, 2 },
+    { ngx_string("SUBSCRIBE"), ngx_mail_imapd_cmd_subscribe, A, 1, 1 },
+    { ngx_string("UNSUBSCRIBE"), ngx_mail_imapd_cmd_unsubscribe, A, 1, 1 },
+    { ngx_null_string, NULL, 0, 0, 0 }
+};
+
+#undef N
+#undef A
+
+
+void
+ngx_mail_imapd_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
+{
+    u_char                *p, caps[256];
+    ngx_pool_cleanup_t    *cln;
+    ngx_mail_server_io_t  *io;
+    ngx_mail_imapd_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(c->pool, sizeof(ngx_mail_imapd_ctx_t));
+    if (ctx == NULL) {
+        ngx_mail_close_connection(c);
+        return;
+    }
+
+    ngx_mail_set_ctx(s, ctx, ngx_mail_imapd_module);
+
+    ctx->parse_conf.max_line = NGX_MAIL_IMAPD_LINE_MAX;
+    ctx->parse_conf.max_inline = NGX_MAIL_IMAPD_INLINE_MAX;
+    ctx->parse_conf.max_depth = NGX_MAIL_IMAPD_MAX_DEPTH;
+    ctx->parse_conf.literal_plus = NGX_MAIL_IMAPD_LITERAL_PLUS;
+
+    ctx->parser.conf = &ctx->parse_conf;
+    ctx->parser.max_nodes = NGX_MAIL_IMAPD_MAX_NODES;
+    ctx->parser.nodes = ngx_palloc(c->pool, NGX_MAIL_IMAPD_MAX_NODES
+                                            * sizeof(ngx_mail_imapd_node_t));
+    ctx->parser.scratch_size = NGX_MAIL_IMAPD_LINE_MAX;
+    ctx->parser.scratch = ngx_pnalloc(c->pool, NGX_MAIL_IMAPD_LINE_MAX);
+    ctx->tag_buf = ngx_pnalloc(c->pool, NGX_MAIL_IMAPD_TAG_MAX);
+
+    if (ctx->parser.nodes == NULL || ctx->parser.scratch == NULL
+        || ctx->tag_buf == NULL)
+    {
+        ngx_mail_close_connection(c);
+        return;
+    }
+
+    ngx_mail_imapd_parse_init(&ctx->parser);
+
+    cln = ngx_pool_cleanup_add(c->pool, 0);
+    if (cln == NULL) {
+        ngx_mail_close_connection(c);
+        return;
+    }
+
+    cln->handler = ngx_mail_imapd_cleanup;
+    cln->data = ctx;
+
+    /* the parser's bound: a command it accepts always fits (see its .h) */
+    io = ngx_mail_server_io_create(s, NGX_MAIL_IMAPD_LINE_MAX
+                                      + NGX_MAIL_IMAPD_INLINE_MAX,
+                                   NGX_MAIL_IMAPD_OUT_SIZE,
+                                   NGX_MAIL_IMAPD_LINE_MAX,
+                                   ngx_mail_imapd_process);
+    if (io == NULL) {
+        ngx_mail_close_connection(c);
+        return;
+    }
+
+    ngx_str_set(&io->timeout_reply, "* BYE Autologout; idle for too long"
+                                    CRLF);
+    ngx_str_set(&io->shutdown_reply, "* BYE Server shutting down" CRLF);
+
+    c->log->action = "in IMAP session";
+
+    p = ngx_mail_imapd_capabilities(s, ctx, caps);
+
+    (void) ngx_mail_server_printf(s, "* OK [CAPABILITY %*s] "
+                                     "nginx-mailserver ready",
+                                  p - caps, caps);
+    ngx_mail_server_flush(s);
+}
+
+
+/* after the STARTTLS handshake */
+
+void
+ngx_mail_imapd_init_protocol(ngx_event_t *rev)
+{
+    ngx_connection_t    *c;
+    ngx_mail_session_t  *s;
+
+    c = rev->data;
+    s = c->data;
+
+    c->read->handler = ngx_mail_server_read_handler;
+    c->write->handler = ngx_mail_server_write_handler;
+    c->log->action = "in IMAP session";
+
+    ngx_mail_server_resume(s);
+}
+
+
+/*
+ * The parser wants the command's octets not to move until it is complete:
+ * a new command is moved to the start of the buffer before its first
+ * octet is parsed, and the buffer is consumed (b->pos moves) only once
+ * the command is complete, so ngx_mail_server_recv() never moves it.
+ */
+
+static void
+ngx_mail_imapd_process(ngx_mail_session_t *s)
+{
+    int                       rc;
+    size_t                    used;
+    ngx_str_t                 line;
+    ngx_buf_t                *b;
+    ngx_mail_server_io_t     *io;
+    ngx_mail_imapd_ctx_t     *ctx;
+    ngx_mail_imapd_parser_t  *ps;
+
+    io = ngx_mail_server_io(s);
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_imapd_module);
+    ps = &ctx->parser;
+    b = s->buffer;
+
+    while (!io->busy && !io->quit && !io->starttls) {
+
+        if (ngx_mail_imapd_out_full(io)) {
+            return;
+        }
+
+        if (ctx->reply) {
+            if (ngx_mail_imapd_stream(s, ctx) != NGX_OK) {
+                return;
+            }
+
+            continue;
+        }
+
+        if (ctx->skipping) {
+            rc = ngx_mail_imapd_parse_skip(ps, b->pos, b->last, &used);
+
+            if (rc == NGX_MAIL_IMAPD_PARSE_AGAIN) {
+                b->pos = b->last;
+                return;
+            }
+
+            b->pos += used;
+            ctx->skipping = 0;
+            continue;
+        }
+
+        if (ngx_mail_account_sasl_pending(&ctx->sasl)) {
+            rc = ngx_mail_server_next_line(s, &line);
+
+            if (rc == NGX_AGAIN) {
+                return;
+            }
+
+            if (rc == NGX_DECLINED) {
+                ctx->sasl.step = 0;
+                (void) ngx_mail_imapd_tagged(s, ctx, "BAD Line too long");
+                ngx_mail_imapd_error(s, ctx);
+                continue;
+            }
+
+            ngx_mail_imapd_sasl_continue(s, ctx, &line);
+            continue;
+        }
+
+        if (!ctx->parsing) {
+            if (b->pos == b->last) {
+                return;
+            }
+
+            if (b->pos != b->start) {
+                b->last = ngx_movemem(b->start, b->pos, b->last - b->pos);
+                b->pos = b->start;
+            }
+
+            ngx_mail_imapd_parse_init(ps);
+            ctx->parsing = 1;
+        }
+
+        rc = ngx_mail_imapd_parse_command(ps, b->start, b->last);
+
+        io->in_command = 0;
+
+        switch (rc) {
+
+        case NGX_MAIL_IMAPD_PARSE_AGAIN:
+            /* a graceful shutdown does not cut a command in two */
+            io->in_command = (b->last != b->start);
+            return;
+
+        case NGX_MAIL_IMAPD_PARSE_LITERAL:
+            ngx_mail_imapd_literal(s, ctx);
+            break;
+
+        case NGX_MAIL_IMAPD_PARSE_OK:
+            ctx->parsing = 0;
+            b->pos = b->start + ps->pos;
+            ngx_mail_imapd_command(s, ctx);
+            break;
+
+        default: /* NGX_MAIL_IMAPD_PARSE_ERROR */
+            ngx_mail_imapd_bad(s, ctx, (const char *) ps->error.data,
+                               ps->error.len);
+            break;
+        }
+    }
+}
+
+
+/* RFC 3501 7.5, RFC 7888: only small literals are taken, and inline */
+
+static void
+ngx_mail_imapd_literal(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    ngx_mail_imapd_parser_t  *ps;
+
+    ps = &ctx->parser;
+
+    if (!ps->literal.inline_ok) {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "literal of %uL octets refused", ps->literal.size);
+        ngx_mail_imapd_parse_reject(ps);
+        ngx_mail_imapd_bad(s, ctx, "Literal too large",
+                           sizeof("Literal too large") - 1);
+        return;
+    }
+
+    if (ps->literal.sync) {
+        (void) ngx_mail_server_printf(s, "+ Ready for literal data");
+    }
+}
+
+
+/* a command the parser refused: "tag BAD", and the rest of it skipped */
+
+static void
+ngx_mail_imapd_bad(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
+    const char *reason, size_t len)
+{
+    ngx_mail_imapd_parser_t  *ps;
+
+    ps = &ctx->parser;
+
+    ngx_mail_imapd_save_tag(ctx);
+
+    if (ctx->tag.len && ctx->parser.tag.len <= NGX_MAIL_IMAPD_TAG_MAX) {
+        (void) ngx_mail_server_printf(s, "%V BAD %*s", &ctx->tag, len,
+                                      reason);
+
+    } else {
+        (void) ngx_mail_server_printf(s, "* BAD %*s", len, reason);
+    }
+
+    ctx->parsing = 0;
+    ctx->skipping = 1;
+    s->buffer->pos = s->buffer->start + ps->pos;
+
+    ngx_mail_imapd_error(s, ctx);
+}
+
+
+static void
+ngx_mail_imapd_save_tag(ngx_mail_imapd_ctx_t *ctx)
+{
+    ctx->tag.len = ngx_min(ctx->parser.tag.len, NGX_MAIL_IMAPD_TAG_MAX);
+    ctx->tag.data = ctx->tag_buf;
+
+    if (ctx->tag.len) {
+        ngx_memcpy(ctx->tag_buf, ctx->parser.tag.data, ctx->tag.len);
+    }
+}
+
+
+static void
+ngx_mail_imapd_command(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    ngx_uint_t                 state;
+    ngx_mail_imapd_parser_t   *ps;
+    ngx_mail_imapd_command_t  *cmd;
+
+    ps = &ctx->parser;
+
+    ngx_mail_imapd_save_tag(ctx);
+
+    /* a reply line must hold the tag: printf() cuts lines at 1024 */
+    if (ps->tag.len > NGX_MAIL_IMAPD_TAG_MAX) {
+        (void) ngx_mail_server_printf(s, "* BAD Tag too long");
+        ngx_mail_imapd_error(s, ctx);
+        return;
+    }
+
+    for (cmd = ngx_mail_imapd_commands; cmd->handler; cmd++) {
+        if (cmd->name.len == ps->name.len
+            && ngx_strncasecmp(cmd->name.data, (u_char *) ps->name.data,
+                               ps->name.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    /* none of these has a UID form (RFC 3501 6.4.8) */
+    if (cmd->handler == NULL || ps->uid) {
+        (void) ngx_mail_imapd_tagged(s, ctx, "BAD Unknown command");
+        ngx_mail_imapd_error(s, ctx);
+        return;
+    }
+
+    state = (ctx->state == ngx_mail_imapd_not_authenticated)
+            ? NGX_MAIL_IMAPD_NOT_AUTH : NGX_MAIL_IMAPD_AUTH;
+
+    if (!(cmd->states & state)) {
+        (void) ngx_mail_imapd_tagged(s, ctx, "BAD Command not valid in this "
+                                             "state");
+        ngx_mail_imapd_error(s, ctx);
+        return;
+    }
+
+    if (ps->nargs < cmd->min_args || ps->nargs > cmd->max_args) {
+        (void) ngx_mail_imapd_tagged(s, ctx, "BAD Invalid arguments");
+        ngx_mail_imapd_error(s, ctx);
+        return;
+    }
+
+    ctx->verb = &cmd->name;
+
+    if (cmd->handler(s, ctx) != NGX_OK) {
+        ngx_mail_imapd_error(s, ctx);
+    }
+}
+
+
+ngx_int_t
+ngx_mail_imapd_tagged(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
+    const char *text)
+{
+    return ngx_mail_server_printf(s, "%V %s", &ctx->tag, text);
+}
+
+
+/* the n-th argument, from 0; the command's argument count is checked */
+
+ngx_mail_imapd_node_t *
+ngx_mail_imapd_arg(ngx_mail_imapd_ctx_t *ctx, ngx_uint_t n)
+{
+    uint32_t                  i;
+    ngx_mail_imapd_parser_t  *ps;
+
+    ps = &ctx->parser;
+
+    for (i = 0; n; n--) {
+        i = ps->nodes[i].next;
+    }
+
+    return &ps->nodes[i];
+}
+
+
+/* the n-th argument as an astring (RFC 3501 9): NGX_ERROR if not one */
+
+ngx_int_t
+ngx_mail_imapd_arg_string(ngx_mail_imapd_ctx_t *ctx, ngx_uint_t n,
+    ngx_str_t *value)
+{
+    ngx_mail_imapd_str_t  v;
+
+    if (ngx_mail_imapd_astring(ngx_mail_imapd_arg(ctx, n), &v)
+        != NGX_MAIL_IMAPD_PARSE_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    value->data = (u_char *) v.data;
+    value->len = v.len;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_mail_imapd_error(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    if (++ctx->errors < NGX_MAIL_IMAPD_MAX_ERRORS) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "too many errors, closing");
+
+    (void) ngx_mail_server_printf(s, "* BYE Too many invalid commands");
+    ngx_mail_server_io(s)->quit = 1;
+}
+
+
+/* the reply to a command that waited, and on with the session */
+
+void
+ngx_mail_imapd_done(ngx_mail_session_t *s)
+{
+    ngx_mail_server_io(s)->busy = 0;
+    ngx_mail_server_resume(s);
+}
+
+
+/* a long reply, prepared whole, goes out as the client takes it */
+
+static ngx_int_t
+ngx_mail_imapd_stream(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    size_t      n;
+    ngx_buf_t  *b;
+
+    b = ctx->reply;
+    n = ngx_min((size_t) (b->last - b->pos), NGX_MAIL_IMAPD_REPLY_CHUNK);
+
+    if (ngx_mail_server_reply(s, b->pos, n) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    b->pos += n;
+
+    if (b->pos == b->last) {
+        ngx_destroy_pool(ctx->reply_pool);
+        ctx->reply_pool = NULL;
+        ctx->reply = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+/* as ngx_mail_server_next_line() decides that replies must drain first */
+
+static ngx_flag_t
+ngx_mail_imapd_out_full(ngx_mail_server_io_t *io)
+{
+    return (size_t) (io->out->last - io->out->pos)
+           > (size_t) (io->out->end - io->out->start) / 2
+           || io->out->end - io->out->last < 256;
+}
+
+
+/* RFC 3501 6.1.1, 6.2.3: what is offered depends on the state and TLS */
+
+u_char *
+ngx_mail_imapd_capabilities(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
+    u_char *p)
+{
+    static u_char  base[] = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE "
+                            "SPECIAL-USE CHILDREN";
+
+    p = ngx_cpymem(p, base, sizeof(base) - 1);
+
+    if (ctx->state != ngx_mail_imapd_not_authenticated) {
+        return p;
+    }
+
+    if (ngx_mail_server_starttls_offered(s)) {
+        p = ngx_cpymem(p, " STARTTLS", sizeof(" STARTTLS") - 1);
+    }
+
+    if (ngx_mail_imapd_auth_offered(s)) {
+        p = ngx_cpymem(p, " AUTH=PLAIN AUTH=LOGIN",
+                       sizeof(" AUTH=PLAIN AUTH=LOGIN") - 1);
+
+    } else {
+        p = ngx_cpymem(p, " LOGINDISABLED", sizeof(" LOGINDISABLED") - 1);
+    }
+
+    return p;
+}
+
+
+static ngx_int_t
+ngx_mail_imapd_cmd_capability(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx)
+{
+    u_char  *p, caps[256];
+
+    p = ngx_mail_imapd_capabilities(s, ctx, caps);
+
+    (void) ngx_mail_server_printf(s, "* CAPABILITY %*s", p - caps, caps);
+
+    return ngx_mail_imapd_tagged(s, ctx, "OK Capability completed");
+}
+
+
+static ngx_int_t
+ngx_mail_imapd_cmd_noop(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    return ngx_mail_imapd_tagged(s, ctx, "OK NOOP completed");
+}
+
+
+/* RFC 3501 6.1.3: BYE first, then the tagged OK, then close */
+
+static ngx_int_t
+ngx_mail_imapd_cmd_logout(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    ctx->state = ngx_mail_imapd_logout;
+    ngx_mail_server_io(s)->quit = 1;
+
+    (void) ngx_mail_server_printf(s, "* BYE Logging out");
+
+    return ngx_mail_imapd_tagged(s, ctx, "OK Logout completed");
+}
+
+
+static ngx_int_t
+ngx_mail_imapd_cmd_starttls(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    if (!ngx_mail_server_starttls_offered(s)) {
+        (void) ngx_mail_imapd_tagged(s, ctx, "BAD STARTTLS not available");
+        return NGX_ERROR;
+    }
+
+    /* RFC 3501 6.2.1 and CVE-2011-0411: nothing sent before TLS counts */
+    ngx_mail_server_discard_input(s);
+    ngx_mail_server_io(s)->starttls = 1;
+
+    return ngx_mail_imapd_tagged(s, ctx, "OK Begin TLS negotiation now");
+}
+
+
+/* RFC 2971 3.1: the client's parameters are a list or NIL */
+
+static ngx_int_t
+ngx_mail_imapd_cmd_id(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    ngx_mail_imapd_node_t  *node;
+
+    node = &ctx->parser.nodes[0];
+
+    if (node->type != NGX_MAIL_IMAPD_NODE_LIST && !node->nil) {
+        (void) ngx_mail_imapd_tagged(s, ctx, "BAD Invalid arguments");
+        return NGX_ERROR;
+    }
+
+    (void) ngx_mail_server_printf(s, "* ID (\"name\" \"nginx-mailserver\")");
+
+    return ngx_mail_imapd_tagged(s, ctx, "OK ID completed");
+}
+
+
+/* RFC 5161 3.1: no extension can be enabled yet, and none is refused */
+
+static ngx_int_t
+ngx_mail_imapd_cmd_enable(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    uint32_t                   i;
+    ngx_mail_imapd_parser_t   *ps;
+
+    ps = &ctx->parser;
+
+    for (i = 0; i != NGX_MAIL_IMAPD_NODE_NONE; i = ps->nodes[i].next) {
+        if (ps->nodes[i].type != NGX_MAIL_IMAPD_NODE_ATOM) {
+            (void) ngx_mail_imapd_tagged(s, ctx, "BAD Invalid arguments");
+            return NGX_ERROR;
+        }
+    }
+
+    (void) ngx_mail_server_printf(s, "* ENABLED");
+
+    return ngx_mail_imapd_tagged(s, ctx, "OK ENABLE completed");
+}
+
+
+/* RFC 2342 5: one personal namespace, "/" the hierarchy delimiter */
+
+static ngx_int_t
+ngx_mail_imapd_cmd_namespace(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx)
+{
+    (void) ngx_mail_server_printf(s, "* NAMESPACE ((\"\" \"/\")) NIL NIL");
+
+    return ngx_mail_imapd_tagged(s, ctx, "OK NAMESPACE completed");
+}
+
+
+static void
+ngx_mail_imapd_cleanup(void *data)
+{
+    ngx_mail_imapd_ctx_t  *ctx = data;
+
+    if (ctx->reply_pool) {
+        ngx_destroy_pool(ctx->reply_pool);
+        ctx->reply_pool = NULL;
+    }
+}
