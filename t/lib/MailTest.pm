@@ -24,6 +24,10 @@ my $top = abs_path(File::Spec->catdir(dirname(__FILE__), '..', '..'));
 
 my @instances;    # for the error log dump at the end
 
+# A server that hangs up on a test must fail the test, not kill it: a
+# test killed by SIGPIPE would leave its redis-server and nginx running.
+$SIG{PIPE} = 'IGNORE';
+
 sub top_dir   { $top }
 sub build_dir { $ENV{MAIL_BUILD_DIR} || "$top/build" }
 
