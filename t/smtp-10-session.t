@@ -59,7 +59,7 @@ like(reply_of($s), qr/^252 2\.0\.0 /, 'VRFY: 252, reveals nothing');
 send_line($s, 'VRFY nobody@example.test');
 like(reply_of($s), qr/^252 2\.0\.0 /, 'VRFY of an unknown user: the same');
 send_line($s, 'EXPN staff');
-is(reply_of($s), "502 5.5.1 Error: command not implemented\r\n", 'EXPN: 502');
+is(reply_of($s), "502 5.5.1 Error: EXPN not available\r\n", 'EXPN: 502');
 send_line($s, 'FOO bar');
 is(reply_of($s), "502 5.5.2 Error: command not recognized\r\n",
    'unknown command: 502');
@@ -134,8 +134,8 @@ unlike($ehlo, qr/STARTTLS/, 'STARTTLS no longer offered');
 send_line($s, 'AUTH PLAIN ' . encode_base64("\0demo\@example.test\0Secret-1", ''));
 is(reply_of($s), "235 2.7.0 Authentication successful\r\n", 'AUTH over TLS');
 send_line($s, 'STARTTLS');
-is(reply_of($s), "502 5.5.1 Error: command not implemented\r\n",
-   'a second STARTTLS: 502');
+is(reply_of($s), "554 5.5.1 Error: TLS already active\r\n",
+   'a second STARTTLS: 554, as Postfix');
 send_line($s, 'QUIT');
 is(reply_of($s), "221 2.0.0 Bye\r\n", 'QUIT over TLS');
 close $s;

@@ -57,6 +57,12 @@ sub session {
 
 sub crashed { $t->error_log =~ /exited on signal/ }
 
+# a server without "starttls" says so
+my $plain = session();
+is(cmd($plain, 'STARTTLS'), "502 5.5.1 Error: STARTTLS not available\r\n",
+   'STARTTLS where TLS is not configured: 502');
+close $plain;
+
 # clients that reset the connection while their RCPT or AUTH waits
 for my $n (1 .. 20) {
     my $s = client($mx);

@@ -422,9 +422,16 @@ ngx_mail_smtpd_cmd_starttls(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
 {
     ngx_mail_server_io_t  *io;
 
+    if (s->connection->ssl) {
+        /* as Postfix answers */
+        (void) ngx_mail_server_printf(s, "554 5.5.1 Error: TLS already "
+                                         "active");
+        return NGX_ERROR;
+    }
+
     if (!ngx_mail_server_starttls_offered(s)) {
-        (void) ngx_mail_server_printf(s,
-                                   "502 5.5.1 Error: command not implemented");
+        (void) ngx_mail_server_printf(s, "502 5.5.1 Error: STARTTLS not "
+                                         "available");
         return NGX_ERROR;
     }
 
@@ -516,8 +523,8 @@ static ngx_int_t
 ngx_mail_smtpd_cmd_expn(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_str_t *arg)
 {
-    (void) ngx_mail_server_printf(s, "502 5.5.1 Error: command not "
-                                     "implemented");
+    /* expanding lists would tell strangers who is on them */
+    (void) ngx_mail_server_printf(s, "502 5.5.1 Error: EXPN not available");
     return NGX_OK;
 }
 

@@ -357,11 +357,11 @@ test_mail_params(void)
              "NOTIFY=NEVER");
     memset(arg, 0, sizeof(arg));
     strcpy(arg, "FROM:<a@b.c> ");
-    memset(arg + 13, 'X', 200);
+    memset(arg + 13, 'Z', 200);
     /* the echo stops at 64 octets */
     MAIL_ERR(arg, "555 5.5.4 Unsupported option: "
-             "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
-             "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
+             "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"
+             "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ");
 
     MAIL_OK("FROM:<a@b.c> RET=HDRS ENVID=QQ314159+2Bx", "a@b.c");
     ok(env.ret == NGX_MAIL_SMTPD_RET_HDRS && str_is(&env.envid, "QQ314159+2Bx"),
