@@ -47,6 +47,8 @@ static void ngx_mail_imapd_bad(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, const char *reason, size_t len);
 static void ngx_mail_imapd_command(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
+static void ngx_mail_imapd_no(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, const char *text);
 static void ngx_mail_imapd_save_tag(ngx_mail_imapd_ctx_t *ctx);
 static ngx_int_t ngx_mail_imapd_stream(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
@@ -95,6 +97,7 @@ static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
     { ngx_string("SUBSCRIBE"), ngx_mail_imapd_cmd_subscribe, A, 1, 1 },
     { ngx_string("UNSUBSCRIBE"), ngx_mail_imapd_cmd_unsubscribe, A, 1, 1 },
     { ngx_string("SELECT"), ngx_mail_imapd_cmd_select, A, 1, 2 },
+    { ngx_string("APPEND"), ngx_mail_imapd_cmd_append, A, 2, 4 },
     { ngx_string("EXAMINE"), ngx_mail_imapd_cmd_select, A, 1, 2 },
     { ngx_string("IDLE"), ngx_mail_imapd_cmd_idle, A, 0, 0 },
     { ngx_string("CHECK"), ngx_mail_imapd_cmd_check, S, 0, 0 },
@@ -247,6 +250,15 @@ ngx_mail_imapd_process(ngx_mail_session_t *s)
             continue;
         }
 
+        if (ctx->appending) {
+            if (ngx_mail_imapd_append_data(s, ctx) == NGX_AGAIN) {
+                io->in_command = 1;
+                return;
+            }
+
+            continue;
+        }
+
         if (ctx->skipping) {
             rc = ngx_mail_imapd_parse_skip(ps, b->pos, b->last, &used);
 
@@ -326,6 +338,12 @@ ngx_mail_imapd_process(ngx_mail_session_t *s)
             ctx->parsing = 0;
             b->pos = b->start + ps->pos;
             ngx_mail_imapd_command(s, ctx);
+
+            /* an APPEND refused before its script took the spool */
+            if (ctx->spool.session && !ctx->spool.done) {
+                ngx_mail_imapd_append_discard(ctx);
+            }
+
             break;
 
         default: /* NGX_MAIL_IMAPD_PARSE_ERROR */
@@ -345,6 +363,35 @@ ngx_mail_imapd_literal(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     ngx_mail_imapd_parser_t  *ps;
 
     ps = &ctx->parser;
+
+    /* APPEND's message, whatever its size, is streamed to Redis */
+    if (ps->literal.node != 0 && ps->nodes[ps->literal.node].parent
+                                 == NGX_MAIL_IMAPD_NODE_NONE
+        && ngx_mail_imapd_atom_eq(&ps->name, "APPEND") && !ps->uid)
+    {
+        switch (ngx_mail_imapd_append_literal(s, ctx)) {
+
+        case NGX_OK:
+            return;
+
+        case NGX_ABORT:
+            ngx_mail_imapd_parse_reject(ps);
+            ngx_mail_imapd_no(s, ctx, "NO [TOOBIG] Message too large");
+            return;
+
+        case NGX_DECLINED:
+            ngx_mail_imapd_parse_reject(ps);
+            ngx_mail_imapd_bad(s, ctx, "Invalid arguments",
+                               sizeof("Invalid arguments") - 1);
+            return;
+
+        default:
+            ngx_mail_imapd_parse_reject(ps);
+            ngx_mail_imapd_no(s, ctx, "NO [UNAVAILABLE] Temporary failure, "
+                                      "try again later");
+            return;
+        }
+    }
 
     if (!ps->literal.inline_ok) {
         ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
@@ -372,6 +419,7 @@ ngx_mail_imapd_bad(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     ps = &ctx->parser;
 
     ngx_mail_imapd_save_tag(ctx);
+    ngx_mail_imapd_append_discard(ctx);
 
     if (ctx->tag.len && ctx->parser.tag.len <= NGX_MAIL_IMAPD_TAG_MAX) {
         (void) ngx_mail_server_printf(s, "%V BAD %*s", &ctx->tag, len,
@@ -384,6 +432,24 @@ ngx_mail_imapd_bad(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     ctx->parsing = 0;
     ctx->skipping = 1;
     s->buffer->pos = s->buffer->start + ps->pos;
+
+    ngx_mail_imapd_error(s, ctx);
+}
+
+
+/* a literal refused for a reason other than syntax: NO, and skip */
+
+static void
+ngx_mail_imapd_no(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
+    const char *text)
+{
+    ngx_mail_imapd_save_tag(ctx);
+
+    (void) ngx_mail_imapd_printf(s, ctx, "%V %s", &ctx->tag, text);
+
+    ctx->parsing = 0;
+    ctx->skipping = 1;
+    s->buffer->pos = s->buffer->start + ctx->parser.pos;
 
     ngx_mail_imapd_error(s, ctx);
 }
@@ -831,6 +897,7 @@ ngx_mail_imapd_cleanup(void *data)
     }
 
     ngx_mail_imapd_mailbox_free(&ctx->selecting);
+    ngx_mail_imapd_append_discard(ctx);
 
     if (ctx->reply_pool) {
         ngx_destroy_pool(ctx->reply_pool);
