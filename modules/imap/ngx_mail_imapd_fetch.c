@@ -101,6 +101,11 @@ static void ngx_mail_imapd_fetch_write_date(time_t t, mime_buf_t *out);
 static void ngx_mail_imapd_fetch_write_section(
     const ngx_mail_imapd_fetch_item_t *item, const mime_message_t *parsed,
     mime_buf_t *out);
+static int ngx_mail_imapd_fetch_binary(const mime_message_t *parsed,
+    const mime_section_t *section, mime_str_t *data);
+static void ngx_mail_imapd_fetch_write_binary(
+    const ngx_mail_imapd_fetch_item_t *item, const mime_message_t *parsed,
+    mime_buf_t *out);
 static void ngx_mail_imapd_fetch_write_octets(
     const ngx_mail_imapd_fetch_item_t *item, const mime_uchar_t *p,
     size_t len, mime_buf_t *out);
@@ -292,6 +297,8 @@ ngx_mail_imapd_fetch_section(ngx_mail_imapd_fetch_t *fetch,
 {
     int                           peek;
     size_t                        len;
+    unsigned                      type;
+    const char                   *prefix;
     mime_uchar_t                 *copy;
     ngx_mail_imapd_str_t          name;
     const unsigned char          *p, *end, *close;
@@ -299,11 +306,30 @@ ngx_mail_imapd_fetch_section(ngx_mail_imapd_fetch_t *fetch,
 
     name.data = atom->data;
     name.len = bracket;
+    peek = 0;
 
     if (ngx_mail_imapd_atom_eq(&name, "BODY")) {
-        peek = 0;
+        type = NGX_MAIL_IMAPD_FETCH_SECTION;
+        prefix = "BODY[";
 
     } else if (ngx_mail_imapd_atom_eq(&name, "BODY.PEEK")) {
+        type = NGX_MAIL_IMAPD_FETCH_SECTION;
+        prefix = "BODY[";
+        peek = 1;
+
+    } else if (ngx_mail_imapd_atom_eq(&name, "BINARY")) {
+        type = NGX_MAIL_IMAPD_FETCH_BINARY;
+        prefix = "BINARY[";
+
+    } else if (ngx_mail_imapd_atom_eq(&name, "BINARY.PEEK")) {
+        type = NGX_MAIL_IMAPD_FETCH_BINARY;
+        prefix = "BINARY[";
+        peek = 1;
+
+    } else if (ngx_mail_imapd_atom_eq(&name, "BINARY.SIZE")) {
+        /* nothing of the content is read: no \Seen, as in Dovecot */
+        type = NGX_MAIL_IMAPD_FETCH_BINARY_SIZE;
+        prefix = "BINARY.SIZE[";
         peek = 1;
 
     } else {
@@ -323,10 +349,12 @@ ngx_mail_imapd_fetch_section(ngx_mail_imapd_fetch_t *fetch,
 
     item = &fetch->items[fetch->nitems];
     memset(item, 0, sizeof(ngx_mail_imapd_fetch_item_t));
-    item->type = NGX_MAIL_IMAPD_FETCH_SECTION;
+    item->type = type;
 
+    /* RFC 3516 4.2: BINARY.SIZE takes no partial */
     if (ngx_mail_imapd_fetch_partial(close + 1, end, item)
-        != NGX_MAIL_IMAPD_PARSE_OK)
+        != NGX_MAIL_IMAPD_PARSE_OK
+        || (item->partial && type == NGX_MAIL_IMAPD_FETCH_BINARY_SIZE))
     {
         *error = "Invalid FETCH partial";
         return NGX_MAIL_IMAPD_PARSE_ERROR;
@@ -350,14 +378,17 @@ ngx_mail_imapd_fetch_section(ngx_mail_imapd_fetch_t *fetch,
         memcpy(copy, p, len);
     }
 
+    /* RFC 3516 4.2 section-binary: part numbers only */
     if (mime_section_parse(copy, len, item->section) != MIME_OK
-        || !ngx_mail_imapd_fetch_fields_valid(item->section))
+        || !ngx_mail_imapd_fetch_fields_valid(item->section)
+        || (type != NGX_MAIL_IMAPD_FETCH_SECTION
+            && item->section->kind != MIME_SECTION_ALL))
     {
         *error = "Invalid FETCH section";
         return NGX_MAIL_IMAPD_PARSE_ERROR;
     }
 
-    if (ngx_mail_imapd_fetch_name(item, "BODY[", allocator)
+    if (ngx_mail_imapd_fetch_name(item, prefix, allocator)
         != NGX_MAIL_IMAPD_PARSE_OK)
     {
         return NGX_MAIL_IMAPD_PARSE_ERROR;
@@ -610,16 +641,62 @@ ngx_mail_imapd_fetch_field_name(mime_buf_t *b, const mime_str_t *field)
 }
 
 
+/*
+ * RFC 3516 4.3: a part in a Content-Transfer-Encoding we cannot undo
+ * gets a tagged NO [UNKNOWN-CTE], so it is found before anything of the
+ * message's response is written.
+ */
+
+int
+ngx_mail_imapd_fetch_check(const ngx_mail_imapd_fetch_t *fetch,
+    const mime_message_t *parsed)
+{
+    unsigned            i;
+    const mime_part_t  *part;
+
+    for (i = 0; i < fetch->nitems; i++) {
+        if (fetch->items[i].type != NGX_MAIL_IMAPD_FETCH_BINARY
+            && fetch->items[i].type != NGX_MAIL_IMAPD_FETCH_BINARY_SIZE)
+        {
+            continue;
+        }
+
+        if (parsed == NULL) {
+            return NGX_MAIL_IMAPD_PARSE_ERROR;
+        }
+
+        if (fetch->items[i].section->nparts == 0) {
+            continue;
+        }
+
+        part = mime_section_part(parsed, fetch->items[i].section);
+
+        if (part && !(part->flags & MIME_PART_MULTIPART)
+            && part->message == NULL && part->encoding_id == MIME_ENC_OTHER)
+        {
+            return NGX_MAIL_IMAPD_PARSE_DECLINED;
+        }
+    }
+
+    return NGX_MAIL_IMAPD_PARSE_OK;
+}
+
+
 int
 ngx_mail_imapd_fetch_write(const ngx_mail_imapd_fetch_t *fetch,
     const ngx_mail_imapd_message_t *msg, const mime_message_t *parsed,
     int flags_changed, mime_buf_t *out)
 {
-    int       first;
+    int       rc, first;
     unsigned  i;
 
     if ((fetch->needs & NGX_MAIL_IMAPD_NEED_CONTENT) && parsed == NULL) {
         return NGX_MAIL_IMAPD_PARSE_ERROR;
+    }
+
+    rc = ngx_mail_imapd_fetch_check(fetch, parsed);
+    if (rc != NGX_MAIL_IMAPD_PARSE_OK) {
+        return rc;
     }
 
     mime_buf_append(out, "* ", 2);
@@ -676,6 +753,11 @@ ngx_mail_imapd_fetch_write_item(const ngx_mail_imapd_fetch_item_t *item,
 
     case NGX_MAIL_IMAPD_FETCH_SECTION:
         ngx_mail_imapd_fetch_write_section(item, parsed, out);
+        return out->failed ? MIME_ERROR : MIME_OK;
+
+    case NGX_MAIL_IMAPD_FETCH_BINARY:
+    case NGX_MAIL_IMAPD_FETCH_BINARY_SIZE:
+        ngx_mail_imapd_fetch_write_binary(item, parsed, out);
         return out->failed ? MIME_ERROR : MIME_OK;
 
     case NGX_MAIL_IMAPD_FETCH_RFC822:
@@ -893,6 +975,73 @@ ngx_mail_imapd_fetch_write_section(const ngx_mail_imapd_fetch_item_t *item,
 
 
 /*
+ * RFC 3516 4.2: a part's body with its Content-Transfer-Encoding undone;
+ * BINARY[] is the message as it is, and a multipart or message/rfc822
+ * part, which has no encoding of its own to undo, its body as it is.
+ */
+
+static int
+ngx_mail_imapd_fetch_binary(const mime_message_t *parsed,
+    const mime_section_t *section, mime_str_t *data)
+{
+    const mime_part_t  *part;
+
+    data->data = NULL;
+    data->len = 0;
+
+    if (section->nparts == 0) {
+        data->data = parsed->data;
+        data->len = parsed->len;
+        return MIME_OK;
+    }
+
+    part = mime_section_part(parsed, section);
+
+    if (part == NULL) {
+        return MIME_OK;
+    }
+
+    if ((part->flags & MIME_PART_MULTIPART) || part->message) {
+        if (part->body_start > part->body_end
+            || part->body_end > parsed->len)
+        {
+            return MIME_OK;
+        }
+
+        data->data = parsed->data + part->body_start;
+        data->len = part->body_end - part->body_start;
+        return MIME_OK;
+    }
+
+    return mime_part_decode(parsed, part, parsed->allocator, data);
+}
+
+
+static void
+ngx_mail_imapd_fetch_write_binary(const ngx_mail_imapd_fetch_item_t *item,
+    const mime_message_t *parsed, mime_buf_t *out)
+{
+    mime_str_t  data;
+
+    if (ngx_mail_imapd_fetch_binary(parsed, item->section, &data)
+        != MIME_OK)
+    {
+        out->failed = 1;
+        return;
+    }
+
+    if (item->type == NGX_MAIL_IMAPD_FETCH_BINARY_SIZE) {
+        mime_buf_append(out, item->name.data, item->name.len);
+        mime_buf_append_char(out, ' ');
+        mime_buf_append_number(out, data.len);
+        return;
+    }
+
+    ngx_mail_imapd_fetch_write_octets(item, data.data, data.len, out);
+}
+
+
+/*
  * The item's name, then its octets, cut to the partial, as a literal.
  * The octets are never in out->data, so a flush inside
  * mime_buf_append() cannot move them.
@@ -924,7 +1073,16 @@ ngx_mail_imapd_fetch_write_octets(const ngx_mail_imapd_fetch_item_t *item,
         return;
     }
 
-    mime_buf_append(out, " {", 2);
+    /* RFC 3516 4.2: literal8 only where a literal cannot do: NUL */
+    if (item->type == NGX_MAIL_IMAPD_FETCH_BINARY
+        && memchr(p, '\0', len) != NULL)
+    {
+        mime_buf_append(out, " ~{", 3);
+
+    } else {
+        mime_buf_append(out, " {", 2);
+    }
+
     mime_buf_append_number(out, len);
     mime_buf_append(out, "}\r\n", 3);
     mime_buf_append(out, p, len);

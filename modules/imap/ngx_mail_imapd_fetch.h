@@ -1,7 +1,7 @@
 
 /*
- * IMAP FETCH (RFC 3501 6.4.5, 7.4.2; RFC 7162 3.1.4 MODSEQ): the
- * attribute compiler and the response writer.
+ * IMAP FETCH (RFC 3501 6.4.5, 7.4.2; RFC 7162 3.1.4 MODSEQ; RFC 3516
+ * BINARY): the attribute compiler and the response writer.
  *
  * Plain C99 without nginx headers, like the command parser, so that
  * the unit tests and the fuzzer build it alone.  Memory comes from the
@@ -19,11 +19,12 @@
  * macros ALL, FAST, FULL) or a LIST of attributes (no macros inside,
  * as RFC 3501 9 fetch has them).  The attributes are ENVELOPE, FLAGS,
  * INTERNALDATE, RFC822, RFC822.HEADER, RFC822.SIZE, RFC822.TEXT, BODY,
- * BODYSTRUCTURE, UID, MODSEQ, and BODY[section]<origin.count>,
+ * BODYSTRUCTURE, UID, MODSEQ, BODY[section]<origin.count>,
  * BODY.PEEK[section]<origin.count> with every section of RFC 3501 9,
- * case-insensitive.  A FETCH takes at most NGX_MAIL_IMAPD_FETCH_MAX_ITEMS
- * attributes, macros expanded; a simple attribute named twice is
- * answered once.
+ * and BINARY[part]<origin.count>, BINARY.PEEK[part]<origin.count>,
+ * BINARY.SIZE[part] (RFC 3516 4.2), case-insensitive.  A FETCH takes
+ * at most NGX_MAIL_IMAPD_FETCH_MAX_ITEMS attributes, macros expanded;
+ * a simple attribute named twice is answered once.
  *
  *   PARSE_OK       *fetch is ready; it points neither into the command's
  *                  buffer nor into the nodes, which the caller may reuse
@@ -39,9 +40,9 @@
  *   fetch->needs      NGX_MAIL_IMAPD_NEED_META: the message record is
  *                     enough; NGX_MAIL_IMAPD_NEED_CONTENT: the writer
  *                     needs the message itself, parsed.
- *   fetch->sets_seen  BODY[...] without .PEEK, RFC822 or RFC822.TEXT
- *                     was asked: the caller sets \Seen (RFC 3501 6.4.5)
- *                     unless the mailbox is read-only.
+ *   fetch->sets_seen  BODY[...] or BINARY[...] without .PEEK, RFC822 or
+ *                     RFC822.TEXT was asked: the caller sets \Seen
+ *                     (RFC 3501 6.4.5) unless the mailbox is read-only.
  *   fetch->uid        UID was asked; the caller sets it for UID FETCH
  *                     (RFC 3501 6.4.8).
  *   fetch->modseq     MODSEQ was asked; the caller sets it when
@@ -50,6 +51,13 @@
  *
  *
  * Writing
+ *
+ *     rc = ngx_mail_imapd_fetch_check(fetch, parsed);
+ *
+ * tells before anything is written or \Seen set: PARSE_DECLINED when
+ * BINARY asks for a part in a Content-Transfer-Encoding we cannot undo;
+ * the caller answers "tag NO [UNKNOWN-CTE] ..." (RFC 3516 4.3).  The
+ * writer checks the same first and then writes nothing.
  *
  *     rc = ngx_mail_imapd_fetch_write(fetch, msg, parsed, flags_changed,
  *                                     out);
@@ -79,14 +87,22 @@
  *                                    empty, is not in the message, or
  *                                    the origin lies past its end.
  *   RFC822, RFC822.HEADER and RFC822.TEXT likewise under their names.
+ *   BINARY[1]<0> ~{5}\r\n...       the part decoded (base64, quoted-
+ *                                    printable); literal8 only when it
+ *                                    holds NUL, as in Dovecot.  BINARY[]
+ *                                    and multipart or message/rfc822
+ *                                    parts as they are.
+ *   BINARY.SIZE[1] 5                 the size BINARY[1] would have.
  *
  * The writer only appends to "out" through mime_buf_append(), and body
  * octets are copied from the message, never from out->data: a flush
  * callback with a limit set on "out" streams a big body in chunks.
- * HEADER.FIELDS is first gathered in a buffer from parsed->allocator,
- * since its literal's size must be known before it is written.
+ * HEADER.FIELDS and decoded BINARY parts are first gathered in memory
+ * from parsed->allocator, since a literal's size must be known before
+ * it is written.
  *
- * PARSE_OK, or PARSE_ERROR when "out" failed (allocation or flush), or
+ * PARSE_OK; PARSE_DECLINED as ngx_mail_imapd_fetch_check(), nothing
+ * written; or PARSE_ERROR when "out" failed (allocation or flush), or
  * when CONTENT is needed and "parsed" is NULL.
  */
 
@@ -117,7 +133,9 @@ typedef enum {
     NGX_MAIL_IMAPD_FETCH_BODYSTRUCTURE,
     NGX_MAIL_IMAPD_FETCH_UID,
     NGX_MAIL_IMAPD_FETCH_MODSEQ,
-    NGX_MAIL_IMAPD_FETCH_SECTION            /* BODY[...], BODY.PEEK[...] */
+    NGX_MAIL_IMAPD_FETCH_SECTION,           /* BODY[...], BODY.PEEK[...] */
+    NGX_MAIL_IMAPD_FETCH_BINARY,            /* BINARY[...], BINARY.PEEK[] */
+    NGX_MAIL_IMAPD_FETCH_BINARY_SIZE        /* BINARY.SIZE[...] */
 } ngx_mail_imapd_fetch_type_e;
 
 
@@ -126,7 +144,7 @@ typedef struct {
     unsigned                    partial:1;
     uint32_t                    origin;
     uint32_t                    count;
-    mime_section_t             *section;   /* for FETCH_SECTION */
+    mime_section_t             *section;   /* FETCH_SECTION, _BINARY* */
     /* the item's name in the reply, "BODY[1.MIME]<0>" */
     ngx_mail_imapd_str_t        name;
 } ngx_mail_imapd_fetch_item_t;
@@ -151,6 +169,9 @@ typedef struct {
 int ngx_mail_imapd_fetch_compile(const ngx_mail_imapd_node_t *nodes,
     uint32_t att, const mime_allocator_t *allocator,
     ngx_mail_imapd_fetch_t **fetch, const char **error);
+
+int ngx_mail_imapd_fetch_check(const ngx_mail_imapd_fetch_t *fetch,
+    const mime_message_t *parsed);
 
 int ngx_mail_imapd_fetch_write(const ngx_mail_imapd_fetch_t *fetch,
     const ngx_mail_imapd_message_t *msg, const mime_message_t *parsed,

@@ -121,6 +121,33 @@ static const char  plain[] =
     "just text\r\n";
 
 
+static const char  binary[] =
+    "Subject: bin\r\n"
+    "Content-Type: multipart/mixed; boundary=\"x\"\r\n"
+    "\r\n"
+    "--x\r\n"
+    "Content-Type: application/octet-stream\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "AGhpAA==\r\n"
+    "--x\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Transfer-Encoding: Quoted-Printable\r\n"
+    "\r\n"
+    "caf=C3=A9 =\r\n"
+    "ok\r\n"
+    "--x\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Transfer-Encoding: x-uuencode\r\n"
+    "\r\n"
+    "begin\r\n"
+    "--x\r\n"
+    "Content-Type: text/plain\r\n"
+    "\r\n"
+    "plain\r\n"
+    "--x--\r\n";
+
+
 /* the state of one test: parser, allocator, the message */
 
 static ngx_mail_imapd_parse_conf_t  conf;
@@ -249,8 +276,8 @@ write_msg(int flags_changed, size_t limit, mime_buf_t *out)
 
 
 static void
-expect_full(const char *att, unsigned uid, unsigned modseq, int flags_changed,
-    const char *expected)
+expect_full_n(const char *att, unsigned uid, unsigned modseq,
+    int flags_changed, const char *expected, size_t len)
 {
     int         rc;
     mime_buf_t  out;
@@ -272,18 +299,26 @@ expect_full(const char *att, unsigned uid, unsigned modseq, int flags_changed,
 
     rc = write_msg(flags_changed, 0, &out);
 
-    ok(rc == NGX_MAIL_IMAPD_PARSE_OK && out.len == strlen(expected)
-       && memcmp(out.data, expected, out.len) == 0,
+    ok(rc == NGX_MAIL_IMAPD_PARSE_OK && out.len == len
+       && memcmp(out.data, expected, len) == 0,
        "FETCH %s%s%s%s", att, uid ? " (uid)" : "", modseq ? " (modseq)" : "",
        flags_changed ? " (seen set)" : "");
 
-    if (rc != NGX_MAIL_IMAPD_PARSE_OK || out.len != strlen(expected)
-        || memcmp(out.data, expected, out.len) != 0)
+    if (rc != NGX_MAIL_IMAPD_PARSE_OK || out.len != len
+        || memcmp(out.data, expected, len) != 0)
     {
         diag_bytes("got", out.data, out.len);
-        diag_bytes("expected", (const unsigned char *) expected,
-                   strlen(expected));
+        diag_bytes("expected", (const unsigned char *) expected, len);
     }
+}
+
+
+static void
+expect_full(const char *att, unsigned uid, unsigned modseq, int flags_changed,
+    const char *expected)
+{
+    expect_full_n(att, uid, modseq, flags_changed, expected,
+                  strlen(expected));
 }
 
 
@@ -697,7 +732,7 @@ test_errors(void)
     expect_error("BODY.PEEK", "Unknown FETCH attribute");
     expect_error("RFC822.PEEK", "Unknown FETCH attribute");
     expect_error("BODYSTRUCTURE[]", "Unknown FETCH attribute");
-    expect_error("BINARY.SIZE[1]", "Unknown FETCH attribute");
+    expect_error("BINARY.SIZES[1]", "Unknown FETCH attribute");
     expect_error("\"FLAGS\"", "Invalid FETCH attribute");
     expect_error("(FLAGS \"UID\")", "Invalid FETCH attribute");
     expect_error("(FLAGS (UID))", "Invalid FETCH attribute");
@@ -748,6 +783,67 @@ test_errors(void)
 
     strcpy(many + len - 1, " UID)");
     expect_error(many, "Too many FETCH attributes");
+}
+
+
+/* RFC 3516 */
+
+static void
+test_binary(void)
+{
+    int         rc;
+    mime_buf_t  out;
+
+    static const char  b64[] = "* 1 FETCH (BINARY[1] ~{4}\r\n\0hi\0)\r\n";
+    static const char  b64p[] = "* 1 FETCH (BINARY[1]<3> ~{1}\r\n\0)\r\n";
+
+    message_default();
+    msg_text = binary;
+
+    expect_full_n("BINARY.PEEK[1]", 0, 0, 0, b64, sizeof(b64) - 1);
+    expect_full_n("BINARY[1]<3.9>", 0, 0, 0, b64p, sizeof(b64p) - 1);
+    expect("BINARY[1]<1.2>", "* 1 FETCH (BINARY[1]<1> {2}\r\nhi)\r\n");
+    expect("BINARY[2]", "* 1 FETCH (BINARY[2] {8}\r\ncaf\xc3\xa9 ok)\r\n");
+    expect("binary.peek[2]<3.2>",
+           "* 1 FETCH (BINARY[2]<3> {2}\r\n\xc3\xa9)\r\n");
+    expect("BINARY[4]", "* 1 FETCH (BINARY[4] {5}\r\nplain)\r\n");
+    expect("BINARY[9]", "* 1 FETCH (BINARY[9] \"\")\r\n");
+    expect("BINARY[1]<4.1>", "* 1 FETCH (BINARY[1]<4> \"\")\r\n");
+    expect("(BINARY.SIZE[1] BINARY.SIZE[2] BINARY.SIZE[4] BINARY.SIZE[9])",
+           "* 1 FETCH (BINARY.SIZE[1] 4 BINARY.SIZE[2] 8 BINARY.SIZE[4] 5"
+           " BINARY.SIZE[9] 0)\r\n");
+    expect("BINARY.SIZE[]", "* 1 FETCH (BINARY.SIZE[] 374)\r\n");
+    expect("BINARY[]<0.12>",
+           "* 1 FETCH (BINARY[]<0> {12}\r\nSubject: bin)\r\n");
+
+    ok(compile("BINARY[1]") == NGX_MAIL_IMAPD_PARSE_OK && fetch->sets_seen
+       && fetch->needs == NGX_MAIL_IMAPD_NEED_CONTENT, "BINARY sets \\Seen");
+    ok(compile("BINARY.PEEK[1]") == NGX_MAIL_IMAPD_PARSE_OK
+       && !fetch->sets_seen, "BINARY.PEEK does not set \\Seen");
+    ok(compile("BINARY.SIZE[1]") == NGX_MAIL_IMAPD_PARSE_OK
+       && !fetch->sets_seen && fetch->needs == NGX_MAIL_IMAPD_NEED_CONTENT,
+       "BINARY.SIZE does not set \\Seen");
+
+    /* RFC 3516 4.3: x-uuencode is not ours to undo */
+    rc = compile("(FLAGS BINARY.PEEK[3])");
+    rc = (rc == NGX_MAIL_IMAPD_PARSE_OK) ? write_msg(0, 0, &out) : rc;
+    ok(rc == NGX_MAIL_IMAPD_PARSE_DECLINED && out.len == 0,
+       "BINARY of an unknown encoding: declined, nothing written");
+
+    rc = compile("BINARY.SIZE[3]");
+    rc = (rc == NGX_MAIL_IMAPD_PARSE_OK) ? write_msg(0, 0, &out) : rc;
+    ok(rc == NGX_MAIL_IMAPD_PARSE_DECLINED && out.len == 0,
+       "BINARY.SIZE of an unknown encoding: declined");
+
+    expect("BODY.PEEK[3]", "* 1 FETCH (BODY[3] {5}\r\nbegin)\r\n");
+
+    expect_error("BINARY", "Unknown FETCH attribute");
+    expect_error("BINARY.SIZE", "Unknown FETCH attribute");
+    expect_error("BINARY.SIZE[1]<0.1>", "Invalid FETCH partial");
+    expect_error("BINARY[HEADER]", "Invalid FETCH section");
+    expect_error("BINARY[1.MIME]", "Invalid FETCH section");
+    expect_error("BINARY.PEEK[1.TEXT]", "Invalid FETCH section");
+    expect_error("BINARY[1]<0.0>", "Invalid FETCH partial");
 }
 
 
@@ -831,6 +927,7 @@ main(void)
     test_partial();
     test_seen();
     test_errors();
+    test_binary();
     test_streaming();
     test_failures();
 
