@@ -14,6 +14,9 @@
 /* RFC 3501 9 number: 32 bits */
 #define NGX_MAIL_IMAPD_FETCH_NUMBER_MAX  4294967295ULL
 
+/* the most items a macro expands to: FULL */
+#define NGX_MAIL_IMAPD_FETCH_MACRO_MAX   5
+
 /* "17-Jul-1996 02:44:25 +0000" cannot show a year past 9999 */
 #define NGX_MAIL_IMAPD_FETCH_TIME_MAX    253402300799LL
 
@@ -139,7 +142,7 @@ ngx_mail_imapd_fetch_compile(const ngx_mail_imapd_node_t *nodes,
             macro = ngx_mail_imapd_fetch_full;
         }
 
-        n = 5;
+        n = NGX_MAIL_IMAPD_FETCH_MACRO_MAX;
 
     } else if (node->type == NGX_MAIL_IMAPD_NODE_LIST) {
         if (node->count == 0) {
@@ -197,6 +200,12 @@ ngx_mail_imapd_fetch_compile(const ngx_mail_imapd_node_t *nodes,
         {
             if (nodes[i].type != NGX_MAIL_IMAPD_NODE_ATOM) {
                 *error = "Invalid FETCH attribute";
+                return NGX_MAIL_IMAPD_PARSE_ERROR;
+            }
+
+            /* items[] has room for "count" children, never more */
+            if (f->nitems == n) {
+                *error = "Too many FETCH attributes";
                 return NGX_MAIL_IMAPD_PARSE_ERROR;
             }
 
