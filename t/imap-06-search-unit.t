@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 
 # The IMAP SEARCH key compiler and matcher, tested in C
-# (modules/imap/test/imapd_search_test.c): this file runs the binary, whose TAP output is this test's.  Build it with
+# (modules/imap/test/imapd_search_test.c): this file runs the binary,
+# whose TAP output is this test's.  Build it with
 #   make -C modules/imap O=$PWD/build/imap
 # A missing binary fails rather than skips, so it cannot go unnoticed.
 

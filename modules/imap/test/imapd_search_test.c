@@ -134,9 +134,19 @@ static const char  msg_nodate[] =
     "short\r\n";
 
 
-static ngx_mail_imapd_message_t  messages[5];
+/* RFC 6532 UTF-8 in a header, and letters to fold beyond Latin-1 */
+static const char  msg_intl[] =
+    "Subject: \xc5\x81\xc3\x93" "D\xc5\xb9 \xd0\x9f\xd1\x80\xd0\xb8"
+    "\xd0\xb2\xd0\xb5\xd1\x82\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "\r\n"
+    "\xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91 \xc5\xb8 \xc2\xb5 "
+    "\xd0\x81\r\n";
 
-enum { SIMPLE = 0, MULTI, NODATE, META, EMPTY };
+
+static ngx_mail_imapd_message_t  messages[6];
+
+enum { SIMPLE = 0, MULTI, NODATE, META, EMPTY, INTL };
 
 
 static void
@@ -197,6 +207,11 @@ messages_init(void)
     m->recent = 0;
     m->data = (const unsigned char *) "";
     m->len = 0;
+
+    m = &messages[INTL];
+    *m = messages[NODATE];
+    m->data = (const unsigned char *) msg_intl;
+    m->len = sizeof(msg_intl) - 1;
 }
 
 
@@ -561,6 +576,16 @@ test_strings(void)
     yes("TEXT hello", SIMPLE);
     no("TEXT nowhere", SIMPLE);
     yes("TEXT \"\"", EMPTY);
+
+    /* Latin Extended-A, Cyrillic, Greek, Y diaeresis, micro sign */
+    yes("SUBJECT \"\xc5\x82\xc3\xb3" "d\xc5\xba\"", INTL);
+    yes("SUBJECT \"\xd0\xbf\xd0\xa0\xd0\x98\xd0\x92\xd0\xb5\xd1\x82\"",
+        INTL);
+    yes("BODY \"\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1\"", INTL);
+    yes("BODY \"\xc3\xbf \xce\xbc \xd1\x91\"", INTL);
+    no("BODY \"\xc3\xbf \xce\xbd\"", INTL);
+    no("SUBJECT x", EMPTY);
+    no("HEADER \"\" \"\"", SIMPLE);
 
     /* no contents given: the content keys see nothing */
     no("SUBJECT \"café\"", META);
