@@ -193,8 +193,7 @@ static int ngx_mail_imapd_search_scan(ngx_mail_imapd_search_scan_t *scan,
     const unsigned char *p, size_t len);
 
 
-static const ngx_mail_imapd_search_keyword_t  ngx_mail_imapd_search_keywords[]
-    = {
+static ngx_mail_imapd_search_keyword_t  ngx_mail_imapd_search_keywords[] = {
     { "ALL", NGX_MAIL_IMAPD_SK_ALL, NGX_MAIL_IMAPD_SA_NONE, NULL, 0 },
     { "ANSWERED", NGX_MAIL_IMAPD_SK_FLAG, NGX_MAIL_IMAPD_SA_NONE,
       "\\Answered", 0 },
@@ -369,8 +368,8 @@ ngx_mail_imapd_search_charset(ngx_mail_imapd_search_compiler_t *c,
     }
 
     return ngx_mail_imapd_search_fail(c, NGX_MAIL_IMAPD_PARSE_DECLINED,
-                                "[BADCHARSET (UTF-8 US-ASCII)] "
-                                "Unsupported charset");
+                                      "[BADCHARSET (UTF-8 US-ASCII)] "
+                                      "Unsupported charset");
 }
 
 
@@ -433,10 +432,10 @@ static ngx_mail_imapd_search_key_t *
 ngx_mail_imapd_search_key(ngx_mail_imapd_search_compiler_t *c, uint32_t *cur,
     unsigned depth)
 {
-    ngx_mail_imapd_search_key_t            *key, *swap;
-    ngx_mail_imapd_str_t                    field;
-    const ngx_mail_imapd_node_t            *node;
-    const ngx_mail_imapd_search_keyword_t  *kw;
+    ngx_mail_imapd_str_t              field;
+    ngx_mail_imapd_search_key_t      *key, *swap;
+    const ngx_mail_imapd_node_t      *node;
+    ngx_mail_imapd_search_keyword_t  *kw;
 
     if (depth >= NGX_MAIL_IMAPD_SEARCH_MAX_DEPTH) {
         ngx_mail_imapd_search_fail(c, NGX_MAIL_IMAPD_PARSE_ERROR,
@@ -960,8 +959,9 @@ ngx_mail_imapd_search_seqset(ngx_mail_imapd_search_compiler_t *c,
     }
 
     if (node->value.len == 1 && node->value.data[0] == '$') {
+        /* RFC 5182 "$" is ours to refuse: SEARCHRES is not announced */
         return ngx_mail_imapd_search_fail(c, NGX_MAIL_IMAPD_PARSE_ERROR,
-                                   "Saved search results not supported");
+                                      "Saved search results not supported");
     }
 
     max = 1;
@@ -1257,9 +1257,9 @@ static int
 ngx_mail_imapd_search_eval(ngx_mail_imapd_search_ctx_t *ctx,
     const ngx_mail_imapd_search_key_t *key)
 {
-    long                             day;
+    long                                day;
+    const ngx_mail_imapd_message_t     *msg;
     const ngx_mail_imapd_search_key_t  *k;
-    const ngx_mail_imapd_message_t  *msg;
 
     msg = ctx->msg;
 

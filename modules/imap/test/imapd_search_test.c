@@ -242,8 +242,9 @@ static int
 compile(const char *args, ngx_mail_imapd_search_t **search,
     const char **error)
 {
-    int     rc;
-    size_t  len;
+    int       rc;
+    size_t    len;
+    uint32_t  first;
 
     len = (size_t) snprintf((char *) buf, BUF_MAX, "A SEARCH %s\r\n", args);
 
@@ -271,9 +272,11 @@ compile(const char *args, ngx_mail_imapd_search_t **search,
 
     arena_reset();
 
-    return ngx_mail_imapd_search_compile(nodes,
-                                         ps.nnodes ? 0 : NGX_MAIL_IMAPD_NODE_NONE,
-                                         &allocator, search, error);
+    /* "A SEARCH" alone has no node at all */
+    first = ps.nnodes ? 0 : NGX_MAIL_IMAPD_NODE_NONE;
+
+    return ngx_mail_imapd_search_compile(nodes, first, &allocator, search,
+                                         error);
 }
 
 
