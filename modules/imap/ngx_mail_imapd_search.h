@@ -18,8 +18,9 @@
  * "nodes" are the parser's (ps->nodes), "first" the index of the first
  * node of the search program: after the command name, and after
  * whatever the caller handled itself (the RETURN options of ESEARCH,
- * RFC 4731).  An optional "CHARSET name" comes first (RFC 3501 6.4.4);
- * the program runs from there to the end of the sibling chain.
+ * RFC 4731), NGX_MAIL_IMAPD_NODE_NONE if nothing follows ("Missing
+ * search key").  An optional "CHARSET name" comes first (RFC 3501
+ * 6.4.4); the program runs from there to the end of the sibling chain.
  *
  *   PARSE_OK        *search is the program.
  *   PARSE_ERROR     bad syntax: *error is a short text for
@@ -27,9 +28,9 @@
  *   PARSE_DECLINED  a charset other than UTF-8 or US-ASCII: *error is
  *                   "[BADCHARSET (UTF-8 US-ASCII)] ..." for
  *                   "tag NO <error>".
- *   NGX_MAIL_IMAPD_SEARCH_NOMEM (NGX_ERROR's value too, -1 being taken
- *                   by PARSE_ERROR is why it is not -1): the allocator
- *                   failed.
+ *   SEARCH_NOMEM    the allocator failed: "tag NO" or close, as for
+ *                   any memory shortage.  It is -3, as PARSE_ERROR's -1
+ *                   already means BAD here.
  *
  * The keys: ALL, ANSWERED, BCC, BEFORE, BODY, CC, DELETED, DRAFT,
  * FLAGGED, FROM, HEADER, KEYWORD, LARGER, MODSEQ, NEW, NOT, OLD, ON,
@@ -55,10 +56,11 @@
  * sequence number and UID of the mailbox, what "*" stands for in
  * sequence sets (RFC 3501 9).  msg->data must hold the message when
  * ngx_mail_imapd_search_needs() says NGX_MAIL_IMAPD_NEED_CONTENT;
- * without it the content keys see an empty message.  The allocator
- * takes the scratch memory of this one match (the parsed MIME tree,
- * decoded text: about three times the message at most), so the caller
- * should give a pool it frees or resets after each message.
+ * without it the content keys see an empty message (and SENT* keys
+ * the internal date).  The allocator takes the scratch memory of this
+ * one match (the parsed MIME tree, decoded text: a few times the
+ * message's size), so the caller should give a pool it frees or
+ * resets after each message.
  *
  * What the keys compare:
  *
