@@ -247,6 +247,14 @@ ngx_int_t ngx_mail_imapd_targets(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, ngx_mail_imapd_seqset_t *set,
     ngx_flag_t uid, uint32_t **uids, ngx_uint_t *n);
 
+/* FETCH, SEARCH: ngx_mail_imapd_messages.c */
+ngx_int_t ngx_mail_imapd_cmd_fetch(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_search(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+void ngx_mail_imapd_work_end(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+
 /* APPEND: ngx_mail_imapd_append.c */
 ngx_int_t ngx_mail_imapd_append_literal(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);

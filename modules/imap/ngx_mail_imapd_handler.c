@@ -107,6 +107,8 @@ static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
     { ngx_string("STORE"), ngx_mail_imapd_cmd_store, S|U, 3, 40 },
     { ngx_string("COPY"), ngx_mail_imapd_cmd_copy, S|U, 2, 2 },
     { ngx_string("MOVE"), ngx_mail_imapd_cmd_move, S|U, 2, 2 },
+    { ngx_string("FETCH"), ngx_mail_imapd_cmd_fetch, S|U, 2, 3 },
+    { ngx_string("SEARCH"), ngx_mail_imapd_cmd_search, S|U, 1, 255 },
     { ngx_null_string, NULL, 0, 0, 0 }
 };
 
@@ -732,7 +734,7 @@ ngx_mail_imapd_continue(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     next = ctx->next;
     ctx->next = NULL;
 
-    return next(s, ctx);
+    return next(s, ctx->work);
 }
 
 
@@ -898,6 +900,7 @@ ngx_mail_imapd_cleanup(void *data)
 
     ngx_mail_imapd_mailbox_free(&ctx->selecting);
     ngx_mail_imapd_append_discard(ctx);
+    ngx_mail_imapd_work_end(NULL, ctx);
 
     if (ctx->reply_pool) {
         ngx_destroy_pool(ctx->reply_pool);
