@@ -217,6 +217,14 @@ ngx_int_t ngx_mail_imapd_cmd_subscribe(ngx_mail_session_t *s,
 ngx_int_t ngx_mail_imapd_cmd_unsubscribe(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
 
+/* RFC 9208 QUOTA: ngx_mail_imapd_mailbox.c */
+ngx_int_t ngx_mail_imapd_cmd_getquotaroot(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_getquota(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_setquota(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+
 /* the selected state: ngx_mail_imapd_select.c */
 ngx_int_t ngx_mail_imapd_cmd_select(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);

@@ -98,6 +98,9 @@ static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
     { ngx_string("UNSUBSCRIBE"), ngx_mail_imapd_cmd_unsubscribe, A, 1, 1 },
     { ngx_string("SELECT"), ngx_mail_imapd_cmd_select, A, 1, 2 },
     { ngx_string("APPEND"), ngx_mail_imapd_cmd_append, A, 2, 4 },
+    { ngx_string("GETQUOTAROOT"), ngx_mail_imapd_cmd_getquotaroot, A, 1, 1 },
+    { ngx_string("GETQUOTA"), ngx_mail_imapd_cmd_getquota, A, 1, 1 },
+    { ngx_string("SETQUOTA"), ngx_mail_imapd_cmd_setquota, A, 2, 2 },
     { ngx_string("EXAMINE"), ngx_mail_imapd_cmd_select, A, 1, 2 },
     { ngx_string("IDLE"), ngx_mail_imapd_cmd_idle, A, 0, 0 },
     { ngx_string("CHECK"), ngx_mail_imapd_cmd_check, S, 0, 0 },
@@ -121,7 +124,7 @@ static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
 void
 ngx_mail_imapd_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
 {
-    u_char                *p, caps[256];
+    u_char                *p, caps[512];
     ngx_pool_cleanup_t    *cln;
     ngx_mail_server_io_t  *io;
     ngx_mail_imapd_ctx_t  *ctx;
@@ -755,8 +758,10 @@ u_char *
 ngx_mail_imapd_capabilities(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     u_char *p)
 {
-    static u_char  base[] = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE "
-                            "SPECIAL-USE CHILDREN";
+    static u_char  base[] = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE "
+                            "NAMESPACE SPECIAL-USE CHILDREN UIDPLUS MOVE "
+                            "UNSELECT CONDSTORE QRESYNC QUOTA "
+                            "QUOTA=RES-STORAGE";
 
     p = ngx_cpymem(p, base, sizeof(base) - 1);
 
@@ -784,7 +789,7 @@ static ngx_int_t
 ngx_mail_imapd_cmd_capability(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx)
 {
-    u_char  *p, caps[256];
+    u_char  *p, caps[512];
 
     p = ngx_mail_imapd_capabilities(s, ctx, caps);
 
@@ -853,24 +858,56 @@ ngx_mail_imapd_cmd_id(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 }
 
 
-/* RFC 5161 3.1: no extension can be enabled yet, and none is refused */
+/*
+ * RFC 5161 3.1: CONDSTORE and QRESYNC (RFC 7162 3.2.3: QRESYNC implies
+ * CONDSTORE); others are ignored, as the RFC asks
+ */
 
 static ngx_int_t
 ngx_mail_imapd_cmd_enable(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 {
+    u_char                    *p, line[64];
     uint32_t                   i;
+    ngx_uint_t                 condstore, qresync;
+    ngx_mail_imapd_node_t     *node;
     ngx_mail_imapd_parser_t   *ps;
 
     ps = &ctx->parser;
+    condstore = 0;
+    qresync = 0;
 
-    for (i = 0; i != NGX_MAIL_IMAPD_NODE_NONE; i = ps->nodes[i].next) {
-        if (ps->nodes[i].type != NGX_MAIL_IMAPD_NODE_ATOM) {
+    for (i = 0; i != NGX_MAIL_IMAPD_NODE_NONE; i = node->next) {
+        node = &ps->nodes[i];
+
+        if (node->type != NGX_MAIL_IMAPD_NODE_ATOM) {
             (void) ngx_mail_imapd_tagged(s, ctx, "BAD Invalid arguments");
             return NGX_ERROR;
         }
+
+        if (ngx_mail_imapd_atom_eq(&node->value, "CONDSTORE")) {
+            condstore = 1;
+
+        } else if (ngx_mail_imapd_atom_eq(&node->value, "QRESYNC")) {
+            qresync = 1;
+        }
     }
 
-    (void) ngx_mail_server_printf(s, "* ENABLED");
+    p = ngx_cpymem(line, "* ENABLED", sizeof("* ENABLED") - 1);
+
+    /* only what this ENABLE turned on is listed */
+    if (condstore && !ctx->condstore) {
+        p = ngx_cpymem(p, " CONDSTORE", sizeof(" CONDSTORE") - 1);
+    }
+
+    if (qresync && !ctx->qresync) {
+        p = ngx_cpymem(p, " QRESYNC", sizeof(" QRESYNC") - 1);
+    }
+
+    ctx->condstore |= condstore | qresync;
+    ctx->qresync |= qresync;
+
+    (void) ngx_mail_imapd_write(s, ctx, line, p - line);
+    (void) ngx_mail_imapd_write(s, ctx, (u_char *) CRLF, 2);
 
     return ngx_mail_imapd_tagged(s, ctx, "OK ENABLE completed");
 }

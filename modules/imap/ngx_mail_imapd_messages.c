@@ -95,6 +95,13 @@ static char  ngx_mail_imapd_load_lua[] =
     "         redis.call('HGET', mb, 'highestmodseq') }\n";
 
 
+/* ARGV: user, id, modseq: UIDs expunged since (RFC 7162 3.2.6) */
+static char  ngx_mail_imapd_vanished_lua[] =
+    "local mb = 'mailbox:{' .. ARGV[1] .. '}:' .. ARGV[2]\n"
+    "return redis.call('ZRANGEBYSCORE', mb .. ':expunged', '(' .. ARGV[3],\n"
+    "                  '+inf')\n";
+
+
 typedef struct {
     ngx_pool_t                 *pool;
     mime_allocator_t            allocator;
@@ -105,6 +112,7 @@ typedef struct {
 
     ngx_mail_imapd_fetch_t     *fetch;
     uint64_t                    changedsince;
+    ngx_mail_imapd_seqset_t     set;         /* UID FETCH (VANISHED) */
 
     ngx_mail_imapd_search_t    *search;
     ngx_array_t                 found;       /* uint32_t: seq or UID */
@@ -124,6 +132,9 @@ static ngx_int_t ngx_mail_imapd_fetch_modifiers(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, ngx_mail_imapd_batch_t *bt);
 static ngx_int_t ngx_mail_imapd_fetch_next(ngx_mail_session_t *s,
     void *data);
+static ngx_int_t ngx_mail_imapd_vanished_send(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, ngx_mail_imapd_batch_t *bt,
+    ngx_mail_imapd_seqset_t *set);
 static void ngx_mail_imapd_fetch_loaded(redisReply *reply, void *data);
 static ngx_int_t ngx_mail_imapd_fetch_one(ngx_mail_imapd_batch_t *bt,
     redisReply **e, mime_buf_t *out);
@@ -142,6 +153,7 @@ static void ngx_mail_imapd_search_reply(ngx_mail_session_t *s,
     ngx_mail_imapd_batch_t *bt);
 static void ngx_mail_imapd_record(ngx_mail_imapd_batch_t *bt,
     redisReply **e, ngx_mail_imapd_message_t *msg);
+static void ngx_mail_imapd_vanished(redisReply *reply, void *data);
 static void *ngx_mail_imapd_pool_alloc(void *pool, size_t size);
 static int ngx_mail_imapd_flush(void *data, const mime_uchar_t *p,
     size_t len);
@@ -203,7 +215,6 @@ ngx_mail_imapd_cmd_fetch(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     bt->content = (bt->fetch->needs & NGX_MAIL_IMAPD_NEED_CONTENT) != 0;
     bt->set_seen = bt->fetch->sets_seen && !ctx->mailbox->readonly;
 
-    /* the targets live in the batch's pool, not the session's */
     if (ngx_mail_imapd_targets(s, ctx, &set, ps->uid, &bt->uids, &bt->nuids)
         != NGX_OK)
     {
@@ -211,7 +222,112 @@ ngx_mail_imapd_cmd_fetch(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         return NGX_ERROR;
     }
 
+    if (bt->vanished) {
+        return ngx_mail_imapd_vanished_send(s, ctx, bt, &set);
+    }
+
     return ngx_mail_imapd_fetch_next(s, bt);
+}
+
+
+/* the expunged UIDs of the set first, then the FETCH responses */
+
+static ngx_int_t
+ngx_mail_imapd_vanished_send(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, ngx_mail_imapd_batch_t *bt,
+    ngx_mail_imapd_seqset_t *set)
+{
+    u_char     *p;
+    ngx_str_t   args[3];
+
+    bt->set = *set;
+    bt->set.ranges = ngx_palloc(bt->pool, ngx_max(set->nranges, 1)
+                                          * sizeof(ngx_mail_imapd_seq_range_t));
+    p = ngx_pnalloc(bt->pool, NGX_INT64_LEN);
+
+    if (bt->set.ranges == NULL || p == NULL) {
+        ngx_mail_imapd_batch_end(s, ctx);
+        return ngx_mail_imapd_unavailable(s, ctx);
+    }
+
+    ngx_memcpy(bt->set.ranges, set->ranges,
+               set->nranges * sizeof(ngx_mail_imapd_seq_range_t));
+
+    args[0] = s->login;
+    args[1] = ctx->mailbox->id;
+    args[2].data = p;
+    args[2].len = ngx_sprintf(p, "%uL", bt->changedsince) - p;
+
+    if (ngx_mail_imapd_eval(s, ngx_mail_imapd_vanished_lua, args, 3,
+                            ngx_mail_imapd_vanished)
+        != NGX_OK)
+    {
+        ngx_mail_imapd_batch_end(s, ctx);
+        return ngx_mail_imapd_unavailable(s, ctx);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_mail_imapd_vanished(redisReply *reply, void *data)
+{
+    ngx_mail_session_t  *s = data;
+
+    u_char                   *p, num[NGX_INT32_LEN + 1];
+    size_t                    i;
+    uint32_t                  uid, star;
+    ngx_uint_t                n;
+    ngx_mail_imapd_ctx_t     *ctx;
+    ngx_mail_imapd_batch_t   *bt;
+
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_imapd_module);
+    bt = ctx->work;
+
+    ngx_mail_server_io(s)->busy = 0;
+
+    if (ngx_mail_redis_reply_is_error(reply, s->connection->log)
+        || reply->type != REDIS_REPLY_ARRAY)
+    {
+        ngx_mail_imapd_batch_end(s, ctx);
+        (void) ngx_mail_imapd_unavailable(s, ctx);
+        ngx_mail_imapd_done(s);
+        return;
+    }
+
+    star = ctx->mailbox->nuids ? ctx->mailbox->uids[ctx->mailbox->nuids - 1]
+                               : 0;
+    n = 0;
+
+    for (i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+
+        uid = (uint32_t) ngx_atoi((u_char *) reply->element[i]->str,
+                                  reply->element[i]->len);
+
+        if (!ngx_mail_imapd_seqset_contains(&bt->set, uid, star)) {
+            continue;
+        }
+
+        if (n++ == 0) {
+            (void) ngx_mail_imapd_write(s, ctx,
+                                        (u_char *) "* VANISHED (EARLIER) ",
+                                        sizeof("* VANISHED (EARLIER) ") - 1);
+        }
+
+        p = ngx_sprintf(num, "%s%uD", n > 1 ? "," : "", uid);
+        (void) ngx_mail_imapd_write(s, ctx, num, p - num);
+    }
+
+    if (n) {
+        (void) ngx_mail_imapd_write(s, ctx, (u_char *) CRLF, 2);
+    }
+
+    ctx->next = ngx_mail_imapd_fetch_next;
+    ngx_mail_imapd_done(s);
 }
 
 
