@@ -404,5 +404,34 @@ is($r, join('', map { my $b = "body $_\r\n";
        . "a44 OK UID FETCH completed\r\n",
    'content across the 1000 boundary');
 
+# --- three large messages in one FETCH: over the batch's octet budget ----------------
+imap_cmd($s, 'j0 SELECT Junk');
+my @bigs;
+for my $k (1 .. 3) {
+    my $b = "Subject: big $k\r\n\r\n";
+    $b .= sprintf("%d-%07d %s\r\n", $k, length($b), 'z' x 60)
+        while length($b) < 900000 + $k * 100000;
+    push @bigs, $b;
+    print $s "j$k APPEND Junk {" . length($b) . "+}\r\n$b\r\n";
+    like(imap_until($s, "j$k"), qr/^j$k OK /m, "large message $k appended");
+}
+$r = imap_cmd($s, 'j4 FETCH 1:3 (RFC822.SIZE BODY.PEEK[])');
+my $all = 1;
+for my $k (1 .. 3) {
+    my $want = $bigs[$k - 1];
+    my $l = length $want;
+    unless ($r =~ /\G\* $k FETCH \(RFC822\.SIZE $l BODY\[\] \{$l\}\r\n/gc
+            && substr($r, pos($r), $l) eq $want)
+    {
+        $all = 0;
+        last;
+    }
+    pos($r) = pos($r) + $l;
+    $r =~ /\G\)\r\n/gc or do { $all = 0; last };
+}
+ok($all, '3 messages of 1 to 1.2 MB in one FETCH: sizes and octets exact');
+is($all ? substr($r, pos($r)) : '', "j4 OK FETCH completed\r\n",
+   'and the FETCH completes after them');
+
 imap_cmd($s, 'z LOGOUT');
 done_testing;
