@@ -92,6 +92,16 @@ is(imap_cmd($s, 'a8 FETCH 4 (FLAGS INTERNALDATE)'),
    "* 4 FETCH (FLAGS (\\Recent) INTERNALDATE \"01-Jan-2000 01:29:59 +0000\")"
    . "\r\na8 OK FETCH completed\r\n", 'a negative zone');
 
+# the mailbox as a literal, and "inbox" in any case
+print $s "a9 APPEND {4+}\r\nSent (\\Seen) {$len+}\r\n$msg\r\n";
+like(imap_until($s, 'a9'), qr/^a9 OK \[APPENDUID \d+ 1\] APPEND completed\r\n\z/,
+     'the mailbox name as a literal');
+print $s "a10 APPEND inbox {$len+}\r\n$msg\r\n";
+like(imap_until($s, 'a10'), qr/^\* 5 EXISTS\r\n.*^a10 OK \[APPENDUID $uidvalidity 5\]/ms,
+     '"inbox" is INBOX');
+imap_cmd($s, 'a11 STORE 5 +FLAGS.SILENT (\\Deleted)');
+imap_cmd($s, 'a12 EXPUNGE');
+
 # --- refusals --------------------------------------------------------------------
 send_line($s, "b1 APPEND Nope {$len}");
 is(imap_line($s), "+ Ready for literal data\r\n", 'TRYCREATE case: "+"');
@@ -141,7 +151,7 @@ like(imap_cmd($s, 'q4 SETQUOTA "" (STORAGE 10)'), qr/^q4 NO /m,
      'SETQUOTA by a user: NO');
 
 is(($t->mailctl('', 'user', 'quota', $u, '15k'))[0], 0, 'mailctl user quota 15k');
-my $used = int((5 * $len + 10240 + 1023) / 1024);
+my $used = int((6 * $len + 10240 + 1023) / 1024);
 is(imap_cmd($s, 'q5 GETQUOTAROOT INBOX'),
    "* QUOTAROOT \"INBOX\" \"\"\r\n* QUOTA \"\" (STORAGE $used 15)\r\n"
    . "q5 OK GETQUOTAROOT completed\r\n", 'GETQUOTAROOT: root "" and its QUOTA');
@@ -157,12 +167,12 @@ print $s 'z' x 9000, "\r\n";
 is(imap_until($s, 'q8'), "q8 NO [OVERQUOTA] Quota exceeded\r\n",
    'APPEND over the quota: NO [OVERQUOTA]');
 is(imap_cmd($s, 'q9 FETCH 1:* UID'),
-   join('', map { "* $_ FETCH (UID $_)\r\n" } 1 .. 5)
+   join('', map { "* $_ FETCH (UID " . ($_ == 5 ? 6 : $_) . ")\r\n" } 1 .. 5)
    . "q9 OK FETCH completed\r\n", 'nothing was added');
 like(imap_cmd($s, 'q10 GETQUOTA ""'), qr/\(STORAGE $used 15\)/, 'usage unchanged');
 imap_cmd($s, 'q11 STORE 5 +FLAGS.SILENT (\\Deleted)');
 imap_cmd($s, 'q12 EXPUNGE');
-my $used2 = int((5 * $len + 1023) / 1024);
+my $used2 = int((6 * $len + 1023) / 1024);
 like(imap_cmd($s, 'q13 GETQUOTA ""'), qr/\(STORAGE $used2 15\)/,
      'EXPUNGE gives the space back');
 print $s "q14 APPEND INBOX {9000+}\r\n" . ('z' x 9000) . "\r\n";
