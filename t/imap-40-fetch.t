@@ -273,8 +273,6 @@ unlike($r, qr/EXPUNGE/, 'FETCH: no EXPUNGE response during FETCH');
 is($r, "* 2 FETCH (UID 2)\r\n* 3 FETCH (UID 3)\r\na37 OK FETCH completed\r\n",
    'FETCH: the old sequence numbers still hold');
 {
-    local $TODO = 'after a FETCH, a pending EXPUNGE waits for some other '
-                . 'change: a NOOP with nothing else new never sends it';
     is(imap_cmd($s, 'a39 NOOP'), "* 1 EXPUNGE\r\na39 OK NOOP completed\r\n",
        'NOOP: the EXPUNGE now');
     is(imap_cmd($s, 'a40 FETCH 1 UID'),
@@ -285,12 +283,12 @@ is($r, "* 2 FETCH (UID 2)\r\n* 3 FETCH (UID 3)\r\na37 OK FETCH completed\r\n",
     eval {
         local $SIG{ALRM} = sub { die "timeout\n" };
         alarm 3;
-        push @l, scalar <$s> for 1 .. 2;
+        push @l, scalar <$s> for 1 .. 1;
         alarm 0;
     };
     alarm 0;
-    is(join('', grep { defined } @l), "+ idling\r\n* 1 EXPUNGE\r\n",
-       'IDLE: the pending EXPUNGE at once');
+    is(join('', grep { defined } @l), "+ idling\r\n",
+       'IDLE: the EXPUNGE was reported once, not again');
     send_line($s, 'DONE');
     imap_until($s, 'a40a');
 }
@@ -353,8 +351,6 @@ is(imap_cmd($s, 'h4 FETCH 1 (BODY.PEEK[2.HEADER] BODY.PEEK[2.TEXT] BODY.PEEK[2.1
    . "inner body\r\nline 2)\r\nh4 OK FETCH completed\r\n",
    'sections inside message/rfc822: 2.HEADER, 2.TEXT, 2.1');
 {
-    local $TODO = 'BINARY of an unknown Content-Transfer-Encoding answers OK '
-                . 'with no data';
     like(imap_cmd($s, 'h5 FETCH 1 BINARY.PEEK[3]'), qr/^h5 NO \[UNKNOWN-CTE\]/m,
          'BINARY of x-uuencode: NO [UNKNOWN-CTE] (RFC 3516 4.2)');
 }
