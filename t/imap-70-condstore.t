@@ -199,7 +199,7 @@ like(imap_cmd($c, 'c16 NOOP'),
 my $d = session();
 imap_cmd($d, 'd1 SELECT INBOX');
 like(imap_cmd($d, 'd2 FETCH 1 (FLAGS) (CHANGEDSINCE 1)'),
-     qr/\A\* 1 FETCH \(MODSEQ \(\d+\) FLAGS \([^)]*\)\)\r\nd2 OK/,
+     qr/\A\* OK \[HIGHESTMODSEQ \d+\][^\n]*\n\* 1 FETCH \(MODSEQ \(\d+\) FLAGS \([^)]*\)\)\r\nd2 OK/,
      'CHANGEDSINCE in a plain session: MODSEQ (CONDSTORE enabling)');
 imap_cmd($b, 'b5 STORE 1 -FLAGS (\\Draft)');
 like(imap_cmd($d, 'd3 NOOP'), qr/^\* 1 FETCH \((?=[^\n]*MODSEQ \(\d+\))/m,

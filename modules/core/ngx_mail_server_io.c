@@ -685,8 +685,11 @@ ngx_mail_server_io_resize(ngx_mail_session_t *s, size_t in_size,
     in_used = s->buffer->last - s->buffer->pos;
     out_used = io->out->last - io->out->pos;
 
-    /* a TLS write under way wants its bytes where they are */
-    if (in_used > in_size || out_used > out_size || io->sending) {
+    /*
+     * bytes waiting to be sent move too: a TLS write that has to be
+     * retried accepts them elsewhere (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
+     */
+    if (in_used > in_size || out_used > out_size) {
         return NGX_DECLINED;
     }
 

@@ -138,7 +138,14 @@ typedef struct {
     unsigned                    lsub:1;
 
     ngx_mail_imapd_mailbox_t   *mailbox;     /* selected, or NULL */
+    ngx_mail_imapd_mailbox_t    current;     /* what "mailbox" points to */
     ngx_mail_imapd_mailbox_t    selecting;   /* SELECT under way */
+
+    /*
+     * what one command allocates: sessions last for days, so it goes
+     * when the next command starts
+     */
+    ngx_pool_t                 *cmd_pool;
 
     /* the tagged reply waiting for the sync that goes before it */
     u_char                     *done_text;
@@ -178,6 +185,10 @@ void ngx_mail_imapd_init_protocol(ngx_event_t *rev);
 
 void ngx_mail_imapd_error(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx);
 void ngx_mail_imapd_done(ngx_mail_session_t *s);
+void ngx_mail_imapd_condstore_on(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_pool_t *ngx_mail_imapd_pool(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
 ngx_int_t ngx_mail_imapd_parser_memory(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, ngx_flag_t on);
 ngx_int_t ngx_mail_imapd_tagged(ngx_mail_session_t *s,
@@ -251,6 +262,8 @@ ngx_int_t ngx_mail_imapd_cmd_idle(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
 void ngx_mail_imapd_idle_line(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, ngx_str_t *line);
+void ngx_mail_imapd_idle_sync(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
 ngx_int_t ngx_mail_imapd_complete(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, ngx_flag_t expunge_ok, const char *fmt, ...);
 void ngx_mail_imapd_mailbox_free(ngx_mail_imapd_mailbox_t *mb);

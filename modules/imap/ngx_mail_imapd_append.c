@@ -219,7 +219,12 @@ ngx_mail_imapd_cmd_append(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    name = ngx_pnalloc(s->connection->pool, NGX_MAIL_IMAPD_MAILBOX_MAX);
+    name = NULL;
+
+    if (ngx_mail_imapd_pool(s, ctx)) {
+        name = ngx_pnalloc(ctx->cmd_pool, NGX_MAIL_IMAPD_MAILBOX_MAX);
+    }
+
     if (name == NULL) {
         ngx_mail_imapd_append_discard(ctx);
         return ngx_mail_imapd_unavailable(s, ctx);
@@ -237,7 +242,7 @@ ngx_mail_imapd_cmd_append(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         return ngx_mail_imapd_unavailable(s, ctx);
     }
 
-    p = ngx_pnalloc(s->connection->pool, 2 * NGX_OFF_T_LEN);
+    p = ngx_pnalloc(ctx->cmd_pool, 2 * NGX_OFF_T_LEN);
     if (p == NULL) {
         ngx_mail_imapd_append_discard(ctx);
         return ngx_mail_imapd_unavailable(s, ctx);
@@ -294,7 +299,7 @@ ngx_mail_imapd_append_args(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     node = ngx_mail_imapd_arg(ctx, 1);
 
     if (node->type == NGX_MAIL_IMAPD_NODE_LIST) {
-        p = ngx_pnalloc(s->connection->pool, NGX_MAIL_IMAPD_LINE_MAX);
+        p = ngx_pnalloc(ctx->cmd_pool, NGX_MAIL_IMAPD_LINE_MAX);
         if (p == NULL) {
             goto invalid;
         }

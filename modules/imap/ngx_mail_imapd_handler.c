@@ -276,6 +276,7 @@ ngx_mail_imapd_process(ngx_mail_session_t *s)
             rc = ngx_mail_server_next_line(s, &line);
 
             if (rc == NGX_AGAIN) {
+                ngx_mail_imapd_idle_sync(s, ctx);
                 return;
             }
 
@@ -318,6 +319,12 @@ ngx_mail_imapd_process(ngx_mail_session_t *s)
             if (ngx_mail_imapd_parser_memory(s, ctx, 1) != NGX_OK) {
                 io->quit = 1;
                 return;
+            }
+
+            /* the previous command is over, with all it allocated */
+            if (ctx->cmd_pool) {
+                ngx_destroy_pool(ctx->cmd_pool);
+                ctx->cmd_pool = NULL;
             }
 
             ngx_mail_imapd_parse_init(ps);
@@ -707,10 +714,23 @@ static ngx_int_t
 ngx_mail_imapd_stream(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 {
     size_t      n;
-    ngx_buf_t  *b;
+    ngx_buf_t  *b, *out;
 
     b = ctx->reply;
+    out = ngx_mail_server_io(s)->out;
+
+    /* no more than the output buffer takes: it is small in IDLE */
+    if (out->pos != out->start) {
+        out->last = ngx_movemem(out->start, out->pos, out->last - out->pos);
+        out->pos = out->start;
+    }
+
     n = ngx_min((size_t) (b->last - b->pos), NGX_MAIL_IMAPD_REPLY_CHUNK);
+    n = ngx_min(n, (size_t) (out->end - out->last));
+
+    if (n == 0) {
+        return NGX_ERROR;
+    }
 
     if (ngx_mail_server_reply(s, b->pos, n) != NGX_OK) {
         return NGX_ERROR;
@@ -725,6 +745,40 @@ ngx_mail_imapd_stream(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * RFC 7162 3.1: the first command that enables CONDSTORE with a mailbox
+ * selected tells the mailbox's HIGHESTMODSEQ
+ */
+
+void
+ngx_mail_imapd_condstore_on(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    if (ctx->condstore) {
+        return;
+    }
+
+    ctx->condstore = 1;
+
+    if (ctx->mailbox) {
+        (void) ngx_mail_imapd_printf(s, ctx, "* OK [HIGHESTMODSEQ %uL] "
+                                     "Highest", ctx->mailbox->modseq);
+    }
+}
+
+
+/* the command's own pool, made on first use */
+
+ngx_pool_t *
+ngx_mail_imapd_pool(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    if (ctx->cmd_pool == NULL) {
+        ctx->cmd_pool = ngx_create_pool(4096, s->connection->log);
+    }
+
+    return ctx->cmd_pool;
 }
 
 
@@ -950,7 +1004,10 @@ ngx_mail_imapd_cmd_enable(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         p = ngx_cpymem(p, " QRESYNC", sizeof(" QRESYNC") - 1);
     }
 
-    ctx->condstore |= condstore | qresync;
+    if (condstore || qresync) {
+        ngx_mail_imapd_condstore_on(s, ctx);
+    }
+
     ctx->qresync |= qresync;
 
     (void) ngx_mail_imapd_write(s, ctx, line, p - line);
@@ -985,6 +1042,11 @@ ngx_mail_imapd_cleanup(void *data)
     ngx_mail_imapd_mailbox_free(&ctx->selecting);
     ngx_mail_imapd_append_discard(ctx);
     ngx_mail_imapd_work_end(NULL, ctx);
+
+    if (ctx->cmd_pool) {
+        ngx_destroy_pool(ctx->cmd_pool);
+        ctx->cmd_pool = NULL;
+    }
 
     if (ctx->reply_pool) {
         ngx_destroy_pool(ctx->reply_pool);

@@ -1027,13 +1027,19 @@ ngx_mail_imapd_eval(ngx_mail_session_t *s, char *script, ngx_str_t *args,
     ngx_uint_t nargs, ngx_mail_redis_handler_pt handler)
 {
     ngx_uint_t             i;
+    ngx_pool_t            *pool;
     ngx_mail_redis_cmd_t   cmd;
     ngx_mail_server_io_t  *io;
+    ngx_mail_imapd_ctx_t  *ctx;
 
-    if (ngx_mail_redis_cmd_init_n(&cmd, "EVAL", nargs + 3,
-                                  s->connection->pool)
-        != NGX_OK)
-    {
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_imapd_module);
+
+    pool = ngx_mail_imapd_pool(s, ctx);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_mail_redis_cmd_init_n(&cmd, "EVAL", nargs + 3, pool) != NGX_OK) {
         return NGX_ERROR;
     }
 

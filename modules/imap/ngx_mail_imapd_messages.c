@@ -378,7 +378,7 @@ ngx_mail_imapd_fetch_modifiers(ngx_mail_session_t *s,
                 goto invalid;
             }
 
-            ctx->condstore = 1;
+            ngx_mail_imapd_condstore_on(s, ctx);
             m = v;
             continue;
         }
@@ -430,7 +430,8 @@ ngx_mail_imapd_fetch_next(ngx_mail_session_t *s, void *data)
                                            "no longer exist");
         }
 
-        return ngx_mail_imapd_complete(s, ctx, 0, "OK %s completed",
+        return ngx_mail_imapd_complete(s, ctx, ctx->parser.uid,
+                                       "OK %s completed",
                                        ctx->parser.uid ? "UID FETCH"
                                                        : "FETCH");
     }
@@ -534,7 +535,8 @@ ngx_mail_imapd_fetch_loaded(redisReply *reply, void *data)
         return;
     }
 
-    bt->next += (ngx_uint_t) reply->element[0]->integer;
+    bt->next += ngx_min((ngx_uint_t) reply->element[0]->integer,
+                        bt->nuids - bt->next);
 
     if (reply->element[2]->elements) {
         bt->expunged = 1;
@@ -747,7 +749,8 @@ ngx_mail_imapd_search_next(ngx_mail_session_t *s, void *data)
         ngx_mail_imapd_search_reply(s, bt);
         ngx_mail_imapd_batch_end(s, ctx);
 
-        return ngx_mail_imapd_complete(s, ctx, 0, "OK %s completed",
+        return ngx_mail_imapd_complete(s, ctx, ctx->parser.uid,
+                                       "OK %s completed",
                                        ctx->parser.uid ? "UID SEARCH"
                                                        : "SEARCH");
     }
@@ -793,7 +796,8 @@ ngx_mail_imapd_search_loaded(redisReply *reply, void *data)
         return;
     }
 
-    bt->next += (ngx_uint_t) reply->element[0]->integer;
+    bt->next += ngx_min((ngx_uint_t) reply->element[0]->integer,
+                        bt->nuids - bt->next);
 
     list = reply->element[1];
     e = list->element;

@@ -53,15 +53,25 @@ static char  ngx_mail_imapd_select_lua[] =
     "  lo, hi = seen_to + 1, top\n"
     "end\n"
     "local unseen, first = tonumber(m[5] or '0'), 0\n"
-    "local i = #uids\n"
-    "while unseen > 0 and i > 0 do\n"
+    "local function seen(i)\n"
     "  local f = redis.call('HGET', 'msg:' .. t .. ':' .. id .. ':'\n"
     "                       .. uids[i], 'flags') or ''\n"
-    "  if not string.find(' ' .. f .. ' ', ' \\\\Seen ', 1, true) then\n"
-    "    first = tonumber(uids[i])\n"
-    "    unseen = unseen - 1\n"
+    "  return string.find(' ' .. f .. ' ', ' \\\\Seen ', 1, true)\n"
+    "end\n"
+    /* mostly unread: the first unseen is near the start */
+    "if unseen > #uids / 2 then\n"
+    "  for i = 1, #uids do\n"
+    "    if not seen(i) then first = tonumber(uids[i]); break end\n"
     "  end\n"
-    "  i = i - 1\n"
+    "else\n"
+    "  local i = #uids\n"
+    "  while unseen > 0 and i > 0 do\n"
+    "    if not seen(i) then\n"
+    "      first = tonumber(uids[i])\n"
+    "      unseen = unseen - 1\n"
+    "    end\n"
+    "    i = i - 1\n"
+    "  end\n"
     "end\n"
     "local gone, changed = {}, {}\n"
     "if ARGV[4] == m[1] and tonumber(ARGV[5]) > 0 then\n"
@@ -251,7 +261,7 @@ ngx_mail_imapd_cmd_select(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 
     ctx->selecting.readonly = (ctx->verb->len == sizeof("EXAMINE") - 1);
 
-    ctx->selecting.name.data = ngx_pnalloc(s->connection->pool, name.len);
+    ctx->selecting.name.data = ngx_alloc(name.len, s->connection->log);
     if (ctx->selecting.name.data == NULL) {
         return ngx_mail_imapd_unavailable(s, ctx);
     }
@@ -305,10 +315,7 @@ ngx_mail_imapd_select_done(redisReply *reply, void *data)
         return;
     }
 
-    mb = ngx_palloc(s->connection->pool, sizeof(ngx_mail_imapd_mailbox_t));
-    if (mb == NULL) {
-        goto failed;
-    }
+    mb = &ctx->current;
 
     /* the session's mailbox takes over the arrays */
     *mb = ctx->selecting;
@@ -323,7 +330,7 @@ ngx_mail_imapd_select_done(redisReply *reply, void *data)
     ctx->state = ngx_mail_imapd_selected;
 
     /* changes from now on, from every node (RFC 2177) */
-    channel.data = ngx_pnalloc(s->connection->pool,
+    channel.data = ngx_pnalloc(ngx_mail_imapd_pool(s, ctx),
                                sizeof("notify:{}") - 1 + s->login.len);
     if (channel.data != NULL) {
         channel.len = ngx_sprintf(channel.data, "notify:{%V}", &s->login)
@@ -370,7 +377,7 @@ ngx_mail_imapd_select_reply(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     }
 
     e = reply->element[0];
-    mb->id.data = ngx_pnalloc(s->connection->pool, e->len);
+    mb->id.data = ngx_alloc(e->len, s->connection->log);
     if (mb->id.data == NULL) {
         return NGX_ERROR;
     }
@@ -639,9 +646,21 @@ ngx_mail_imapd_recent_add(ngx_mail_imapd_mailbox_t *mb, long long lo,
 
     n = sizeof(mb->recent) / sizeof(mb->recent[0]);
 
-    /* a long session: the oldest claims are merged into one */
+    /* claims of one session usually follow each other */
+    if (mb->nrecent && mb->recent[mb->nrecent - 1].last + 1 == lo) {
+        mb->recent[mb->nrecent - 1].last = (uint32_t) hi;
+        return;
+    }
+
+    /*
+     * a long session with other sessions claiming in between: its two
+     * oldest claims become one, which may show a few of the others'
+     * messages as \Recent here too
+     */
     if (mb->nrecent == n) {
-        mb->recent[n - 2].last = mb->recent[n - 1].last;
+        mb->recent[0].last = mb->recent[1].last;
+        ngx_memmove(&mb->recent[1], &mb->recent[2],
+                    (n - 2) * sizeof(ngx_mail_imapd_uid_range_t));
         mb->nrecent--;
     }
 
@@ -726,6 +745,16 @@ ngx_mail_imapd_mailbox_free(ngx_mail_imapd_mailbox_t *mb)
     if (mb->expunged) {
         ngx_free(mb->expunged);
         mb->expunged = NULL;
+    }
+
+    if (mb->name.data) {
+        ngx_free(mb->name.data);
+        ngx_str_null(&mb->name);
+    }
+
+    if (mb->id.data) {
+        ngx_free(mb->id.data);
+        ngx_str_null(&mb->id);
     }
 
     mb->nuids = 0;
@@ -828,7 +857,10 @@ ngx_mail_imapd_synced(redisReply *reply, void *data)
 
     if (ngx_mail_redis_reply_is_error(reply, s->connection->log)) {
         /* the command itself is done: the changes come with the next */
-        ngx_mail_imapd_finish(s, ctx);
+        if (!ctx->idling) {
+            ngx_mail_imapd_finish(s, ctx);
+        }
+
         ngx_mail_imapd_done(s);
         return;
     }
@@ -1130,6 +1162,7 @@ ngx_mail_imapd_notified(ngx_str_t *message, void *data)
 {
     ngx_mail_session_t  *s = data;
 
+    u_char                *p, *last;
     ngx_mail_server_io_t  *io;
     ngx_mail_imapd_ctx_t  *ctx;
 
@@ -1141,8 +1174,6 @@ ngx_mail_imapd_notified(ngx_str_t *message, void *data)
 
     /* "EXISTS|EXPUNGE|FETCH <id> <uid>": only this mailbox matters */
     if (message) {
-        u_char  *p, *last;
-
         p = message->data;
         last = p + message->len;
 
@@ -1167,12 +1198,29 @@ ngx_mail_imapd_notified(ngx_str_t *message, void *data)
 
     io = ngx_mail_server_io(s);
 
-    if (!ctx->idling || io->busy || io->closing) {
+    /*
+     * a client that does not read gets no more: the sync waits until
+     * its output has gone (ngx_mail_imapd_idle_sync())
+     */
+    if (!ctx->idling || io->busy || io->closing || io->sending
+        || ctx->reply)
+    {
         return;
     }
 
-    if (ngx_mail_imapd_sync(s, ctx, 1) == NGX_OK) {
-        return;
+    (void) ngx_mail_imapd_sync(s, ctx, 1);
+}
+
+
+/* an idle session whose output has drained looks at what it missed */
+
+void
+ngx_mail_imapd_idle_sync(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    if (ctx->idling && ctx->mailbox && ctx->mailbox->dirty
+        && ctx->reply == NULL && !ngx_mail_server_io(s)->busy)
+    {
+        (void) ngx_mail_imapd_sync(s, ctx, 1);
     }
 }
 
@@ -1255,6 +1303,7 @@ ngx_mail_imapd_cmd_expunge(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     uint32_t                 *uids;
     ngx_str_t                *args;
     ngx_uint_t                i, n;
+    ngx_pool_t               *pool;
     ngx_mail_imapd_seqset_t   set;
 
     if (ctx->mailbox->readonly) {
@@ -1279,8 +1328,13 @@ ngx_mail_imapd_cmd_expunge(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         }
     }
 
-    args = ngx_palloc(s->connection->pool, (n + 2) * sizeof(ngx_str_t));
-    p = ngx_pnalloc(s->connection->pool, n * NGX_INT32_LEN + 1);
+    pool = ngx_mail_imapd_pool(s, ctx);
+    if (pool == NULL) {
+        return ngx_mail_imapd_unavailable(s, ctx);
+    }
+
+    args = ngx_palloc(pool, (n + 2) * sizeof(ngx_str_t));
+    p = ngx_pnalloc(pool, n * NGX_INT32_LEN + 1);
 
     if (args == NULL || p == NULL) {
         return ngx_mail_imapd_unavailable(s, ctx);
@@ -1364,8 +1418,8 @@ ngx_mail_imapd_cmd_idle(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         (void) ngx_mail_imapd_parser_memory(s, ctx, 0);
     }
 
-    if (ctx->mailbox && ngx_mail_imapd_sync(s, ctx, 1) != NGX_OK) {
-        return NGX_OK;
+    if (ctx->mailbox) {
+        (void) ngx_mail_imapd_sync(s, ctx, 1);
     }
 
     return NGX_OK;
@@ -1455,17 +1509,8 @@ ngx_mail_imapd_seqset_arg(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
 
     mb = ctx->mailbox;
 
-    if (uid) {
-        star = mb->nuids ? mb->uids[mb->nuids - 1] : 0;
-
-    } else {
-        star = (uint32_t) mb->nuids;
-
-        /* RFC 3501 6.4.8 vs 9: a message number must exist */
-        if (mb->nuids == 0 || set->ranges[0].first == 0) {
-            /* checked below */
-        }
-    }
+    star = uid ? (mb->nuids ? mb->uids[mb->nuids - 1] : 0)
+               : (uint32_t) mb->nuids;
 
     ngx_mail_imapd_seqset_normalize(set, star);
 
@@ -1530,8 +1575,13 @@ ngx_mail_imapd_targets(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     for (k = 0; k < 2; k++) {
 
         if (k == 1) {
-            a = ngx_palloc(s->connection->pool,
-                           ngx_max(count, 1) * sizeof(uint32_t));
+            a = NULL;
+
+            if (ngx_mail_imapd_pool(s, ctx)) {
+                a = ngx_palloc(ctx->cmd_pool,
+                               ngx_max(count, 1) * sizeof(uint32_t));
+            }
+
             if (a == NULL) {
                 (void) ngx_mail_imapd_unavailable(s, ctx);
                 return NGX_ERROR;

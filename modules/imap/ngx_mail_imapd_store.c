@@ -272,7 +272,7 @@ ngx_mail_imapd_cmd_store(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 
         /* 0 would mean "no condition" to the script; nothing is older */
         since = ngx_max(since, 1);
-        ctx->condstore = 1;
+        ngx_mail_imapd_condstore_on(s, ctx);
         node = ngx_mail_imapd_arg(ctx, 2);
     }
 
@@ -328,7 +328,7 @@ ngx_mail_imapd_cmd_store(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     args[2].data = p;
     args[2].len = 1;
 
-    p = ngx_pnalloc(s->connection->pool, 2 * NGX_INT64_LEN);
+    p = ngx_pnalloc(ctx->cmd_pool, 2 * NGX_INT64_LEN);
     if (p == NULL) {
         return ngx_mail_imapd_unavailable(s, ctx);
     }
@@ -462,6 +462,13 @@ ngx_mail_imapd_stored(redisReply *reply, void *data)
             break;
         }
 
+        if (e[i]->type != REDIS_REPLY_STRING
+            || e[i + 1]->type != REDIS_REPLY_STRING
+            || e[i + 2]->type != REDIS_REPLY_STRING)
+        {
+            continue;
+        }
+
         seq = ngx_mail_imapd_seq_of(mb, (uint32_t) ngx_atoi(
                                         (u_char *) e[i]->str, e[i]->len));
         if (seq == 0) {
@@ -471,7 +478,8 @@ ngx_mail_imapd_stored(redisReply *reply, void *data)
         p = ngx_sprintf(line, "* %i FETCH (", seq);
 
         if (ctx->parser.uid || ctx->condstore) {
-            p = ngx_sprintf(p, "UID %*s ", e[i]->len, e[i]->str);
+            p = ngx_sprintf(p, "UID %*s ", ngx_min(e[i]->len, 10),
+                            e[i]->str);
         }
 
         if (!ctx->store_silent) {
@@ -479,8 +487,7 @@ ngx_mail_imapd_stored(redisReply *reply, void *data)
             p = ngx_mail_imapd_write_flags(p, (u_char *) e[i + 1]->str,
                                            ngx_min(e[i + 1]->len, 700),
                                            ngx_mail_imapd_is_recent(mb,
-                                               (uint32_t) seq ? mb->uids[seq
-                                                                  - 1] : 0));
+                                               mb->uids[seq - 1]));
             *p++ = ')';
         }
 
@@ -517,12 +524,21 @@ ngx_mail_imapd_stored(redisReply *reply, void *data)
         /* RFC 7162 3.1.3: sequence numbers, unless UID STORE */
         p = ngx_mail_imapd_uidset(line, line + NGX_MAIL_IMAPD_UIDSET_MAX,
                                   failed, ctx->parser.uid ? NULL : mb);
-        (void) ngx_mail_imapd_complete(s, ctx, 0, "OK [MODIFIED %*s] "
-                                       "Conditional STORE failed",
-                                       p - line, line);
+
+        if (p == NULL) {
+            /* too long for a line: the client refetches what it needs */
+            (void) ngx_mail_imapd_complete(s, ctx, ctx->parser.uid,
+                                           "NO Conditional STORE failed for "
+                                           "too many messages");
+        } else {
+            (void) ngx_mail_imapd_complete(s, ctx, ctx->parser.uid,
+                                           "OK [MODIFIED %*s] Conditional "
+                                           "STORE failed", p - line, line);
+        }
 
     } else {
-        (void) ngx_mail_imapd_complete(s, ctx, 0, "OK STORE completed");
+        (void) ngx_mail_imapd_complete(s, ctx, ctx->parser.uid,
+                                       "OK STORE completed");
     }
 
     if (!ngx_mail_server_io(s)->busy) {
@@ -561,7 +577,12 @@ ngx_mail_imapd_copy_move(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     ngx_uint_t                n;
     ngx_mail_imapd_seqset_t   set;
 
-    name = ngx_pnalloc(s->connection->pool, NGX_MAIL_IMAPD_MAILBOX_MAX);
+    name = NULL;
+
+    if (ngx_mail_imapd_pool(s, ctx)) {
+        name = ngx_pnalloc(ctx->cmd_pool, NGX_MAIL_IMAPD_MAILBOX_MAX);
+    }
+
     if (name == NULL) {
         return ngx_mail_imapd_unavailable(s, ctx);
     }
@@ -699,8 +720,10 @@ ngx_mail_imapd_uidset(u_char *p, u_char *last, redisReply *list,
     ngx_mail_imapd_mailbox_t *seqs)
 {
     size_t      i;
+    u_char     *start;
     ngx_int_t   uid, first, prev;
 
+    start = p;
     first = -1;
     prev = -1;
 
@@ -748,7 +771,7 @@ ngx_mail_imapd_uidset(u_char *p, u_char *last, redisReply *list,
     }
 
     /* the comma after the last range */
-    if (p[-1] == ',') {
+    if (p != start && p[-1] == ',') {
         p--;
     }
 
@@ -762,12 +785,19 @@ static ngx_str_t *
 ngx_mail_imapd_uid_args(ngx_mail_session_t *s, ngx_uint_t nfixed,
     uint32_t *uids, ngx_uint_t n)
 {
-    u_char      *p;
-    ngx_str_t   *args;
-    ngx_uint_t   i;
+    u_char                *p;
+    ngx_str_t             *args;
+    ngx_uint_t             i;
+    ngx_mail_imapd_ctx_t  *ctx;
 
-    args = ngx_palloc(s->connection->pool, (nfixed + n) * sizeof(ngx_str_t));
-    p = ngx_pnalloc(s->connection->pool, n * NGX_INT32_LEN + 1);
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_imapd_module);
+
+    if (ngx_mail_imapd_pool(s, ctx) == NULL) {
+        return NULL;
+    }
+
+    args = ngx_palloc(ctx->cmd_pool, (nfixed + n) * sizeof(ngx_str_t));
+    p = ngx_pnalloc(ctx->cmd_pool, n * NGX_INT32_LEN + 1);
 
     if (args == NULL || p == NULL) {
         return NULL;
