@@ -57,7 +57,7 @@ chmod 0755 "$T"
 [ ${#T} -le 60 ] || { rm -rf "$T"; die "temp dir path too long: $T (set TMPDIR)"; }
 mkdir -p "$T/bin"
 
-REDIS_PID='' NGINX_PID='' DC_PID='' CLIENT_PIDS=()
+REDIS_PID='' NGINX_PID='' DC_PID='' CLIENT_PIDS=() ON_EXIT=()
 DC_DIR=$T/dovecot
 DC_CONF=$DC_DIR/dovecot.conf
 
@@ -148,6 +148,7 @@ cleanup() {
     done
     stop_ours
     stop_dovecot
+    for p in "${ON_EXIT[@]}"; do eval "$p" || true; done
     if [ "$KEEP" = 1 ]; then say "kept $T"; else rm -rf -- "$T"; fi
     exit "$rc"
 }
@@ -188,11 +189,14 @@ start_ours() {
     RCLI=(redis-cli -p "$RPORT" --raw)
     export REDIS_URL="redis://127.0.0.1:$RPORT"
     IPORT=$(free_port)
+    local nofile=$((wconn * 2 + 100)) hard
+    hard=$(ulimit -Hn)
+    [ "$hard" = unlimited ] || [ "$nofile" -le "$hard" ] || nofile=$hard
     cat > "$d/nginx.conf" <<EOF
 load_module $d/bin/${NGINX_MAIL_MODULE##*/};
 load_module $d/bin/${NGINX_SERVER_MODULE##*/};
 worker_processes $workers;
-worker_rlimit_nofile $((wconn * 2 + 100));
+worker_rlimit_nofile $nofile;
 error_log $d/error.log ${BENCH_NGINX_LOG:-notice};
 pid $d/nginx.pid;
 events { worker_connections $wconn; }
