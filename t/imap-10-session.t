@@ -75,8 +75,8 @@ is(cmd($s, 'a5 LIST "" *'), "a5 BAD Command not valid in this state\r\n",
    'LIST before login: BAD');
 is(cmd($s, 'a6 ENABLE CONDSTORE'),
    "a6 BAD Command not valid in this state\r\n", 'ENABLE before login: BAD');
-is(cmd($s, 'a7 SELECT INBOX'), "a7 BAD Unknown command\r\n",
-   'SELECT is not there yet: unknown');
+is(cmd($s, 'a7 SELECT INBOX'), "a7 BAD Command not valid in this state\r\n",
+   'SELECT before login: BAD');
 is(cmd($s, 'a8 LOGIN "demo@example.test"'), "a8 BAD Invalid arguments\r\n",
    'LOGIN with one argument: BAD');
 is(cmd($s, 'a9 LOGIN (x) y'), "a9 BAD Invalid arguments\r\n",

@@ -17,7 +17,9 @@
 #include <ngx_mail.h>
 
 #include "ngx_mail_account.h"
+#include "ngx_mail_redis.h"
 #include "ngx_mail_imapd_parse.h"
+#include "ngx_mail_imapd_seqset.h"
 
 
 /* the non-literal octets of a command; SASL responses are lines too */
@@ -44,8 +46,57 @@ typedef struct {
 typedef enum {
     ngx_mail_imapd_not_authenticated = 0,
     ngx_mail_imapd_authenticated,
+    ngx_mail_imapd_selected,
     ngx_mail_imapd_logout
 } ngx_mail_imapd_state_e;
+
+
+/* the ranges of a sequence set a command may hold */
+#define NGX_MAIL_IMAPD_SEQ_RANGES_MAX  1024
+
+/* the tagged reply of a command, its response codes included */
+#define NGX_MAIL_IMAPD_DONE_MAX      1024
+
+
+typedef struct {
+    uint32_t                    first;
+    uint32_t                    last;
+} ngx_mail_imapd_uid_range_t;
+
+
+/*
+ * The selected mailbox as this session knows it (RFC 3501 2.3.1): the
+ * UIDs by sequence number, and the highest modseq it has reported, so
+ * that each sync asks Redis only for what changed since.  The arrays are
+ * the session's own (ngx_alloc), freed when the mailbox is closed.
+ */
+typedef struct {
+    ngx_str_t                   id;          /* mailbox id, decimal */
+    ngx_str_t                   name;        /* UTF-8, as stored */
+    uint32_t                    uidvalidity;
+    uint32_t                    uidnext;
+    uint64_t                    modseq;      /* what we have reported */
+    uint32_t                    keywords;    /* crc32 of those reported */
+
+    uint32_t                   *uids;        /* [seq - 1] */
+    ngx_uint_t                  nuids;
+    ngx_uint_t                  nalloc;
+
+    /* expunged by others while EXPUNGE responses were not allowed */
+    uint32_t                   *expunged;
+    ngx_uint_t                  nexpunged;
+    ngx_uint_t                  nexpunged_alloc;
+
+    /* \Recent: UIDs this session was the first to see */
+    ngx_mail_imapd_uid_range_t  recent[8];
+    ngx_uint_t                  nrecent;
+
+    ngx_mail_redis_subscription_t  sub;
+
+    unsigned                    readonly:1;
+    unsigned                    subscribed:1;
+    unsigned                    dirty:1;     /* a notification came */
+} ngx_mail_imapd_mailbox_t;
 
 
 /* STATUS items, in the order the client asked for them */
@@ -77,6 +128,25 @@ typedef struct {
     ngx_uint_t                  nstatus;
     unsigned                    lsub:1;
 
+    ngx_mail_imapd_mailbox_t   *mailbox;     /* selected, or NULL */
+    ngx_mail_imapd_mailbox_t    selecting;   /* SELECT under way */
+
+    /* the tagged reply waiting for the sync that goes before it */
+    u_char                     *done_text;
+    size_t                      done_len;
+    unsigned                    done_expunge:1;  /* EXPUNGEs allowed */
+
+    /* a command's work in several Redis round trips (FETCH, SEARCH) */
+    ngx_int_t                 (*next)(ngx_mail_session_t *s, void *ctx);
+    void                       *work;
+
+    /* allocated on first use: idle sessions stay small */
+    ngx_mail_imapd_seq_range_t *ranges;
+
+    unsigned                    idling:1;    /* IDLE: waiting for DONE */
+    unsigned                    condstore:1; /* RFC 7162 enabled */
+    unsigned                    qresync:1;
+
     unsigned                    parsing:1;   /* a command is being read */
     unsigned                    skipping:1;  /* the rest of a bad one */
 } ngx_mail_imapd_ctx_t;
@@ -93,6 +163,18 @@ void ngx_mail_imapd_error(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx);
 void ngx_mail_imapd_done(ngx_mail_session_t *s);
 ngx_int_t ngx_mail_imapd_tagged(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, const char *text);
+ngx_int_t ngx_mail_imapd_write(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, u_char *data, size_t len);
+ngx_int_t ngx_mail_imapd_printf(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, const char *fmt, ...);
+ngx_int_t ngx_mail_imapd_unavailable(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_eval(ngx_mail_session_t *s, char *script,
+    ngx_str_t *args, ngx_uint_t nargs, ngx_mail_redis_handler_pt handler);
+ngx_int_t ngx_mail_imapd_mailbox_arg(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, ngx_uint_t n, ngx_str_t *name, u_char *buf,
+    ngx_flag_t create);
+u_char *ngx_mail_imapd_quote(u_char *p, u_char *src, size_t len);
 u_char *ngx_mail_imapd_capabilities(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, u_char *p);
 ngx_mail_imapd_node_t *ngx_mail_imapd_arg(ngx_mail_imapd_ctx_t *ctx,
@@ -125,6 +207,44 @@ ngx_int_t ngx_mail_imapd_cmd_rename(ngx_mail_session_t *s,
 ngx_int_t ngx_mail_imapd_cmd_subscribe(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
 ngx_int_t ngx_mail_imapd_cmd_unsubscribe(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+
+/* the selected state: ngx_mail_imapd_select.c */
+ngx_int_t ngx_mail_imapd_cmd_select(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_close(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_unselect(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_check(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_expunge(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_idle(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+void ngx_mail_imapd_idle_line(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, ngx_str_t *line);
+ngx_int_t ngx_mail_imapd_complete(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, ngx_flag_t expunge_ok, const char *fmt, ...);
+void ngx_mail_imapd_mailbox_free(ngx_mail_imapd_mailbox_t *mb);
+ngx_int_t ngx_mail_imapd_seqset_arg(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, ngx_uint_t n, ngx_flag_t uid,
+    ngx_mail_imapd_seqset_t *set);
+ngx_int_t ngx_mail_imapd_seq_of(ngx_mail_imapd_mailbox_t *mb, uint32_t uid);
+ngx_flag_t ngx_mail_imapd_is_recent(ngx_mail_imapd_mailbox_t *mb,
+    uint32_t uid);
+u_char *ngx_mail_imapd_write_flags(u_char *p, u_char *flags, size_t len,
+    ngx_flag_t recent);
+ngx_int_t ngx_mail_imapd_targets(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, ngx_mail_imapd_seqset_t *set,
+    ngx_flag_t uid, uint32_t **uids, ngx_uint_t *n);
+
+/* STORE, COPY, MOVE: ngx_mail_imapd_store.c */
+ngx_int_t ngx_mail_imapd_cmd_store(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_copy(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_move(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
 
 

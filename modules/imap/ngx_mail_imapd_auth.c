@@ -148,7 +148,7 @@ ngx_mail_imapd_sasl(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     switch (rc) {
 
     case NGX_AGAIN:
-        return ngx_mail_server_printf(s, "+ %V", challenge);
+        return ngx_mail_imapd_printf(s, ctx, "+ %V", challenge);
 
     case NGX_OK:
         return ngx_mail_imapd_check(s, ctx, login, password);
@@ -219,7 +219,7 @@ ngx_mail_imapd_auth_done(ngx_mail_session_t *s, ngx_int_t rc)
         /* RFC 3501 7.2.1: the capabilities change with the state */
         p = ngx_mail_imapd_capabilities(s, ctx, caps);
 
-        (void) ngx_mail_server_printf(s, "%V OK [CAPABILITY %*s] Logged in",
+        (void) ngx_mail_imapd_printf(s, ctx, "%V OK [CAPABILITY %*s] Logged in",
                                       &ctx->tag, p - caps, caps);
         break;
 

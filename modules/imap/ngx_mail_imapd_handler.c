@@ -20,6 +20,9 @@
 /* the states a command is valid in (RFC 3501 3) */
 #define NGX_MAIL_IMAPD_NOT_AUTH       0x01
 #define NGX_MAIL_IMAPD_AUTH           0x02
+#define NGX_MAIL_IMAPD_SELECTED       0x04
+/* may follow "UID" (RFC 3501 6.4.8, RFC 4315, RFC 6851) */
+#define NGX_MAIL_IMAPD_UID            0x08
 
 /* as in pop3d: a client that keeps failing is cut off */
 #define NGX_MAIL_IMAPD_MAX_ERRORS     20
@@ -47,6 +50,8 @@ static void ngx_mail_imapd_command(ngx_mail_session_t *s,
 static void ngx_mail_imapd_save_tag(ngx_mail_imapd_ctx_t *ctx);
 static ngx_int_t ngx_mail_imapd_stream(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
+static ngx_int_t ngx_mail_imapd_continue(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
 static ngx_flag_t ngx_mail_imapd_out_full(ngx_mail_server_io_t *io);
 static void ngx_mail_imapd_cleanup(void *data);
 
@@ -67,7 +72,9 @@ static ngx_int_t ngx_mail_imapd_cmd_namespace(ngx_mail_session_t *s,
 
 
 #define N  NGX_MAIL_IMAPD_NOT_AUTH
-#define A  NGX_MAIL_IMAPD_AUTH
+#define A  (NGX_MAIL_IMAPD_AUTH|NGX_MAIL_IMAPD_SELECTED)
+#define S  NGX_MAIL_IMAPD_SELECTED
+#define U  NGX_MAIL_IMAPD_UID
 
 static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
     { ngx_string("CAPABILITY"), ngx_mail_imapd_cmd_capability, N|A, 0, 0 },
@@ -87,11 +94,23 @@ static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
     { ngx_string("RENAME"), ngx_mail_imapd_cmd_rename, A, 2, 2 },
     { ngx_string("SUBSCRIBE"), ngx_mail_imapd_cmd_subscribe, A, 1, 1 },
     { ngx_string("UNSUBSCRIBE"), ngx_mail_imapd_cmd_unsubscribe, A, 1, 1 },
+    { ngx_string("SELECT"), ngx_mail_imapd_cmd_select, A, 1, 2 },
+    { ngx_string("EXAMINE"), ngx_mail_imapd_cmd_select, A, 1, 2 },
+    { ngx_string("IDLE"), ngx_mail_imapd_cmd_idle, A, 0, 0 },
+    { ngx_string("CHECK"), ngx_mail_imapd_cmd_check, S, 0, 0 },
+    { ngx_string("CLOSE"), ngx_mail_imapd_cmd_close, S, 0, 0 },
+    { ngx_string("UNSELECT"), ngx_mail_imapd_cmd_unselect, S, 0, 0 },
+    { ngx_string("EXPUNGE"), ngx_mail_imapd_cmd_expunge, S|U, 0, 1 },
+    { ngx_string("STORE"), ngx_mail_imapd_cmd_store, S|U, 3, 40 },
+    { ngx_string("COPY"), ngx_mail_imapd_cmd_copy, S|U, 2, 2 },
+    { ngx_string("MOVE"), ngx_mail_imapd_cmd_move, S|U, 2, 2 },
     { ngx_null_string, NULL, 0, 0, 0 }
 };
 
 #undef N
 #undef A
+#undef S
+#undef U
 
 
 void
@@ -223,6 +242,11 @@ ngx_mail_imapd_process(ngx_mail_session_t *s)
             continue;
         }
 
+        if (ctx->next) {
+            (void) ngx_mail_imapd_continue(s, ctx);
+            continue;
+        }
+
         if (ctx->skipping) {
             rc = ngx_mail_imapd_parse_skip(ps, b->pos, b->last, &used);
 
@@ -233,6 +257,21 @@ ngx_mail_imapd_process(ngx_mail_session_t *s)
 
             b->pos += used;
             ctx->skipping = 0;
+            continue;
+        }
+
+        if (ctx->idling) {
+            rc = ngx_mail_server_next_line(s, &line);
+
+            if (rc == NGX_AGAIN) {
+                return;
+            }
+
+            if (rc == NGX_DECLINED) {
+                ngx_str_null(&line);
+            }
+
+            ngx_mail_imapd_idle_line(s, ctx, &line);
             continue;
         }
 
@@ -390,15 +429,30 @@ ngx_mail_imapd_command(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         }
     }
 
-    /* none of these has a UID form (RFC 3501 6.4.8) */
-    if (cmd->handler == NULL || ps->uid) {
+    if (cmd->handler == NULL || (ps->uid && !(cmd->states & NGX_MAIL_IMAPD_UID)))
+    {
         (void) ngx_mail_imapd_tagged(s, ctx, "BAD Unknown command");
         ngx_mail_imapd_error(s, ctx);
         return;
     }
 
-    state = (ctx->state == ngx_mail_imapd_not_authenticated)
-            ? NGX_MAIL_IMAPD_NOT_AUTH : NGX_MAIL_IMAPD_AUTH;
+    switch (ctx->state) {
+    case ngx_mail_imapd_not_authenticated:
+        state = NGX_MAIL_IMAPD_NOT_AUTH;
+        break;
+    case ngx_mail_imapd_selected:
+        state = NGX_MAIL_IMAPD_SELECTED;
+        break;
+    default:
+        state = NGX_MAIL_IMAPD_AUTH;
+    }
+
+    /* UID EXPUNGE takes a set, EXPUNGE nothing */
+    if (cmd->handler == ngx_mail_imapd_cmd_expunge && ps->nargs != ps->uid) {
+        (void) ngx_mail_imapd_tagged(s, ctx, "BAD Invalid arguments");
+        ngx_mail_imapd_error(s, ctx);
+        return;
+    }
 
     if (!(cmd->states & state)) {
         (void) ngx_mail_imapd_tagged(s, ctx, "BAD Command not valid in this "
@@ -425,7 +479,89 @@ ngx_int_t
 ngx_mail_imapd_tagged(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     const char *text)
 {
-    return ngx_mail_server_printf(s, "%V %s", &ctx->tag, text);
+    return ngx_mail_imapd_printf(s, ctx, "%V %s", &ctx->tag, text);
+}
+
+
+/*
+ * Every reply goes through here: into the output buffer while it has
+ * room and nothing waits before it, else after what waits, in a buffer
+ * of the command's that grows and is sent as the client takes it
+ */
+
+ngx_int_t
+ngx_mail_imapd_write(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
+    u_char *data, size_t len)
+{
+    size_t                 size;
+    ngx_buf_t             *b, *nb;
+    ngx_mail_server_io_t  *io;
+
+    io = ngx_mail_server_io(s);
+
+    if (ctx->reply == NULL
+        && (size_t) (io->out->end - io->out->last) >= len + 256)
+    {
+        return ngx_mail_server_reply(s, data, len);
+    }
+
+    b = ctx->reply;
+
+    if (b == NULL) {
+        if (ctx->reply_pool == NULL) {
+            ctx->reply_pool = ngx_create_pool(16384, s->connection->log);
+            if (ctx->reply_pool == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        b = ngx_create_temp_buf(ctx->reply_pool, ngx_max(len, 8192));
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->reply = b;
+    }
+
+    if ((size_t) (b->end - b->last) < len) {
+        size = ngx_max(2 * (size_t) (b->last - b->pos), b->last - b->pos + len);
+
+        nb = ngx_create_temp_buf(ctx->reply_pool, size);
+        if (nb == NULL) {
+            return NGX_ERROR;
+        }
+
+        nb->last = ngx_cpymem(nb->pos, b->pos, b->last - b->pos);
+
+        if (b->end - b->start >= 4096) {
+            ngx_pfree(ctx->reply_pool, b->start);
+        }
+
+        ctx->reply = nb;
+        b = nb;
+    }
+
+    b->last = ngx_cpymem(b->last, data, len);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_mail_imapd_printf(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
+    const char *fmt, ...)
+{
+    u_char   *p, buf[1024];
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf) - 2, fmt, args);
+    va_end(args);
+
+    *p++ = CR;
+    *p++ = LF;
+
+    return ngx_mail_imapd_write(s, ctx, buf, p - buf);
 }
 
 
@@ -520,6 +656,20 @@ ngx_mail_imapd_stream(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 }
 
 
+/* a command that works in rounds goes on once its output has drained */
+
+static ngx_int_t
+ngx_mail_imapd_continue(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    ngx_int_t  (*next)(ngx_mail_session_t *s, void *ctx);
+
+    next = ctx->next;
+    ctx->next = NULL;
+
+    return next(s, ctx);
+}
+
+
 /* as ngx_mail_server_next_line() decides that replies must drain first */
 
 static ngx_flag_t
@@ -576,10 +726,12 @@ ngx_mail_imapd_cmd_capability(ngx_mail_session_t *s,
 }
 
 
+/* RFC 3501 6.1.2: the poll of the selected state */
+
 static ngx_int_t
 ngx_mail_imapd_cmd_noop(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 {
-    return ngx_mail_imapd_tagged(s, ctx, "OK NOOP completed");
+    return ngx_mail_imapd_complete(s, ctx, 1, "OK NOOP completed");
 }
 
 
@@ -672,6 +824,13 @@ static void
 ngx_mail_imapd_cleanup(void *data)
 {
     ngx_mail_imapd_ctx_t  *ctx = data;
+
+    if (ctx->mailbox) {
+        ngx_mail_imapd_mailbox_free(ctx->mailbox);
+        ctx->mailbox = NULL;
+    }
+
+    ngx_mail_imapd_mailbox_free(&ctx->selecting);
 
     if (ctx->reply_pool) {
         ngx_destroy_pool(ctx->reply_pool);

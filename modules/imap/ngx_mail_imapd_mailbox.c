@@ -169,7 +169,8 @@ static char  ngx_mail_imapd_delete_lua[] =
     "  end\n"
     "  redis.call('DEL', msg)\n"
     "end\n"
-    "redis.call('DEL', mb, mb .. ':uids', mb .. ':expunged')\n"
+    "redis.call('DEL', mb, mb .. ':uids', mb .. ':expunged',\n"
+    "           mb .. ':modseq')\n"
     "redis.call('HDEL', boxes, ARGV[3])\n"
     "return 'OK'\n";
 
@@ -227,15 +228,7 @@ static ngx_int_t ngx_mail_imapd_change(ngx_mail_session_t *s,
     ngx_uint_t nnames);
 static void ngx_mail_imapd_changed(redisReply *reply, void *data);
 static void ngx_mail_imapd_status_done(redisReply *reply, void *data);
-static ngx_int_t ngx_mail_imapd_mailbox(ngx_mail_session_t *s,
-    ngx_mail_imapd_ctx_t *ctx, ngx_uint_t n, ngx_str_t *name, u_char *buf,
-    ngx_flag_t create);
 static void ngx_mail_imapd_inbox(ngx_str_t *name);
-static u_char *ngx_mail_imapd_quote(u_char *p, u_char *src, size_t len);
-static ngx_int_t ngx_mail_imapd_eval(ngx_mail_session_t *s, char *script,
-    ngx_str_t *args, ngx_uint_t nargs, ngx_mail_redis_handler_pt handler);
-static ngx_int_t ngx_mail_imapd_unavailable(ngx_mail_session_t *s,
-    ngx_mail_imapd_ctx_t *ctx);
 
 
 ngx_int_t
@@ -285,7 +278,8 @@ ngx_mail_imapd_listing(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     if (pattern.len == 0) {
         /* RFC 3501 6.3.8: the delimiter and the root name */
         if (!lsub) {
-            (void) ngx_mail_server_printf(s, "* LIST (\\Noselect) \"/\" \"\"");
+            (void) ngx_mail_imapd_printf(s, ctx,
+                                         "* LIST (\\Noselect) \"/\" \"\"");
         }
 
         return ngx_mail_imapd_tagged(s, ctx, lsub ? "OK LSUB completed"
@@ -556,7 +550,7 @@ ngx_mail_imapd_cmd_status(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 
     ps = &ctx->parser;
 
-    if (ngx_mail_imapd_mailbox(s, ctx, 0, &name, buf, 0) != NGX_OK) {
+    if (ngx_mail_imapd_mailbox_arg(s, ctx, 0, &name, buf, 0) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -651,10 +645,11 @@ ngx_mail_imapd_status_done(redisReply *reply, void *data)
         return;
     }
 
-    (void) ngx_mail_server_reply_str(s, "* STATUS ");
+    (void) ngx_mail_imapd_write(s, ctx, (u_char *) "* STATUS ",
+                                sizeof("* STATUS ") - 1);
 
     p = ngx_mail_imapd_quote(line, ctx->wire_name.data, ctx->wire_name.len);
-    (void) ngx_mail_server_reply(s, line, p - line);
+    (void) ngx_mail_imapd_write(s, ctx, line, p - line);
 
     /* at most 8 items of 13 + 1 + 20 octets: far less than the line */
     p = ngx_cpymem(line, " (", 2);
@@ -685,7 +680,7 @@ ngx_mail_imapd_status_done(redisReply *reply, void *data)
     }
 
     *p++ = ')';
-    (void) ngx_mail_server_printf(s, "%*s", p - line, line);
+    (void) ngx_mail_imapd_printf(s, ctx, "%*s", p - line, line);
     (void) ngx_mail_imapd_tagged(s, ctx, "OK STATUS completed");
 
     ngx_mail_imapd_done(s);
@@ -700,7 +695,7 @@ ngx_mail_imapd_cmd_create(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     u_char     buf[NGX_MAIL_IMAPD_MAILBOX_MAX];
     ngx_str_t  name;
 
-    if (ngx_mail_imapd_mailbox(s, ctx, 0, &name, buf, 1) != NGX_OK) {
+    if (ngx_mail_imapd_mailbox_arg(s, ctx, 0, &name, buf, 1) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -725,7 +720,7 @@ ngx_mail_imapd_cmd_delete(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     u_char     buf[NGX_MAIL_IMAPD_MAILBOX_MAX];
     ngx_str_t  name;
 
-    if (ngx_mail_imapd_mailbox(s, ctx, 0, &name, buf, 0) != NGX_OK) {
+    if (ngx_mail_imapd_mailbox_arg(s, ctx, 0, &name, buf, 0) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -751,8 +746,10 @@ ngx_mail_imapd_cmd_rename(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     u_char     buf[2][NGX_MAIL_IMAPD_MAILBOX_MAX];
     ngx_str_t  names[3];
 
-    if (ngx_mail_imapd_mailbox(s, ctx, 0, &names[0], buf[0], 0) != NGX_OK
-        || ngx_mail_imapd_mailbox(s, ctx, 1, &names[1], buf[1], 1) != NGX_OK)
+    if (ngx_mail_imapd_mailbox_arg(s, ctx, 0, &names[0], buf[0], 0)
+        != NGX_OK
+        || ngx_mail_imapd_mailbox_arg(s, ctx, 1, &names[1], buf[1], 1)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -786,7 +783,7 @@ ngx_mail_imapd_cmd_subscribe(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     u_char     buf[NGX_MAIL_IMAPD_MAILBOX_MAX];
     ngx_str_t  names[2];
 
-    if (ngx_mail_imapd_mailbox(s, ctx, 0, &names[0], buf, 0) != NGX_OK) {
+    if (ngx_mail_imapd_mailbox_arg(s, ctx, 0, &names[0], buf, 0) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -804,7 +801,7 @@ ngx_mail_imapd_cmd_unsubscribe(ngx_mail_session_t *s,
     u_char     buf[NGX_MAIL_IMAPD_MAILBOX_MAX];
     ngx_str_t  names[2];
 
-    if (ngx_mail_imapd_mailbox(s, ctx, 0, &names[0], buf, 0) != NGX_OK) {
+    if (ngx_mail_imapd_mailbox_arg(s, ctx, 0, &names[0], buf, 0) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -864,7 +861,7 @@ ngx_mail_imapd_changed(redisReply *reply, void *data)
     result.len = reply->len;
 
     if (result.len == 2 && ngx_strncmp(result.data, "OK", 2) == 0) {
-        (void) ngx_mail_server_printf(s, "%V OK %V completed", &ctx->tag,
+        (void) ngx_mail_imapd_printf(s, ctx, "%V OK %V completed", &ctx->tag,
                                       ctx->verb);
 
     } else if (result.len == 6 && ngx_strncmp(result.data, "EXISTS", 6) == 0)
@@ -899,8 +896,8 @@ ngx_mail_imapd_changed(redisReply *reply, void *data)
  * a trailing "/" dropped (RFC 3501 6.3.3).
  */
 
-static ngx_int_t
-ngx_mail_imapd_mailbox(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
+ngx_int_t
+ngx_mail_imapd_mailbox_arg(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     ngx_uint_t n, ngx_str_t *name, u_char *buf, ngx_flag_t create)
 {
     int        rc;
@@ -974,7 +971,7 @@ ngx_mail_imapd_inbox(ngx_str_t *name)
 
 /* RFC 3501 9: a quoted string; mUTF-7 leaves only these two to escape */
 
-static u_char *
+u_char *
 ngx_mail_imapd_quote(u_char *p, u_char *src, size_t len)
 {
     size_t  i;
@@ -995,7 +992,7 @@ ngx_mail_imapd_quote(u_char *p, u_char *src, size_t len)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_mail_imapd_eval(ngx_mail_session_t *s, char *script, ngx_str_t *args,
     ngx_uint_t nargs, ngx_mail_redis_handler_pt handler)
 {
@@ -1032,7 +1029,7 @@ ngx_mail_imapd_eval(ngx_mail_session_t *s, char *script, ngx_str_t *args,
 
 /* RFC 5530: Redis cannot answer now */
 
-static ngx_int_t
+ngx_int_t
 ngx_mail_imapd_unavailable(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 {
     return ngx_mail_imapd_tagged(s, ctx, "NO [UNAVAILABLE] Temporary "

@@ -62,6 +62,26 @@ void ngx_mail_redis_cancel(ngx_mail_redis_request_t *r);
 
 ngx_int_t ngx_mail_redis_reply_is_error(redisReply *reply, ngx_log_t *log);
 
+/*
+ * Publish/subscribe: the handler gets each message published on the
+ * channel, and NULL when the subscription is (re)established, after which
+ * the subscriber should look for changes it may have missed.  "sub" is the
+ * caller's (a session's pool); unsubscribe before it goes.  A handler may
+ * unsubscribe its own subscription, no other.
+ */
+typedef void (*ngx_mail_redis_message_pt)(ngx_str_t *message, void *data);
+
+typedef struct {
+    ngx_queue_t                 queue;
+    void                       *channel;
+    ngx_mail_redis_message_pt   handler;
+    void                       *data;
+} ngx_mail_redis_subscription_t;
+
+ngx_int_t ngx_mail_redis_subscribe(ngx_mail_redis_subscription_t *sub,
+    ngx_str_t *channel, ngx_mail_redis_message_pt handler, void *data);
+void ngx_mail_redis_unsubscribe(ngx_mail_redis_subscription_t *sub);
+
 /* mail_redis_wait: replicas a stored message must reach, and how long */
 ngx_uint_t ngx_mail_redis_wait_replicas(ngx_msec_t *timeout);
 

@@ -56,7 +56,16 @@ typedef struct {
     ngx_mail_redis_main_conf_t *conf;
     ngx_log_t                  *log;
     unsigned                    connected:1;
+    unsigned                    subscriber:1;  /* the pub/sub link */
 } ngx_mail_redis_link_t;
+
+
+/* a channel this worker listens to, and the sessions listening */
+typedef struct {
+    ngx_str_node_t              sn;
+    ngx_queue_t                 subscribers;
+    u_char                      name[1];
+} ngx_mail_redis_channel_t;
 
 
 static void *ngx_mail_redis_create_main_conf(ngx_conf_t *cf);
@@ -91,6 +100,16 @@ static void ngx_mail_redis_del_read(void *privdata);
 static void ngx_mail_redis_add_write(void *privdata);
 static void ngx_mail_redis_del_write(void *privdata);
 static void ngx_mail_redis_cleanup(void *privdata);
+
+static ngx_mail_redis_link_t *ngx_mail_redis_link_create(ngx_cycle_t *cycle,
+    ngx_mail_redis_main_conf_t *rmcf);
+static void ngx_mail_redis_channel_command(const char *verb,
+    ngx_str_t *channel);
+static void ngx_mail_redis_resubscribe(void);
+static void ngx_mail_redis_message(redisAsyncContext *ac, void *reply,
+    void *privdata);
+static void ngx_mail_redis_publish_local(ngx_str_t *channel,
+    ngx_str_t *message);
 
 
 static ngx_command_t  ngx_mail_redis_commands[] = {
@@ -150,8 +169,11 @@ ngx_module_t  ngx_mail_redis_module = {
 extern ngx_module_t  ngx_mail_module;
 
 
-/* one link per worker process */
+/* one link per worker process, and one in subscriber mode for pub/sub */
 static ngx_mail_redis_link_t  *ngx_mail_redis_link;
+static ngx_mail_redis_link_t  *ngx_mail_redis_sub_link;
+static ngx_rbtree_t            ngx_mail_redis_channels;
+static ngx_rbtree_node_t       ngx_mail_redis_channels_sentinel;
 
 
 static void *
@@ -362,9 +384,42 @@ ngx_mail_redis_init_process(ngx_cycle_t *cycle)
 
     rmcf = ctx->main_conf[ngx_mail_redis_module.ctx_index];
 
-    link = ngx_pcalloc(cycle->pool, sizeof(ngx_mail_redis_link_t));
+    link = ngx_mail_redis_link_create(cycle, rmcf);
     if (link == NULL) {
         return NGX_ERROR;
+    }
+
+    ngx_mail_redis_link = link;
+    ngx_mail_redis_connect(link);
+
+    /* a connection in subscriber mode takes no other command */
+    link = ngx_mail_redis_link_create(cycle, rmcf);
+    if (link == NULL) {
+        return NGX_ERROR;
+    }
+
+    link->subscriber = 1;
+    ngx_mail_redis_sub_link = link;
+
+    ngx_rbtree_init(&ngx_mail_redis_channels,
+                    &ngx_mail_redis_channels_sentinel,
+                    ngx_str_rbtree_insert_value);
+
+    ngx_mail_redis_connect(link);
+
+    return NGX_OK;
+}
+
+
+static ngx_mail_redis_link_t *
+ngx_mail_redis_link_create(ngx_cycle_t *cycle,
+    ngx_mail_redis_main_conf_t *rmcf)
+{
+    ngx_mail_redis_link_t  *link;
+
+    link = ngx_pcalloc(cycle->pool, sizeof(ngx_mail_redis_link_t));
+    if (link == NULL) {
+        return NULL;
     }
 
     link->conf = rmcf;
@@ -382,11 +437,7 @@ ngx_mail_redis_init_process(ngx_cycle_t *cycle)
     link->connect_timer.log = cycle->log;
     link->connect_timer.cancelable = 1;
 
-    ngx_mail_redis_link = link;
-
-    ngx_mail_redis_connect(link);
-
-    return NGX_OK;
+    return link;
 }
 
 
@@ -416,6 +467,14 @@ ngx_mail_redis_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_mail_redis_link = NULL;
+
+    link = ngx_mail_redis_sub_link;
+    ngx_mail_redis_sub_link = NULL;
+
+    if (link && link->ac) {
+        link->ac->onDisconnect = NULL;
+        redisAsyncFree(link->ac);
+    }
 }
 
 
@@ -586,6 +645,10 @@ ngx_mail_redis_connected(const redisAsyncContext *ac, int status)
 
     link->connected = 1;
     link->backoff = NGX_MAIL_REDIS_BACKOFF_MIN;
+
+    if (link->subscriber) {
+        ngx_mail_redis_resubscribe();
+    }
 }
 
 
@@ -999,4 +1062,196 @@ ngx_mail_redis_cleanup(void *privdata)
     ngx_free_connection(c);
 
     link->conn = NULL;
+}
+
+
+/*
+ * Publish/subscribe.  Sessions subscribe to channels (IMAP: notify:{user});
+ * the worker subscribes each channel once on its subscriber link and hands
+ * every message to all of the channel's sessions.  A channel is subscribed
+ * while at least one session listens.  After a reconnection every channel
+ * is subscribed again and each session gets a NULL message: what was
+ * published in between is lost, and the session must look for itself.
+ */
+
+ngx_int_t
+ngx_mail_redis_subscribe(ngx_mail_redis_subscription_t *sub,
+    ngx_str_t *channel, ngx_mail_redis_message_pt handler, void *data)
+{
+    uint32_t                   hash;
+    ngx_mail_redis_channel_t  *ch;
+
+    if (ngx_mail_redis_sub_link == NULL) {
+        return NGX_ERROR;
+    }
+
+    hash = ngx_crc32_long(channel->data, channel->len);
+
+    ch = (ngx_mail_redis_channel_t *)
+             ngx_str_rbtree_lookup(&ngx_mail_redis_channels, channel, hash);
+
+    if (ch == NULL) {
+        ch = ngx_alloc(sizeof(ngx_mail_redis_channel_t) + channel->len,
+                       ngx_cycle->log);
+        if (ch == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ch->name, channel->data, channel->len);
+        ch->sn.str.data = ch->name;
+        ch->sn.str.len = channel->len;
+        ch->sn.node.key = hash;
+        ngx_queue_init(&ch->subscribers);
+
+        ngx_rbtree_insert(&ngx_mail_redis_channels, &ch->sn.node);
+
+        ngx_mail_redis_channel_command("SUBSCRIBE", &ch->sn.str);
+    }
+
+    sub->channel = ch;
+    sub->handler = handler;
+    sub->data = data;
+    ngx_queue_insert_tail(&ch->subscribers, &sub->queue);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_mail_redis_unsubscribe(ngx_mail_redis_subscription_t *sub)
+{
+    ngx_mail_redis_channel_t  *ch;
+
+    ch = sub->channel;
+    if (ch == NULL) {
+        return;
+    }
+
+    sub->channel = NULL;
+    ngx_queue_remove(&sub->queue);
+
+    if (!ngx_queue_empty(&ch->subscribers)) {
+        return;
+    }
+
+    ngx_mail_redis_channel_command("UNSUBSCRIBE", &ch->sn.str);
+
+    ngx_rbtree_delete(&ngx_mail_redis_channels, &ch->sn.node);
+    ngx_free(ch);
+}
+
+
+/* only while connected: ngx_mail_redis_resubscribe() does the rest */
+
+static void
+ngx_mail_redis_channel_command(const char *verb, ngx_str_t *channel)
+{
+    const char             *argv[2];
+    size_t                  argvlen[2];
+    ngx_mail_redis_link_t  *link;
+
+    link = ngx_mail_redis_sub_link;
+
+    if (link == NULL || link->ac == NULL || !link->connected) {
+        return;
+    }
+
+    argv[0] = verb;
+    argvlen[0] = ngx_strlen(verb);
+    argv[1] = (const char *) channel->data;
+    argvlen[1] = channel->len;
+
+    (void) redisAsyncCommandArgv(link->ac, ngx_mail_redis_message, NULL, 2,
+                                 argv, argvlen);
+}
+
+
+static void
+ngx_mail_redis_resubscribe(void)
+{
+    ngx_rbtree_node_t         *node, *root, *sentinel;
+    ngx_mail_redis_channel_t  *ch;
+
+    sentinel = ngx_mail_redis_channels.sentinel;
+    root = ngx_mail_redis_channels.root;
+
+    if (root == sentinel) {
+        return;
+    }
+
+    for (node = ngx_rbtree_min(root, sentinel);
+         node;
+         node = ngx_rbtree_next(&ngx_mail_redis_channels, node))
+    {
+        ch = (ngx_mail_redis_channel_t *) node;
+        ngx_mail_redis_channel_command("SUBSCRIBE", &ch->sn.str);
+    }
+}
+
+
+/* ["message", channel, payload] or ["subscribe", channel, count] */
+
+static void
+ngx_mail_redis_message(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    redisReply  *r = reply;
+    ngx_str_t    channel, message;
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3
+        || r->element[0]->type != REDIS_REPLY_STRING
+        || r->element[1]->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    channel.data = (u_char *) r->element[1]->str;
+    channel.len = r->element[1]->len;
+
+    if (ngx_strcmp(r->element[0]->str, "message") == 0
+        && r->element[2]->type == REDIS_REPLY_STRING)
+    {
+        message.data = (u_char *) r->element[2]->str;
+        message.len = r->element[2]->len;
+        ngx_mail_redis_publish_local(&channel, &message);
+        return;
+    }
+
+    if (ngx_strcmp(r->element[0]->str, "subscribe") == 0) {
+        ngx_mail_redis_publish_local(&channel, NULL);
+    }
+}
+
+
+static void
+ngx_mail_redis_publish_local(ngx_str_t *channel, ngx_str_t *message)
+{
+    uint32_t                        hash;
+    ngx_uint_t                      last;
+    ngx_queue_t                    *q, *next;
+    ngx_mail_redis_channel_t       *ch;
+    ngx_mail_redis_subscription_t  *sub;
+
+    hash = ngx_crc32_long(channel->data, channel->len);
+
+    ch = (ngx_mail_redis_channel_t *)
+             ngx_str_rbtree_lookup(&ngx_mail_redis_channels, channel, hash);
+    if (ch == NULL) {
+        return;
+    }
+
+    /*
+     * a handler may unsubscribe itself, but no other subscriber; after
+     * the last one the channel itself may be gone
+     */
+    for (q = ngx_queue_head(&ch->subscribers); /* void */ ; q = next) {
+        next = ngx_queue_next(q);
+        last = (next == ngx_queue_sentinel(&ch->subscribers));
+
+        sub = ngx_queue_data(q, ngx_mail_redis_subscription_t, queue);
+        sub->handler(message, sub->data);
+
+        if (last) {
+            return;
+        }
+    }
 }

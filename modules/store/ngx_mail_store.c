@@ -91,6 +91,7 @@ static char  ngx_mail_store_deliver_lua[] =
     "             'blob', qid, 'size', size, 'internaldate', now,\n"
     "             'flags', '', 'modseq', modseq)\n"
     "  redis.call('ZADD', mb .. ':uids', uid, uid)\n"
+    "  redis.call('ZADD', mb .. ':modseq', modseq, uid)\n"
     "  redis.call('HINCRBY', mb, 'messages', 1)\n"
     "  redis.call('HINCRBY', mb, 'unseen', 1)\n"
     "  redis.call('HINCRBY', 'user:' .. t, 'used_bytes', size)\n"

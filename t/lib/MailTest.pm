@@ -18,7 +18,8 @@ use Scalar::Util ();
 use Test::More ();
 
 our @EXPORT_OK = qw(free_port build_dir top_dir wait_port reply_of
-                    client send_line);
+                    client send_line imap_line imap_cmd imap_until
+                    smtp_deliver);
 
 my $top = abs_path(File::Spec->catdir(dirname(__FILE__), '..', '..'));
 
@@ -290,6 +291,72 @@ sub reply_of {
     }
     alarm 0;
     return $reply;
+}
+
+# --- IMAP ---------------------------------------------------------------------
+
+# One line from an IMAP server, '' on EOF; dies after 10 s.
+sub imap_line {
+    my ($sock) = @_;
+    local $SIG{ALRM} = sub { die "timeout reading an IMAP line\n" };
+    alarm 10;
+    my $l = <$sock>;
+    alarm 0;
+    return defined $l ? $l : '';
+}
+
+# Sends "tag command" and returns every line up to the tagged one.
+# Literals in the reply are read whole, so "{n}" never ends a reply early.
+sub imap_cmd {
+    my ($sock, $line) = @_;
+    my ($tag) = $line =~ /^(\S+)/;
+    send_line($sock, $line);
+    return imap_until($sock, $tag);
+}
+
+sub imap_until {
+    my ($sock, $tag) = @_;
+    my $r = '';
+    while (1) {
+        my $l = imap_line($sock);
+        $r .= $l;
+        last if $l eq '';
+        if ($l =~ /\{(\d+)\}\r\n\z/) {
+            my $n = $1;
+            local $SIG{ALRM} = sub { die "timeout reading a literal\n" };
+            alarm 10;
+            while ($n > 0) {
+                my $got = read($sock, my $buf, $n);
+                last unless $got;
+                $r .= $buf;
+                $n -= $got;
+            }
+            alarm 0;
+            next;
+        }
+        last if $l =~ /^\Q$tag\E /;
+    }
+    return $r;
+}
+
+# Delivers a message to "to" through our smtpd on "port"; dies unless 250.
+sub smtp_deliver {
+    my ($port, $to, $content, $from) = @_;
+    my $s = client($port);
+    reply_of($s);
+    for ('EHLO test.example', 'MAIL FROM:<' . ($from || 'a@remote.example')
+         . '>', "RCPT TO:<$to>", 'DATA')
+    {
+        send_line($s, $_);
+        my $r = reply_of($s);
+        die "smtp: $_: $r" unless $r =~ /^[23]/;
+    }
+    $content =~ s/(?<!\r)\n/\r\n/g;
+    $content =~ s/^\./../mg;
+    print $s $content, ".\r\n";
+    my $r = reply_of($s);
+    close $s;
+    die "not delivered: $r" unless $r =~ /^250/;
 }
 
 # --- teardown ----------------------------------------------------------------
