@@ -60,16 +60,19 @@ latency() {  # name port: runs the sessions, fills ROW[name]
             if (n == 0) return -1
             return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
         /^session / { s = $2 }
-        /^SELECT INBOX/ { if (s == 1) sel1 = $3; else sel[++ns] = $3
-                          if ($0 !~ "exists=" want "$") bad++ }
-        /^FETCH 1:\* FLAGS again/ { if (s == 1) fa1 = $5; else fa[++na] = $5
-                                    if ($0 !~ "fetch_lines=" want "$") bad++; next }
-        /^FETCH 1:\* FLAGS/ { if (s == 1) f1 = $4; else f[++nf] = $4
-                              if ($0 !~ "fetch_lines=" want "$") bad++ }
-        /FAILED|^error:/ { bad++ }
+        / FAILED/ { failed++ }
+        /^SELECT INBOX/ { v = / FAILED/ ? -1 : $3
+                          if (s == 1) sel1 = v; else sel[++ns] = v
+                          if (v >= 0 && $0 !~ "exists=" want "$") bad++ }
+        /^FETCH 1:\* FLAGS again/ { v = / FAILED/ ? -1 : $5
+                                    if (s == 1) fa1 = v; else fa[++na] = v
+                                    if (v >= 0 && $0 !~ "fetch_lines=" want "$") bad++; next }
+        /^FETCH 1:\* FLAGS/ { v = / FAILED/ ? -1 : $4
+                              if (s == 1) f1 = v; else f[++nf] = v
+                              if (v >= 0 && $0 !~ "fetch_lines=" want "$") bad++ }
         END { printf "%10.1f %10.1f %10.1f %10.1f %10.1f   %s",
                   sel1 == "" ? -1 : sel1, median(sel, ns), f1 == "" ? -1 : f1, fa1 == "" ? -1 : fa1,
-                  median(f, nf), bad ? bad " problems (see above)" : "ok" }' "$out")
+                  median(f, nf), (failed || bad) ? failed + 0 " failed, " bad + 0 " wrong counts" : "ok" }' "$out")
 }
 
 bench_ours() {
@@ -131,5 +134,6 @@ for s in ours dovecot; do
     [ -n "${ROW[$s]:-}" ] || continue
     printf '%-9s %s\n' "$s" "${ROW[$s]}"
 done
-echo "FETCH = FETCH 1:* FLAGS; \"again\": the second FETCH in the first session. -1: not measured."
+echo "FETCH = FETCH 1:* FLAGS; \"again\": the second FETCH in the first session. -1: the command failed"
+echo "(not measured). check: SELECT said $MSGS EXISTS and every FETCH gave $MSGS lines, else how many did not."
 [ -z "${INDEXBUILD[dovecot]:-}" ] || echo "dovecot index build (first SELECT of the fresh Maildir, untimed above): ${INDEXBUILD[dovecot]}"

@@ -23,8 +23,11 @@
  *     STORE k +FLAGS (\Seen), STORE k -FLAGS (\Seen)
  *     SEARCH UNSEEN, SEARCH SUBJECT "w", SEARCH FROM "w"
  *     APPEND INBOX (\Seen) {SIZE}            (a synchronizing literal)
- *     STORE n +FLAGS.SILENT (\Deleted)       (the appended message: by
- *                                            UID when APPENDUID came back)
+ *     UID STORE u +FLAGS.SILENT (\Deleted)   (the appended message: the
+ *                                            UID from APPENDUID, else
+ *                                            "max+1:*" above the UIDs the
+ *                                            FETCH 1:* saw; skipped with
+ *                                            the EXPUNGE when APPEND failed)
  *     UID EXPUNGE u (UIDPLUS) or EXPUNGE
  * then LOGOUT.  An op is one command that completed with a tagged OK;
  * a tagged NO or BAD, a BYE, a dropped connection or a timeout (-t) is
@@ -111,6 +114,7 @@ typedef struct {
     long        exists;
     unsigned long uid_min, uid_max, uidnext_seen;
     unsigned long appenduid;
+    int         append_ok;
     int         uidplus;
     long        fetch_lines;
     int         got_exists_idle;
@@ -325,6 +329,9 @@ static void next_cmd(conn_t *c)
         default: next = C_LOGOUT; break;
         }
     } else {
+        /* nothing to delete when the APPEND failed */
+        if (next == C_STORE_DELETED && !c->append_ok)
+            c->cmd = C_EXPUNGE;
         if (c->cmd == C_EXPUNGE) {
             c->round++;
             next = c->round < rounds ? C_SELECT : C_LOGOUT;
@@ -385,6 +392,7 @@ static void next_cmd(conn_t *c)
         break;
     case C_APPEND:
         c->appenduid = 0;
+        c->append_ok = 0;
         c->want_cont = 1;
         send_cmd(c, next, "APPEND INBOX (\\Seen) {%zu}\r\n", append_len);
         break;
@@ -393,8 +401,10 @@ static void next_cmd(conn_t *c)
             send_cmd(c, next, "UID STORE %lu +FLAGS.SILENT (\\Deleted)\r\n",
                      c->appenduid);
         else
-            send_cmd(c, next, "STORE %ld +FLAGS.SILENT (\\Deleted)\r\n",
-                     c->exists > 0 ? c->exists : 1);
+            /* above every UID this round's FETCH 1:* saw: the appended one
+             * (n:* takes the last message even when n is above its UID) */
+            send_cmd(c, next, "UID STORE %lu:* +FLAGS.SILENT (\\Deleted)\r\n",
+                     c->uid_max + 1);
         break;
     case C_EXPUNGE:
         if (c->appenduid && c->uidplus)
@@ -501,6 +511,7 @@ static void complete(conn_t *c, char *l)
             c->appenduid = strtoul(q, NULL, 10);
         }
         appends++;
+        c->append_ok = 1;
     }
     if (cmd == C_LOGIN && ok && strstr(l, "UIDPLUS"))
         c->uidplus = 1;
