@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build and run the IMAP parser libFuzzer targets, one after the other,
-# on one core: the command parser, and mUTF-7 with sequence sets.
+# on one core: the command parser, mUTF-7 with sequence sets, FETCH, and
+# the SEARCH compiler and matcher.
 #   fuzz/run-imapd.sh [seconds]     (per target, default 300)
 # Needs clang (Debian package "clang", with libFuzzer); installs it if
 # missing.  Crashes land in fuzz/out/imapd_<target>/ (git-ignored); the
@@ -20,7 +21,7 @@ fi
 mkdir -p "$OUT"
 make -s -C "$TOP/modules/imap" fuzz O="$OUT"
 
-for target in command utf7; do
+for target in command utf7 fetch search; do
     dir=$TOP/fuzz/out/imapd_$target
     mkdir -p "$dir/corpus"
     echo "== imapd-$target-fuzz for $SECONDS_TO_RUN s"

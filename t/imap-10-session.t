@@ -38,8 +38,9 @@ $t->start_nginx(<<CONF, ports => [$plain, $tls, $only, $idle]);
 CONF
 $t->add_user('demo@example.test', 'Secret-1');
 
-my $caps = 'IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE SPECIAL-USE '
-         . 'CHILDREN';
+my $caps = 'IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE SPECIAL-USE '
+         . 'CHILDREN UIDPLUS MOVE UNSELECT CONDSTORE QRESYNC QUOTA '
+         . 'QUOTA=RES-STORAGE';
 
 sub line { my $s = shift; local $SIG{ALRM} = sub { die "timeout\n" };
            alarm 10; my $l = <$s>; alarm 0; return defined $l ? $l : '' }
@@ -105,9 +106,14 @@ is(cmd($s, 'c4 NAMESPACE'),
    "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\nc4 OK NAMESPACE completed\r\n",
    'NAMESPACE');
 is(cmd($s, 'c5 ENABLE CONDSTORE UTF8=ACCEPT'),
-   "* ENABLED\r\nc5 OK ENABLE completed\r\n", 'ENABLE: nothing enabled yet');
-is(cmd($s, 'c6 UID FETCH 1 FLAGS'), "c6 BAD Unknown command\r\n",
-   'UID FETCH: unknown');
+   "* ENABLED CONDSTORE\r\nc5 OK ENABLE completed\r\n",
+   'ENABLE: CONDSTORE only');
+is(cmd($s, 'c5a ENABLE QRESYNC CONDSTORE'),
+   "* ENABLED QRESYNC\r\nc5a OK ENABLE completed\r\n",
+   'ENABLE: only what was not enabled yet');
+is(cmd($s, 'c6 UID FETCH 1 FLAGS'),
+   "c6 BAD Command not valid in this state\r\n",
+   'UID FETCH without a mailbox: BAD');
 is(cmd($s, 'c7 LOGOUT'), "* BYE Logging out\r\nc7 OK Logout completed\r\n",
    'LOGOUT: BYE, then OK');
 is(line($s), '', 'and the connection is closed');

@@ -18,6 +18,7 @@
 
 #include "ngx_mail_account.h"
 #include "ngx_mail_redis.h"
+#include "ngx_mail_store.h"
 #include "ngx_mail_imapd_parse.h"
 #include "ngx_mail_imapd_seqset.h"
 
@@ -40,6 +41,7 @@
 
 typedef struct {
     ngx_flag_t                  auth_plaintext;
+    size_t                      max_message_size;   /* APPEND */
 } ngx_mail_imapd_srv_conf_t;
 
 
@@ -143,6 +145,12 @@ typedef struct {
     /* allocated on first use: idle sessions stay small */
     ngx_mail_imapd_seq_range_t *ranges;
 
+    /* APPEND: the message literal, streamed into a spool */
+    ngx_mail_store_spool_t      spool;
+    uint64_t                    literal_left;
+    unsigned                    appending:1; /* spooling the literal */
+    unsigned                    spool_wait:1;  /* for Redis to catch up */
+
     unsigned                    idling:1;    /* IDLE: waiting for DONE */
     unsigned                    condstore:1; /* RFC 7162 enabled */
     unsigned                    qresync:1;
@@ -209,6 +217,14 @@ ngx_int_t ngx_mail_imapd_cmd_subscribe(ngx_mail_session_t *s,
 ngx_int_t ngx_mail_imapd_cmd_unsubscribe(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
 
+/* RFC 9208 QUOTA: ngx_mail_imapd_mailbox.c */
+ngx_int_t ngx_mail_imapd_cmd_getquotaroot(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_getquota(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_setquota(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+
 /* the selected state: ngx_mail_imapd_select.c */
 ngx_int_t ngx_mail_imapd_cmd_select(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
@@ -238,6 +254,23 @@ u_char *ngx_mail_imapd_write_flags(u_char *p, u_char *flags, size_t len,
 ngx_int_t ngx_mail_imapd_targets(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, ngx_mail_imapd_seqset_t *set,
     ngx_flag_t uid, uint32_t **uids, ngx_uint_t *n);
+
+/* FETCH, SEARCH: ngx_mail_imapd_messages.c */
+ngx_int_t ngx_mail_imapd_cmd_fetch(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_search(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+void ngx_mail_imapd_work_end(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+
+/* APPEND: ngx_mail_imapd_append.c */
+ngx_int_t ngx_mail_imapd_append_literal(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_append_data(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+ngx_int_t ngx_mail_imapd_cmd_append(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+void ngx_mail_imapd_append_discard(ngx_mail_imapd_ctx_t *ctx);
 
 /* STORE, COPY, MOVE: ngx_mail_imapd_store.c */
 ngx_int_t ngx_mail_imapd_cmd_store(ngx_mail_session_t *s,

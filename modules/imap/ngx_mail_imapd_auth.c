@@ -206,7 +206,7 @@ ngx_mail_imapd_check(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
 static void
 ngx_mail_imapd_auth_done(ngx_mail_session_t *s, ngx_int_t rc)
 {
-    u_char                *p, caps[256];
+    u_char                *p, caps[512];
     ngx_mail_imapd_ctx_t  *ctx;
 
     ctx = ngx_mail_get_module_ctx(s, ngx_mail_imapd_module);

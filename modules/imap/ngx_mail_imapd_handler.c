@@ -47,6 +47,8 @@ static void ngx_mail_imapd_bad(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, const char *reason, size_t len);
 static void ngx_mail_imapd_command(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
+static void ngx_mail_imapd_no(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, const char *text);
 static void ngx_mail_imapd_save_tag(ngx_mail_imapd_ctx_t *ctx);
 static ngx_int_t ngx_mail_imapd_stream(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
@@ -95,6 +97,10 @@ static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
     { ngx_string("SUBSCRIBE"), ngx_mail_imapd_cmd_subscribe, A, 1, 1 },
     { ngx_string("UNSUBSCRIBE"), ngx_mail_imapd_cmd_unsubscribe, A, 1, 1 },
     { ngx_string("SELECT"), ngx_mail_imapd_cmd_select, A, 1, 2 },
+    { ngx_string("APPEND"), ngx_mail_imapd_cmd_append, A, 2, 4 },
+    { ngx_string("GETQUOTAROOT"), ngx_mail_imapd_cmd_getquotaroot, A, 1, 1 },
+    { ngx_string("GETQUOTA"), ngx_mail_imapd_cmd_getquota, A, 1, 1 },
+    { ngx_string("SETQUOTA"), ngx_mail_imapd_cmd_setquota, A, 2, 2 },
     { ngx_string("EXAMINE"), ngx_mail_imapd_cmd_select, A, 1, 2 },
     { ngx_string("IDLE"), ngx_mail_imapd_cmd_idle, A, 0, 0 },
     { ngx_string("CHECK"), ngx_mail_imapd_cmd_check, S, 0, 0 },
@@ -104,6 +110,8 @@ static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
     { ngx_string("STORE"), ngx_mail_imapd_cmd_store, S|U, 3, 40 },
     { ngx_string("COPY"), ngx_mail_imapd_cmd_copy, S|U, 2, 2 },
     { ngx_string("MOVE"), ngx_mail_imapd_cmd_move, S|U, 2, 2 },
+    { ngx_string("FETCH"), ngx_mail_imapd_cmd_fetch, S|U, 2, 3 },
+    { ngx_string("SEARCH"), ngx_mail_imapd_cmd_search, S|U, 1, 255 },
     { ngx_null_string, NULL, 0, 0, 0 }
 };
 
@@ -116,7 +124,7 @@ static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
 void
 ngx_mail_imapd_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
 {
-    u_char                *p, caps[256];
+    u_char                *p, caps[512];
     ngx_pool_cleanup_t    *cln;
     ngx_mail_server_io_t  *io;
     ngx_mail_imapd_ctx_t  *ctx;
@@ -247,6 +255,15 @@ ngx_mail_imapd_process(ngx_mail_session_t *s)
             continue;
         }
 
+        if (ctx->appending) {
+            if (ngx_mail_imapd_append_data(s, ctx) == NGX_AGAIN) {
+                io->in_command = 1;
+                return;
+            }
+
+            continue;
+        }
+
         if (ctx->skipping) {
             rc = ngx_mail_imapd_parse_skip(ps, b->pos, b->last, &used);
 
@@ -326,6 +343,12 @@ ngx_mail_imapd_process(ngx_mail_session_t *s)
             ctx->parsing = 0;
             b->pos = b->start + ps->pos;
             ngx_mail_imapd_command(s, ctx);
+
+            /* an APPEND refused before its script took the spool */
+            if (ctx->spool.session && !ctx->spool.done) {
+                ngx_mail_imapd_append_discard(ctx);
+            }
+
             break;
 
         default: /* NGX_MAIL_IMAPD_PARSE_ERROR */
@@ -345,6 +368,35 @@ ngx_mail_imapd_literal(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     ngx_mail_imapd_parser_t  *ps;
 
     ps = &ctx->parser;
+
+    /* APPEND's message, whatever its size, is streamed to Redis */
+    if (ps->literal.node != 0 && ps->nodes[ps->literal.node].parent
+                                 == NGX_MAIL_IMAPD_NODE_NONE
+        && ngx_mail_imapd_atom_eq(&ps->name, "APPEND") && !ps->uid)
+    {
+        switch (ngx_mail_imapd_append_literal(s, ctx)) {
+
+        case NGX_OK:
+            return;
+
+        case NGX_ABORT:
+            ngx_mail_imapd_parse_reject(ps);
+            ngx_mail_imapd_no(s, ctx, "NO [TOOBIG] Message too large");
+            return;
+
+        case NGX_DECLINED:
+            ngx_mail_imapd_parse_reject(ps);
+            ngx_mail_imapd_bad(s, ctx, "Invalid arguments",
+                               sizeof("Invalid arguments") - 1);
+            return;
+
+        default:
+            ngx_mail_imapd_parse_reject(ps);
+            ngx_mail_imapd_no(s, ctx, "NO [UNAVAILABLE] Temporary failure, "
+                                      "try again later");
+            return;
+        }
+    }
 
     if (!ps->literal.inline_ok) {
         ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
@@ -372,6 +424,7 @@ ngx_mail_imapd_bad(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     ps = &ctx->parser;
 
     ngx_mail_imapd_save_tag(ctx);
+    ngx_mail_imapd_append_discard(ctx);
 
     if (ctx->tag.len && ctx->parser.tag.len <= NGX_MAIL_IMAPD_TAG_MAX) {
         (void) ngx_mail_server_printf(s, "%V BAD %*s", &ctx->tag, len,
@@ -384,6 +437,24 @@ ngx_mail_imapd_bad(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     ctx->parsing = 0;
     ctx->skipping = 1;
     s->buffer->pos = s->buffer->start + ps->pos;
+
+    ngx_mail_imapd_error(s, ctx);
+}
+
+
+/* a literal refused for a reason other than syntax: NO, and skip */
+
+static void
+ngx_mail_imapd_no(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
+    const char *text)
+{
+    ngx_mail_imapd_save_tag(ctx);
+
+    (void) ngx_mail_imapd_printf(s, ctx, "%V %s", &ctx->tag, text);
+
+    ctx->parsing = 0;
+    ctx->skipping = 1;
+    s->buffer->pos = s->buffer->start + ctx->parser.pos;
 
     ngx_mail_imapd_error(s, ctx);
 }
@@ -666,7 +737,7 @@ ngx_mail_imapd_continue(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     next = ctx->next;
     ctx->next = NULL;
 
-    return next(s, ctx);
+    return next(s, ctx->work);
 }
 
 
@@ -687,8 +758,10 @@ u_char *
 ngx_mail_imapd_capabilities(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     u_char *p)
 {
-    static u_char  base[] = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE "
-                            "SPECIAL-USE CHILDREN";
+    static u_char  base[] = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE "
+                            "NAMESPACE SPECIAL-USE CHILDREN UIDPLUS MOVE "
+                            "UNSELECT CONDSTORE QRESYNC QUOTA "
+                            "QUOTA=RES-STORAGE";
 
     p = ngx_cpymem(p, base, sizeof(base) - 1);
 
@@ -716,7 +789,7 @@ static ngx_int_t
 ngx_mail_imapd_cmd_capability(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx)
 {
-    u_char  *p, caps[256];
+    u_char  *p, caps[512];
 
     p = ngx_mail_imapd_capabilities(s, ctx, caps);
 
@@ -785,24 +858,56 @@ ngx_mail_imapd_cmd_id(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 }
 
 
-/* RFC 5161 3.1: no extension can be enabled yet, and none is refused */
+/*
+ * RFC 5161 3.1: CONDSTORE and QRESYNC (RFC 7162 3.2.3: QRESYNC implies
+ * CONDSTORE); others are ignored, as the RFC asks
+ */
 
 static ngx_int_t
 ngx_mail_imapd_cmd_enable(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 {
+    u_char                    *p, line[64];
     uint32_t                   i;
+    ngx_uint_t                 condstore, qresync;
+    ngx_mail_imapd_node_t     *node;
     ngx_mail_imapd_parser_t   *ps;
 
     ps = &ctx->parser;
+    condstore = 0;
+    qresync = 0;
 
-    for (i = 0; i != NGX_MAIL_IMAPD_NODE_NONE; i = ps->nodes[i].next) {
-        if (ps->nodes[i].type != NGX_MAIL_IMAPD_NODE_ATOM) {
+    for (i = 0; i != NGX_MAIL_IMAPD_NODE_NONE; i = node->next) {
+        node = &ps->nodes[i];
+
+        if (node->type != NGX_MAIL_IMAPD_NODE_ATOM) {
             (void) ngx_mail_imapd_tagged(s, ctx, "BAD Invalid arguments");
             return NGX_ERROR;
         }
+
+        if (ngx_mail_imapd_atom_eq(&node->value, "CONDSTORE")) {
+            condstore = 1;
+
+        } else if (ngx_mail_imapd_atom_eq(&node->value, "QRESYNC")) {
+            qresync = 1;
+        }
     }
 
-    (void) ngx_mail_server_printf(s, "* ENABLED");
+    p = ngx_cpymem(line, "* ENABLED", sizeof("* ENABLED") - 1);
+
+    /* only what this ENABLE turned on is listed */
+    if (condstore && !ctx->condstore) {
+        p = ngx_cpymem(p, " CONDSTORE", sizeof(" CONDSTORE") - 1);
+    }
+
+    if (qresync && !ctx->qresync) {
+        p = ngx_cpymem(p, " QRESYNC", sizeof(" QRESYNC") - 1);
+    }
+
+    ctx->condstore |= condstore | qresync;
+    ctx->qresync |= qresync;
+
+    (void) ngx_mail_imapd_write(s, ctx, line, p - line);
+    (void) ngx_mail_imapd_write(s, ctx, (u_char *) CRLF, 2);
 
     return ngx_mail_imapd_tagged(s, ctx, "OK ENABLE completed");
 }
@@ -831,6 +936,8 @@ ngx_mail_imapd_cleanup(void *data)
     }
 
     ngx_mail_imapd_mailbox_free(&ctx->selecting);
+    ngx_mail_imapd_append_discard(ctx);
+    ngx_mail_imapd_work_end(NULL, ctx);
 
     if (ctx->reply_pool) {
         ngx_destroy_pool(ctx->reply_pool);

@@ -228,6 +228,7 @@ static ngx_int_t ngx_mail_imapd_change(ngx_mail_session_t *s,
     ngx_uint_t nnames);
 static void ngx_mail_imapd_changed(redisReply *reply, void *data);
 static void ngx_mail_imapd_status_done(redisReply *reply, void *data);
+static void ngx_mail_imapd_quota_done(redisReply *reply, void *data);
 static void ngx_mail_imapd_inbox(ngx_str_t *name);
 
 
@@ -1034,4 +1035,171 @@ ngx_mail_imapd_unavailable(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 {
     return ngx_mail_imapd_tagged(s, ctx, "NO [UNAVAILABLE] Temporary "
                                          "failure, try again later");
+}
+
+
+/*
+ * RFC 9208 QUOTA: one quota root, "", holding all of the user's
+ * mailboxes, with the STORAGE resource (in units of 1024 octets) from
+ * the user's quota_bytes and used_bytes.  No root when the user has no
+ * quota.  SETQUOTA is the administrator's (mailctl user quota).
+ */
+
+static char  ngx_mail_imapd_quota_lua[] =
+    NGX_MAIL_IMAPD_LUA_PRELUDE
+    "local u = redis.call('HMGET', user, 'quota_bytes', 'used_bytes')\n"
+    "local exists = 1\n"
+    "if ARGV[3] ~= '' and redis.call('HEXISTS', boxes, ARGV[3]) == 0 then\n"
+    "  exists = 0\n"
+    "end\n"
+    "return { u[1] or '0', u[2] or '0', exists }\n";
+
+
+ngx_int_t
+ngx_mail_imapd_cmd_getquotaroot(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx)
+{
+    u_char     buf[NGX_MAIL_IMAPD_MAILBOX_MAX];
+    ngx_str_t  name, args[3];
+
+    if (ngx_mail_imapd_mailbox_arg(s, ctx, 0, &name, buf, 0) != NGX_OK
+        || ngx_mail_imapd_arg_string(ctx, 0, &ctx->wire_name) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (name.len == 0) {
+        (void) ngx_mail_imapd_tagged(s, ctx, "NO [NONEXISTENT] Mailbox does "
+                                             "not exist");
+        return NGX_ERROR;
+    }
+
+    args[0] = s->login;
+    ngx_str_set(&args[1], "0");
+    args[2] = name;
+
+    ctx->lsub = 1;      /* GETQUOTAROOT: the QUOTAROOT line first */
+
+    if (ngx_mail_imapd_eval(s, ngx_mail_imapd_quota_lua, args, 3,
+                            ngx_mail_imapd_quota_done)
+        != NGX_OK)
+    {
+        return ngx_mail_imapd_unavailable(s, ctx);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_mail_imapd_cmd_getquota(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    ngx_str_t  root, args[3];
+
+    if (ngx_mail_imapd_arg_string(ctx, 0, &root) != NGX_OK) {
+        (void) ngx_mail_imapd_tagged(s, ctx, "BAD Invalid arguments");
+        return NGX_ERROR;
+    }
+
+    if (root.len != 0) {
+        (void) ngx_mail_imapd_tagged(s, ctx, "NO [NONEXISTENT] No such "
+                                             "quota root");
+        return NGX_ERROR;
+    }
+
+    args[0] = s->login;
+    ngx_str_set(&args[1], "0");
+    ngx_str_null(&args[2]);
+
+    ctx->lsub = 0;
+
+    if (ngx_mail_imapd_eval(s, ngx_mail_imapd_quota_lua, args, 3,
+                            ngx_mail_imapd_quota_done)
+        != NGX_OK)
+    {
+        return ngx_mail_imapd_unavailable(s, ctx);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_mail_imapd_cmd_setquota(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    (void) ngx_mail_imapd_tagged(s, ctx, "NO [NOPERM] Quotas are set by "
+                                         "the administrator");
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_mail_imapd_quota_done(redisReply *reply, void *data)
+{
+    ngx_mail_session_t  *s = data;
+
+    u_char                 line[2 * NGX_MAIL_IMAPD_WIRE_MAX + 64], *p;
+    off_t                  quota, used;
+    ngx_mail_imapd_ctx_t  *ctx;
+
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_imapd_module);
+
+    if (ngx_mail_redis_reply_is_error(reply, s->connection->log)
+        || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING)
+    {
+        (void) ngx_mail_imapd_unavailable(s, ctx);
+        ngx_mail_imapd_done(s);
+        return;
+    }
+
+    quota = ngx_atoof((u_char *) reply->element[0]->str,
+                      reply->element[0]->len);
+    used = ngx_atoof((u_char *) reply->element[1]->str,
+                     reply->element[1]->len);
+
+    if (quota == NGX_ERROR) {
+        quota = 0;
+    }
+
+    if (used == NGX_ERROR || used < 0) {
+        used = 0;
+    }
+
+    if (ctx->lsub) {
+        if (reply->element[2]->type != REDIS_REPLY_INTEGER
+            || reply->element[2]->integer == 0)
+        {
+            (void) ngx_mail_imapd_tagged(s, ctx, "NO [NONEXISTENT] Mailbox "
+                                                 "does not exist");
+            ngx_mail_imapd_done(s);
+            return;
+        }
+
+        p = ngx_cpymem(line, "* QUOTAROOT ", sizeof("* QUOTAROOT ") - 1);
+        p = ngx_mail_imapd_quote(p, ctx->wire_name.data,
+                                 ngx_min(ctx->wire_name.len,
+                                         NGX_MAIL_IMAPD_WIRE_MAX));
+        if (quota > 0) {
+            p = ngx_cpymem(p, " \"\"", 3);
+        }
+
+        (void) ngx_mail_imapd_printf(s, ctx, "%*s", p - line, line);
+    }
+
+    if (quota > 0) {
+        (void) ngx_mail_imapd_printf(s, ctx, "* QUOTA \"\" (STORAGE %O %O)",
+                                     (used + 1023) / 1024, quota / 1024);
+
+    } else if (!ctx->lsub) {
+        (void) ngx_mail_imapd_tagged(s, ctx, "NO [NONEXISTENT] No such "
+                                             "quota root");
+        ngx_mail_imapd_done(s);
+        return;
+    }
+
+    (void) ngx_mail_imapd_printf(s, ctx, "%V OK %V completed", &ctx->tag,
+                                 ctx->verb);
+    ngx_mail_imapd_done(s);
 }

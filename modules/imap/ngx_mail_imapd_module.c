@@ -28,6 +28,13 @@ static ngx_command_t  ngx_mail_imapd_commands[] = {
       offsetof(ngx_mail_imapd_srv_conf_t, auth_plaintext),
       NULL },
 
+    { ngx_string("imapd_max_message_size"),
+      NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_MAIL_SRV_CONF_OFFSET,
+      offsetof(ngx_mail_imapd_srv_conf_t, max_message_size),
+      NULL },
+
       ngx_null_command
 };
 
@@ -87,6 +94,7 @@ ngx_mail_imapd_create_srv_conf(ngx_conf_t *cf)
     }
 
     iscf->auth_plaintext = NGX_CONF_UNSET;
+    iscf->max_message_size = NGX_CONF_UNSET_SIZE;
 
     return iscf;
 }
@@ -101,6 +109,9 @@ ngx_mail_imapd_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_mail_core_srv_conf_t  *cscf;
 
     ngx_conf_merge_value(conf->auth_plaintext, prev->auth_plaintext, 0);
+    /* as smtpd's default: what SMTP accepts, a client may store */
+    ngx_conf_merge_size_value(conf->max_message_size,
+                              prev->max_message_size, 50 * 1024 * 1024);
 
     cscf = ngx_mail_conf_get_module_srv_conf(cf, ngx_mail_core_module);
 

@@ -27,9 +27,11 @@
 
 
 /*
- * ARGV: user, name, claim (1: SELECT takes \Recent, 0: EXAMINE).
+ * ARGV: user, name, claim (1: SELECT takes \Recent, 0: EXAMINE), and
+ * for QRESYNC the client's UIDVALIDITY and modseq (or 0 0).
  * { id, uidvalidity, uidnext, highestmodseq, recent from, recent to,
- *   first unseen UID or 0, keywords, { uid... } } or "NONEXISTENT".
+ *   first unseen UID or 0, keywords, { uid... }, { vanished uid... },
+ *   { uid, flags, modseq, ... } } or "NONEXISTENT".
  * The first unseen message is looked for from the end, where new mail
  * is, counting down the mailbox's unseen counter.
  */
@@ -60,7 +62,21 @@ static char  ngx_mail_imapd_select_lua[] =
     "  end\n"
     "  i = i - 1\n"
     "end\n"
-    "return { id, m[1], m[2], m[3], lo, hi, first, m[6] or '', uids }\n";
+    "local gone, changed = {}, {}\n"
+    "if ARGV[4] == m[1] and tonumber(ARGV[5]) > 0 then\n"
+    "  local since = '(' .. ARGV[5]\n"
+    "  gone = redis.call('ZRANGEBYSCORE', mb .. ':expunged', since, '+inf')\n"
+    "  local c = redis.call('ZRANGEBYSCORE', mb .. ':modseq', since, '+inf',\n"
+    "                       'WITHSCORES')\n"
+    "  for j = 1, #c, 2 do\n"
+    "    changed[#changed + 1] = c[j]\n"
+    "    changed[#changed + 1] = redis.call('HGET', 'msg:' .. t .. ':' .. id\n"
+    "                                       .. ':' .. c[j], 'flags') or ''\n"
+    "    changed[#changed + 1] = c[j + 1]\n"
+    "  end\n"
+    "end\n"
+    "return { id, m[1], m[2], m[3], lo, hi, first, m[6] or '', uids, gone,\n"
+    "         changed }\n";
 
 
 /*
@@ -179,6 +195,11 @@ static void ngx_mail_imapd_notified(ngx_str_t *message, void *data);
 static ngx_int_t ngx_mail_imapd_uint(redisReply *r, uint64_t *value);
 static ngx_uint_t ngx_mail_imapd_lower_bound(ngx_mail_imapd_mailbox_t *mb,
     uint32_t uid);
+static ngx_int_t ngx_mail_imapd_qresync_params(ngx_mail_imapd_ctx_t *ctx,
+    ngx_mail_imapd_node_t *list, ngx_str_t *qresync);
+static void ngx_mail_imapd_resync(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, ngx_mail_imapd_mailbox_t *mb,
+    redisReply *gone, redisReply *changed);
 
 
 ngx_int_t
@@ -186,7 +207,7 @@ ngx_mail_imapd_cmd_select(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 {
     u_char                  buf[NGX_MAIL_IMAPD_MAILBOX_MAX];
     uint32_t                i;
-    ngx_str_t               name, args[3];
+    ngx_str_t               name, args[5], qresync[2];
     ngx_mail_imapd_node_t  *params, *p;
 
     /* RFC 3501 6.3.1: a SELECT closes the mailbox, even when it fails */
@@ -201,6 +222,9 @@ ngx_mail_imapd_cmd_select(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     if (ngx_mail_imapd_mailbox_arg(s, ctx, 0, &name, buf, 0) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    ngx_str_set(&qresync[0], "0");
+    ngx_str_set(&qresync[1], "0");
 
     /* RFC 7162 3.1.8, 3.2.5: (CONDSTORE), (QRESYNC (...)) */
     if (ctx->parser.nargs == 2) {
@@ -224,10 +248,10 @@ ngx_mail_imapd_cmd_select(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
             if (p->type == NGX_MAIL_IMAPD_NODE_ATOM
                 && ngx_mail_imapd_atom_eq(&p->value, "QRESYNC")
                 && ctx->qresync && p->next != NGX_MAIL_IMAPD_NODE_NONE
-                && ctx->parser.nodes[p->next].type
-                   == NGX_MAIL_IMAPD_NODE_LIST)
+                && ngx_mail_imapd_qresync_params(ctx, &ctx->parser.nodes[
+                                                     p->next], qresync)
+                   == NGX_OK)
             {
-                /* all changes since are reported as they would be */
                 i = p->next;
                 p = &ctx->parser.nodes[i];
                 continue;
@@ -260,7 +284,10 @@ ngx_mail_imapd_cmd_select(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         ngx_str_set(&args[2], "0");
     }
 
-    if (ngx_mail_imapd_eval(s, ngx_mail_imapd_select_lua, args, 3,
+    args[3] = qresync[0];
+    args[4] = qresync[1];
+
+    if (ngx_mail_imapd_eval(s, ngx_mail_imapd_select_lua, args, 5,
                             ngx_mail_imapd_select_done)
         != NGX_OK)
     {
@@ -349,7 +376,7 @@ ngx_mail_imapd_select_reply(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     ngx_uint_t   i, n, recent;
     redisReply  *e;
 
-    if (reply->elements != 9) {
+    if (reply->elements != 11) {
         return NGX_ERROR;
     }
 
@@ -407,7 +434,110 @@ ngx_mail_imapd_select_reply(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     (void) ngx_mail_imapd_printf(s, ctx, "* OK [HIGHESTMODSEQ %uL] Highest",
                                  mb->modseq);
 
+    ngx_mail_imapd_resync(s, ctx, mb, reply->element[9], reply->element[10]);
+
     return NGX_OK;
+}
+
+
+/*
+ * RFC 7162 3.2.5.1: (QRESYNC (uidvalidity modseq [known-uids ...])).
+ * The known UIDs only narrow the VANISHED response, which may as well
+ * be complete; they are not used.
+ */
+
+static ngx_int_t
+ngx_mail_imapd_qresync_params(ngx_mail_imapd_ctx_t *ctx,
+    ngx_mail_imapd_node_t *list, ngx_str_t *qresync)
+{
+    ngx_mail_imapd_node_t  *uv, *ms;
+
+    if (list->type != NGX_MAIL_IMAPD_NODE_LIST || list->count < 2
+        || list->count > 4)
+    {
+        return NGX_ERROR;
+    }
+
+    uv = &ctx->parser.nodes[list->child];
+    ms = &ctx->parser.nodes[uv->next];
+
+    if (uv->type != NGX_MAIL_IMAPD_NODE_ATOM
+        || ms->type != NGX_MAIL_IMAPD_NODE_ATOM
+        || ngx_atoof((u_char *) uv->value.data, uv->value.len) <= 0
+        || ngx_atoof((u_char *) ms->value.data, ms->value.len) <= 0)
+    {
+        return NGX_ERROR;
+    }
+
+    qresync[0].data = (u_char *) uv->value.data;
+    qresync[0].len = uv->value.len;
+    qresync[1].data = (u_char *) ms->value.data;
+    qresync[1].len = ms->value.len;
+
+    return NGX_OK;
+}
+
+
+/* what changed since the client's last sync: VANISHED (EARLIER), FETCH */
+
+static void
+ngx_mail_imapd_resync(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
+    ngx_mail_imapd_mailbox_t *mb, redisReply *gone, redisReply *changed)
+{
+    u_char       *p, line[1024];
+    size_t        i;
+    ngx_int_t     seq;
+    redisReply  **f;
+
+    if (gone->type == REDIS_REPLY_ARRAY && gone->elements) {
+        (void) ngx_mail_imapd_write(s, ctx, (u_char *) "* VANISHED (EARLIER) ",
+                                    sizeof("* VANISHED (EARLIER) ") - 1);
+
+        for (i = 0; i < gone->elements; i++) {
+            if (gone->element[i]->type != REDIS_REPLY_STRING) {
+                continue;
+            }
+
+            p = ngx_sprintf(line, "%s%*s", i ? "," : "",
+                            ngx_min(gone->element[i]->len, 10),
+                            gone->element[i]->str);
+            (void) ngx_mail_imapd_write(s, ctx, line, p - line);
+        }
+
+        (void) ngx_mail_imapd_write(s, ctx, (u_char *) CRLF, 2);
+    }
+
+    if (changed->type != REDIS_REPLY_ARRAY) {
+        return;
+    }
+
+    f = changed->element;
+
+    for (i = 0; i + 2 < changed->elements; i += 3) {
+        if (f[i]->type != REDIS_REPLY_STRING
+            || f[i + 1]->type != REDIS_REPLY_STRING
+            || f[i + 2]->type != REDIS_REPLY_STRING)
+        {
+            continue;
+        }
+
+        seq = ngx_mail_imapd_seq_of(mb, (uint32_t) ngx_atoi(
+                                            (u_char *) f[i]->str, f[i]->len));
+        if (seq == 0) {
+            continue;
+        }
+
+        p = ngx_sprintf(line, "* %i FETCH (UID %*s FLAGS (", seq,
+                        ngx_min(f[i]->len, 10), f[i]->str);
+        p = ngx_mail_imapd_write_flags(p, (u_char *) f[i + 1]->str,
+                                       ngx_min(f[i + 1]->len, 700),
+                                       ngx_mail_imapd_is_recent(mb,
+                                           mb->uids[seq - 1]));
+        p = ngx_sprintf(p, ") MODSEQ (%*s))" CRLF,
+                        ngx_min(f[i + 2]->len, 20), f[i + 2]->str);
+
+        (void) ngx_mail_imapd_write(s, ctx, line, p - line);
+    }
 }
 
 
