@@ -52,9 +52,13 @@ deps
 [ "$ONLY" = dovecot ] || need_build
 build_load
 
-declare -A OPS ERR RSS CPU STATUS
+declare -A OPS ERR RSS CPU STATUS REDIS_CPU
+proc_cpu() {  # utime + stime of one process, seconds
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
 run_load() {  # name port seconds pids-to-sample
-    local name=$1 port=$2 secs=$3 pids=$4 sampler
+    local name=$1 port=$2 secs=$3 pids=$4 sampler rcpu0=''
+    [ -z "$REDIS_PID" ] || rcpu0=$(proc_cpu "$REDIS_PID")
     perl "$TOP/bench/pop3/rss.pl" --pids "$pids" > "$T/$name.rss" &
     sampler=$!
     CLIENT_PIDS+=("$sampler")
@@ -62,6 +66,8 @@ run_load() {  # name port seconds pids-to-sample
         -u "user%d@$DOMAIN" -w "$PASSWORD" -t 30 > "$T/$name.out" 2>&1 || true
     kill -TERM "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
+    REDIS_CPU[$name]=''
+    [ -z "$rcpu0" ] || REDIS_CPU[$name]=$(awk -v a="$rcpu0" -v b="$(proc_cpu "$REDIS_PID")" 'BEGIN { printf "%.2f", b - a }')
     local line kv
     line=$(grep '^status=' "$T/$name.out" | tail -n 1 || true)
     OPS[$name]=0 ERR[$name]=- STATUS[$name]=client-failed RSS[$name]=0 CPU[$name]=0
@@ -96,8 +102,14 @@ bench_ours() {
         "(used_memory $("${RCLI[@]}" info memory | tr -d '\r' | sed -n 's/^used_memory_human://p'))"
     run_load ours-warmup "$IPORT" "$WARMUP" "$NGINX_PID,$REDIS_PID"
     say "ours: warm-up: ${OPS[ours-warmup]} ops/s, ${ERR[ours-warmup]} errors"
+    "${RCLI[@]}" config resetstat >/dev/null
     run_load ours "$IPORT" "$DURATION" "$NGINX_PID,$REDIS_PID"
+    say "ours: Redis commands by CPU time during the run (calls, usec total, usec/call):"
+    "${RCLI[@]}" info commandstats | tr -d '\r' | grep '^cmdstat_' \
+        | sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),usec_per_call=\([0-9.]*\).*/\3 \1 \2 \4/' \
+        | sort -rn | head -n 6 | awk '{ printf "    %-14s %9s calls %12s usec %10s usec/call\n", $2, $3, $1, $4 }'
     show ours
+    say "ours: of the CPU seconds, redis-server used ${REDIS_CPU[ours]} (nginx the rest)"
     local e
     e=$(nginx_errors)
     say "ours: error.log: $e error/crit/alert lines"
