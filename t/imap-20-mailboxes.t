@@ -167,7 +167,7 @@ deliver("Subject: one\r\n\r\nbody\r\n");
 deliver("Subject: two\r\n\r\nbody\r\n");
 is(cmd($s, 'f2 STATUS inbox (UIDVALIDITY MESSAGES RECENT UIDNEXT UNSEEN '
            . 'HIGHESTMODSEQ)'),
-   "* STATUS \"INBOX\" (UIDVALIDITY $uv MESSAGES 2 RECENT 0 UIDNEXT 3 "
+   "* STATUS \"INBOX\" (UIDVALIDITY $uv MESSAGES 2 RECENT 2 UIDNEXT 3 "
    . "UNSEEN 2 HIGHESTMODSEQ "
    . $t->redis('HGET', "mailbox:{$u}:1", 'highestmodseq') . ")\r\n"
    . "f2 OK STATUS completed\r\n", 'STATUS after two deliveries');

@@ -67,6 +67,8 @@ void ngx_mail_server_discard_input(ngx_mail_session_t *s);
 ngx_flag_t ngx_mail_server_starttls_offered(ngx_mail_session_t *s);
 ngx_flag_t ngx_mail_server_tls_required(ngx_mail_session_t *s);
 void ngx_mail_server_flush(ngx_mail_session_t *s);
+ngx_int_t ngx_mail_server_io_resize(ngx_mail_session_t *s, size_t in_size,
+    size_t out_size);
 
 #define ngx_mail_server_reply_str(s, text)                                    \
     ngx_mail_server_reply(s, (u_char *) text, sizeof(text) - 1)

@@ -658,3 +658,60 @@ ngx_mail_server_out_full(ngx_mail_server_io_t *io)
            > (size_t) (io->out->end - io->out->start) / 2
            || io->out->end - io->out->last < 256;
 }
+
+
+/*
+ * A session that waits a long time (IMAP IDLE) gives its big buffers back
+ * and takes small ones, and the big ones again when it works: with
+ * thousands of idle sessions the buffers would be most of the memory.
+ * What is pending in either buffer moves along; NGX_DECLINED (nothing
+ * changed) when it does not fit.  Buffers come from ngx_pmemalign() so
+ * that ngx_pfree() returns them to the system.
+ */
+
+ngx_int_t
+ngx_mail_server_io_resize(ngx_mail_session_t *s, size_t in_size,
+    size_t out_size)
+{
+    u_char                *in, *out;
+    size_t                 in_used, out_used;
+    ngx_buf_t             *b;
+    ngx_pool_t            *pool;
+    ngx_mail_server_io_t  *io;
+
+    io = ngx_mail_server_io(s);
+    pool = s->connection->pool;
+
+    in_used = s->buffer->last - s->buffer->pos;
+    out_used = io->out->last - io->out->pos;
+
+    /* a TLS write under way wants its bytes where they are */
+    if (in_used > in_size || out_used > out_size || io->sending) {
+        return NGX_DECLINED;
+    }
+
+    in = ngx_pmemalign(pool, in_size, NGX_ALIGNMENT);
+    out = ngx_pmemalign(pool, out_size, NGX_ALIGNMENT);
+
+    if (in == NULL || out == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = s->buffer;
+    ngx_memcpy(in, b->pos, in_used);
+    (void) ngx_pfree(pool, b->start);
+    b->start = in;
+    b->pos = in;
+    b->last = in + in_used;
+    b->end = in + in_size;
+
+    b = io->out;
+    ngx_memcpy(out, b->pos, out_used);
+    (void) ngx_pfree(pool, b->start);
+    b->start = out;
+    b->pos = out;
+    b->last = out + out_used;
+    b->end = out + out_size;
+
+    return NGX_OK;
+}

@@ -38,6 +38,13 @@
 
 #define NGX_MAIL_IMAPD_OUT_SIZE      32768
 
+/* the buffers of a session in IDLE: DONE, and untagged updates */
+#define NGX_MAIL_IMAPD_IDLE_IN       512
+#define NGX_MAIL_IMAPD_IDLE_OUT      2048
+
+/* RFC 2177 3: at least 30 minutes in IDLE */
+#define NGX_MAIL_IMAPD_IDLE_TIMEOUT  (31 * 60 * 1000)
+
 
 typedef struct {
     ngx_flag_t                  auth_plaintext;
@@ -151,6 +158,7 @@ typedef struct {
     unsigned                    appending:1; /* spooling the literal */
     unsigned                    spool_wait:1;  /* for Redis to catch up */
 
+    ngx_msec_t                  timeout;     /* the session's, out of IDLE */
     unsigned                    idling:1;    /* IDLE: waiting for DONE */
     unsigned                    condstore:1; /* RFC 7162 enabled */
     unsigned                    qresync:1;
@@ -169,6 +177,8 @@ void ngx_mail_imapd_init_protocol(ngx_event_t *rev);
 
 void ngx_mail_imapd_error(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx);
 void ngx_mail_imapd_done(ngx_mail_session_t *s);
+ngx_int_t ngx_mail_imapd_parser_memory(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, ngx_flag_t on);
 ngx_int_t ngx_mail_imapd_tagged(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, const char *text);
 ngx_int_t ngx_mail_imapd_write(ngx_mail_session_t *s,

@@ -143,15 +143,10 @@ ngx_mail_imapd_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
     ctx->parse_conf.literal_plus = NGX_MAIL_IMAPD_LITERAL_PLUS;
 
     ctx->parser.conf = &ctx->parse_conf;
-    ctx->parser.max_nodes = NGX_MAIL_IMAPD_MAX_NODES;
-    ctx->parser.nodes = ngx_palloc(c->pool, NGX_MAIL_IMAPD_MAX_NODES
-                                            * sizeof(ngx_mail_imapd_node_t));
-    ctx->parser.scratch_size = NGX_MAIL_IMAPD_LINE_MAX;
-    ctx->parser.scratch = ngx_pnalloc(c->pool, NGX_MAIL_IMAPD_LINE_MAX);
     ctx->tag_buf = ngx_pnalloc(c->pool, NGX_MAIL_IMAPD_TAG_MAX);
 
-    if (ctx->parser.nodes == NULL || ctx->parser.scratch == NULL
-        || ctx->tag_buf == NULL)
+    if (ctx->tag_buf == NULL
+        || ngx_mail_imapd_parser_memory(s, ctx, 1) != NGX_OK)
     {
         ngx_mail_close_connection(c);
         return;
@@ -318,6 +313,11 @@ ngx_mail_imapd_process(ngx_mail_session_t *s)
             if (b->pos != b->start) {
                 b->last = ngx_movemem(b->start, b->pos, b->last - b->pos);
                 b->pos = b->start;
+            }
+
+            if (ngx_mail_imapd_parser_memory(s, ctx, 1) != NGX_OK) {
+                io->quit = 1;
+                return;
             }
 
             ngx_mail_imapd_parse_init(ps);
@@ -721,6 +721,52 @@ ngx_mail_imapd_stream(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         ngx_destroy_pool(ctx->reply_pool);
         ctx->reply_pool = NULL;
         ctx->reply = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The parser's nodes and scratch space, 18 kB, are given back while the
+ * session idles (IDLE) and taken again for the next command.  They are
+ * large allocations of the pool, which ngx_pfree() returns.
+ */
+
+ngx_int_t
+ngx_mail_imapd_parser_memory(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, ngx_flag_t on)
+{
+    ngx_pool_t               *pool;
+    ngx_mail_imapd_parser_t  *ps;
+
+    pool = s->connection->pool;
+    ps = &ctx->parser;
+
+    if (!on) {
+        if (ps->nodes) {
+            (void) ngx_pfree(pool, ps->nodes);
+            (void) ngx_pfree(pool, ps->scratch);
+            ps->nodes = NULL;
+            ps->scratch = NULL;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ps->nodes) {
+        return NGX_OK;
+    }
+
+    ps->max_nodes = NGX_MAIL_IMAPD_MAX_NODES;
+    ps->nodes = ngx_pmemalign(pool, NGX_MAIL_IMAPD_MAX_NODES
+                                    * sizeof(ngx_mail_imapd_node_t),
+                              NGX_ALIGNMENT);
+    ps->scratch_size = NGX_MAIL_IMAPD_LINE_MAX;
+    ps->scratch = ngx_pmemalign(pool, NGX_MAIL_IMAPD_LINE_MAX, NGX_ALIGNMENT);
+
+    if (ps->nodes == NULL || ps->scratch == NULL) {
+        return NGX_ERROR;
     }
 
     return NGX_OK;

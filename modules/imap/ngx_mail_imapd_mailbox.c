@@ -121,13 +121,20 @@ static char  ngx_mail_imapd_list_lua[] =
     "return out\n";
 
 
-/* ARGV[3]: name.  The counters, or "NONEXISTENT" */
+/*
+ * ARGV[3]: name.  The counters, or "NONEXISTENT"; RECENT counts the
+ * messages no session has reported as \Recent yet
+ */
 static char  ngx_mail_imapd_status_lua[] =
     NGX_MAIL_IMAPD_LUA_PRELUDE
     "local id = redis.call('HGET', boxes, ARGV[3])\n"
     "if not id then return 'NONEXISTENT' end\n"
-    "return redis.call('HMGET', 'mailbox:' .. t .. ':' .. id, 'messages',\n"
-    "                  'uidnext', 'uidvalidity', 'unseen', 'highestmodseq')\n";
+    "local mb = 'mailbox:' .. t .. ':' .. id\n"
+    "local m = redis.call('HMGET', mb, 'messages', 'uidnext', 'uidvalidity',\n"
+    "                     'unseen', 'highestmodseq', 'recent_uid')\n"
+    "m[6] = tostring(redis.call('ZCOUNT', mb .. ':uids',\n"
+    "                           '(' .. (m[6] or '0'), '+inf'))\n"
+    "return m\n";
 
 
 /* ARGV[3]: name.  "OK" or "EXISTS" */
@@ -639,7 +646,7 @@ ngx_mail_imapd_status_done(redisReply *reply, void *data)
         return;
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 6) {
         (void) ngx_mail_imapd_tagged(s, ctx, "NO [NONEXISTENT] Mailbox does "
                                              "not exist");
         ngx_mail_imapd_done(s);
@@ -663,12 +670,6 @@ ngx_mail_imapd_status_done(redisReply *reply, void *data)
         }
 
         p = ngx_sprintf(p, "%V ", &ngx_mail_imapd_status_names[k]);
-
-        if (k == ngx_mail_imapd_status_recent) {
-            /* \Recent is not kept (RFC 9051 drops it) */
-            *p++ = '0';
-            continue;
-        }
 
         e = reply->element[k];
 

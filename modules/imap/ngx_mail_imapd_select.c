@@ -1337,9 +1337,29 @@ ngx_mail_imapd_expunged(redisReply *reply, void *data)
 ngx_int_t
 ngx_mail_imapd_cmd_idle(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 {
+    ngx_mail_server_io_t  *io;
+
+    io = ngx_mail_server_io(s);
+
+    /*
+     * RFC 2177 3: clients renew IDLE every 29 minutes, so an idling
+     * session must not time out before 30
+     */
+    ctx->timeout = io->timeout;
+    io->timeout = ngx_max(io->timeout, NGX_MAIL_IMAPD_IDLE_TIMEOUT);
+
     ctx->idling = 1;
 
     (void) ngx_mail_imapd_printf(s, ctx, "+ idling");
+
+    /* thousands of sessions may wait here: each keeps little */
+    if (ctx->reply == NULL
+        && ngx_mail_server_io_resize(s, NGX_MAIL_IMAPD_IDLE_IN,
+                                     NGX_MAIL_IMAPD_IDLE_OUT)
+           == NGX_OK)
+    {
+        (void) ngx_mail_imapd_parser_memory(s, ctx, 0);
+    }
 
     if (ctx->mailbox && ngx_mail_imapd_sync(s, ctx, 1) != NGX_OK) {
         return NGX_OK;
@@ -1353,11 +1373,26 @@ void
 ngx_mail_imapd_idle_line(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     ngx_str_t *line)
 {
-    ctx->idling = 0;
+    ngx_flag_t  done;
 
-    if (line->len != 4 || ngx_strncasecmp(line->data, (u_char *) "DONE", 4)
-                          != 0)
+    ctx->idling = 0;
+    ngx_mail_server_io(s)->timeout = ctx->timeout;
+
+    done = (line->len == 4
+            && ngx_strncasecmp(line->data, (u_char *) "DONE", 4) == 0);
+
+    /* the line goes with the small buffer: compared first */
+    if (s->buffer->end - s->buffer->start < NGX_MAIL_IMAPD_LINE_MAX
+        && ngx_mail_server_io_resize(s, NGX_MAIL_IMAPD_LINE_MAX
+                                        + NGX_MAIL_IMAPD_INLINE_MAX,
+                                     NGX_MAIL_IMAPD_OUT_SIZE)
+           != NGX_OK)
     {
+        ngx_mail_server_io(s)->quit = 1;
+        return;
+    }
+
+    if (!done) {
         (void) ngx_mail_imapd_tagged(s, ctx, "BAD Expected DONE");
         ngx_mail_imapd_error(s, ctx);
         return;
