@@ -149,7 +149,7 @@ for my $n ($o{first} .. $o{first} + $o{users} - 1) {
     if ($redis) {
         resp('HSET', "mailbox:$t:$id", 'uidnext', $o{msgs} + 1,
              'highestmodseq', $o{msgs} + 1, 'messages', $o{msgs},
-             'unseen', $unseen);
+             'unseen', $unseen, 'recent_uid', $o{msgs});
         resp('HINCRBY', "user:$t", 'used_bytes', $bytes);
     }
 }
