@@ -254,6 +254,7 @@ static void send_cmd(conn_t *c, int cmd, const char *fmt, ...)
     int n;
 
     c->cmd = cmd;
+    c->want_cont = cmd == C_APPEND;
     snprintf(c->tag, sizeof(c->tag), "a%u", ++c->tagn);
     n = snprintf(buf, sizeof(buf), "%s ", c->tag);
     va_start(ap, fmt);
@@ -393,7 +394,6 @@ static void next_cmd(conn_t *c)
     case C_APPEND:
         c->appenduid = 0;
         c->append_ok = 0;
-        c->want_cont = 1;
         send_cmd(c, next, "APPEND INBOX (\\Seen) {%zu}\r\n", append_len);
         break;
     case C_STORE_DELETED:
