@@ -87,7 +87,12 @@ bench_ours() {
         "(used_memory $("${RCLI[@]}" info memory | tr -d '\r' | sed -n 's/^used_memory_human://p'))"
     stop_pid "$NGINX_PID" QUIT 100
     start_nginx
+    "${RCLI[@]}" config resetstat >/dev/null
     latency ours "$IPORT"
+    say "ours: Redis commands of the $SESSIONS sessions by CPU time (calls, usec total, usec/call):"
+    "${RCLI[@]}" info commandstats | tr -d '\r' | grep '^cmdstat_' \
+        | sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),usec_per_call=\([0-9.]*\).*/\3 \1 \2 \4/' \
+        | sort -rn | head -n 6 | awk '{ printf "    %-14s %9s calls %12s usec %10s usec/call\n", $2, $3, $1, $4 }'
     local e
     e=$(nginx_errors)
     say "ours: error.log: $e error/crit/alert lines"
