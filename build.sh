@@ -24,7 +24,7 @@ packages=(
     libhiredis-dev libcrypt-dev libssl-dev
     redis-server redis-tools
     perl libmail-imapclient-perl libio-socket-ssl-perl libauthen-sasl-perl
-    libnet-dns-perl fetchmail curl
+    libnet-dns-perl fetchmail curl isync mutt
 )
 
 as_root() {

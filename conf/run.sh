@@ -77,6 +77,8 @@ nginx-mailserver is running (nginx pid $nginx_pid, Redis pid $redis_pid).
   submissions      127.0.0.1:2465   implicit TLS, then AUTH
   POP3             127.0.0.1:2110   STLS, then USER/PASS or AUTH
   POP3S            127.0.0.1:2995   implicit TLS
+  IMAP             127.0.0.1:2143   STARTTLS, then LOGIN or AUTHENTICATE
+  IMAPS            127.0.0.1:2993   implicit TLS
   Redis            127.0.0.1:$redis_port  data in $run/redis
   error log        $run/logs/error.log
 
@@ -85,6 +87,9 @@ nginx-mailserver is running (nginx pid $nginx_pid, Redis pid $redis_pid).
   accounts         REDIS_URL=$REDIS_URL $mailctl user list
 
   try it           openssl s_client -quiet -starttls smtp -connect 127.0.0.1:2587
+                   curl --ssl-reqd --cacert $run/tls/cert.pem \\
+                        -u demo@example.test imap://127.0.0.1:2143/INBOX
+                   (more in docs/testing.md, "IMAP clients by hand")
 
 Press Ctrl-C to stop both.
 INFO

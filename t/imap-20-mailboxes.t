@@ -190,8 +190,19 @@ is(cmd($s, 'g2 LIST "" J*'),
    . "g2 OK LIST completed\r\n", 'the inferiors moved along');
 is(cmd($s, 'g3 LIST "" Work*'), "g3 OK LIST completed\r\n",
    'nothing left under the old name');
-is(cmd($s, 'g4 RENAME INBOX Old'),
-   "g4 NO [CANNOT] Renaming INBOX is not supported\r\n", 'RENAME INBOX');
+my $inbox_count = $t->redis('ZCARD', "mailbox:{$u}:1:uids");
+ok($inbox_count > 0, 'INBOX has messages to move');
+is(cmd($s, 'g4 RENAME INBOX Old'), "g4 OK RENAME completed\r\n",
+   'RENAME INBOX (RFC 3501 6.3.5)');
+like(cmd($s, 'g4a STATUS Old (MESSAGES)'), qr/\(MESSAGES $inbox_count\)/,
+     'RENAME INBOX: the messages moved to the new mailbox');
+like(cmd($s, 'g4b STATUS INBOX (MESSAGES UNSEEN)'),
+     qr/\(MESSAGES 0 UNSEEN 0\)/, 'RENAME INBOX: INBOX stays, empty');
+# and back, for the tests below
+like(cmd($s, 'g4c SELECT Old'), qr/^g4c OK/m, 'SELECT the renamed INBOX');
+like(cmd($s, 'g4d MOVE 1:* INBOX'), qr/^g4d OK/m, 'MOVE everything back');
+like(cmd($s, 'g4e CLOSE'), qr/^g4e OK/m, 'CLOSE');
+is(cmd($s, 'g4f DELETE Old'), "g4f OK DELETE completed\r\n", 'DELETE it');
 is(cmd($s, 'g5 RENAME Notes Sent'),
    "g5 NO [ALREADYEXISTS] Mailbox already exists\r\n", 'onto an existing one');
 is(cmd($s, 'g6 RENAME Nowhere Else'),

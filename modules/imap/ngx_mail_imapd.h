@@ -159,6 +159,7 @@ typedef struct {
     unsigned                    spool_wait:1;  /* for Redis to catch up */
 
     ngx_msec_t                  timeout;     /* the session's, out of IDLE */
+    unsigned                    store_silent:1;  /* STORE ...FLAGS.SILENT */
     unsigned                    idling:1;    /* IDLE: waiting for DONE */
     unsigned                    condstore:1; /* RFC 7162 enabled */
     unsigned                    qresync:1;

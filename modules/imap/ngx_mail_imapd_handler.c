@@ -500,7 +500,8 @@ ngx_mail_imapd_command(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         }
     }
 
-    if (cmd->handler == NULL || (ps->uid && !(cmd->states & NGX_MAIL_IMAPD_UID)))
+    if (cmd->handler == NULL
+        || (ps->uid && !(cmd->states & NGX_MAIL_IMAPD_UID)))
     {
         (void) ngx_mail_imapd_tagged(s, ctx, "BAD Unknown command");
         ngx_mail_imapd_error(s, ctx);

@@ -186,7 +186,9 @@ static char  ngx_mail_imapd_delete_lua[] =
  * ARGV[3], ARGV[4]: old and new name, ARGV[5] the longest name.  "OK",
  * "NONEXISTENT", "EXISTS" or "TOOLONG" (an inferior's new name).
  * The inferiors move with it (RFC 3501 6.3.5); ids, and so UIDs and
- * UIDVALIDITY, stay.
+ * UIDVALIDITY, stay.  INBOX is special: its messages move to a new
+ * mailbox of the new name and INBOX stays, empty, its inferiors where
+ * they are.
  */
 static char  ngx_mail_imapd_rename_lua[] =
     NGX_MAIL_IMAPD_LUA_PRELUDE
@@ -194,6 +196,38 @@ static char  ngx_mail_imapd_rename_lua[] =
     "local id = redis.call('HGET', boxes, old)\n"
     "if not id then return 'NONEXISTENT' end\n"
     "if redis.call('HEXISTS', boxes, new) == 1 then return 'EXISTS' end\n"
+    "if old == 'INBOX' then\n"
+    "  superiors(new)\n"
+    "  create(new)\n"
+    "  local to = redis.call('HGET', boxes, new)\n"
+    "  local src = 'mailbox:' .. t .. ':' .. id\n"
+    "  local dst = 'mailbox:' .. t .. ':' .. to\n"
+    "  local unseen = 0\n"
+    "  for _, uid in ipairs(redis.call('ZRANGE', src .. ':uids', 0, -1)) do\n"
+    "    local msg = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"
+    "    local m = redis.call('HMGET', msg, 'blob', 'size', 'internaldate',\n"
+    "                         'flags')\n"
+    "    local n = redis.call('HINCRBY', dst, 'uidnext', 1) - 1\n"
+    "    local ms = redis.call('HINCRBY', dst, 'highestmodseq', 1)\n"
+    "    redis.call('HSET', 'msg:' .. t .. ':' .. to .. ':' .. n, 'blob',\n"
+    "               m[1] or '', 'size', m[2] or '0', 'internaldate',\n"
+    "               m[3] or '0', 'flags', m[4] or '', 'modseq', ms)\n"
+    "    redis.call('ZADD', dst .. ':uids', n, n)\n"
+    "    redis.call('ZADD', dst .. ':modseq', ms, n)\n"
+    "    if not string.find(' ' .. (m[4] or '') .. ' ', ' \\\\Seen ', 1,\n"
+    "                       true) then unseen = unseen + 1 end\n"
+    "    redis.call('DEL', msg)\n"
+    "    local gone = redis.call('HINCRBY', src, 'highestmodseq', 1)\n"
+    "    redis.call('ZADD', src .. ':expunged', gone, uid)\n"
+    "  end\n"
+    "  redis.call('HSET', dst, 'messages',\n"
+    "             redis.call('ZCARD', src .. ':uids'), 'unseen', unseen,\n"
+    "             'keywords', redis.call('HGET', src, 'keywords') or '')\n"
+    "  redis.call('DEL', src .. ':uids', src .. ':modseq')\n"
+    "  redis.call('HSET', src, 'messages', 0, 'unseen', 0)\n"
+    "  redis.call('PUBLISH', 'notify:' .. t, 'EXPUNGE ' .. id)\n"
+    "  return 'OK'\n"
+    "end\n"
     "local prefix = old .. '/'\n"
     "local moves = { { old, new, id } }\n"
     "local all = redis.call('HGETALL', boxes)\n"
@@ -754,12 +788,6 @@ ngx_mail_imapd_cmd_rename(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
            != NGX_OK)
     {
         return NGX_ERROR;
-    }
-
-    if (names[0].len == 5 && ngx_strncmp(names[0].data, "INBOX", 5) == 0) {
-        (void) ngx_mail_imapd_tagged(s, ctx, "NO [CANNOT] Renaming INBOX is "
-                                             "not supported");
-        return NGX_OK;
     }
 
     if (names[1].len > names[0].len

@@ -22,6 +22,7 @@
 
 #include "ngx_mail_server.h"
 #include "ngx_mail_redis.h"
+#include "ngx_mail_store.h"
 #include "ngx_mail_imapd.h"
 #include "ngx_mail_imapd_utf7.h"
 
@@ -127,40 +128,18 @@ static char  ngx_mail_imapd_sync_lua[] =
  * mailbox:{A}:N:expunged for the sync and QRESYNC.  Returns the count.
  */
 static char  ngx_mail_imapd_expunge_lua[] =
+    NGX_MAIL_STORE_EXPUNGE_LUA
     "local t = '{' .. ARGV[1] .. '}'\n"
-    "local id = ARGV[2]\n"
-    "local mb = 'mailbox:' .. t .. ':' .. id\n"
     "local uids = {}\n"
     "if #ARGV > 2 then\n"
     "  for i = 3, #ARGV do uids[#uids + 1] = ARGV[i] end\n"
     "else\n"
-    "  uids = redis.call('ZRANGE', mb .. ':uids', 0, -1)\n"
+    "  uids = redis.call('ZRANGE', 'mailbox:' .. t .. ':' .. ARGV[2]\n"
+    "                    .. ':uids', 0, -1)\n"
     "end\n"
     "local n = 0\n"
     "for _, uid in ipairs(uids) do\n"
-    "  local msg = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"
-    "  local m = redis.call('HMGET', msg, 'size', 'blob', 'flags')\n"
-    "  local f = ' ' .. (m[3] or '') .. ' '\n"
-    "  if m[1] and string.find(f, ' \\\\Deleted ', 1, true) then\n"
-    "    redis.call('DEL', msg)\n"
-    "    redis.call('ZREM', mb .. ':uids', uid)\n"
-    "    redis.call('ZREM', mb .. ':modseq', uid)\n"
-    "    redis.call('HINCRBY', mb, 'messages', -1)\n"
-    "    if not string.find(f, ' \\\\Seen ', 1, true) then\n"
-    "      redis.call('HINCRBY', mb, 'unseen', -1)\n"
-    "    end\n"
-    "    redis.call('HINCRBY', 'user:' .. t, 'used_bytes',\n"
-    "               -tonumber(m[1]))\n"
-    "    local blob = 'blob:{' .. (m[2] or '') .. '}'\n"
-    "    if redis.call('DECR', blob .. ':refs') <= 0 then\n"
-    "      redis.call('DEL', blob, blob .. ':refs')\n"
-    "    end\n"
-    "    local modseq = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"
-    "    redis.call('ZADD', mb .. ':expunged', modseq, uid)\n"
-    "    redis.call('PUBLISH', 'notify:' .. t,\n"
-    "               'EXPUNGE ' .. id .. ' ' .. uid)\n"
-    "    n = n + 1\n"
-    "  end\n"
+    "  if expunge(t, ARGV[2], uid, true) then n = n + 1 end\n"
     "end\n"
     "return n\n";
 

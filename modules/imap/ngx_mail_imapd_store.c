@@ -93,8 +93,11 @@ static char  ngx_mail_imapd_store_lua[] =
     "        local was = have['\\\\seen'] ~= nil\n"
     "        local now = string.find(' ' .. string.lower(flags) .. ' ',\n"
     "                                ' \\\\seen ', 1, true) ~= nil\n"
-    "        if was and not now then redis.call('HINCRBY', mb, 'unseen', 1) end\n"
-    "        if now and not was then redis.call('HINCRBY', mb, 'unseen', -1) end\n"
+    "        if was and not now then\n"
+    "          redis.call('HINCRBY', mb, 'unseen', 1)\n"
+    "        elseif now and not was then\n"
+    "          redis.call('HINCRBY', mb, 'unseen', -1)\n"
+    "        end\n"
     "        modseq = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"
     "        redis.call('HSET', msg, 'flags', flags, 'modseq', modseq)\n"
     "        redis.call('ZADD', mb .. ':modseq', modseq, uid)\n"
@@ -191,12 +194,6 @@ static char  ngx_mail_imapd_copy_lua[] =
     "return { redis.call('HGET', dmb, 'uidvalidity'), from, to }\n";
 
 
-typedef struct {
-    ngx_uint_t                  unchangedsince;
-    unsigned                    silent:1;
-} ngx_mail_imapd_store_t;
-
-
 static ngx_int_t ngx_mail_imapd_store_flags(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, uint32_t first, ngx_str_t *flags,
     ngx_uint_t *nflags);
@@ -234,7 +231,6 @@ ngx_mail_imapd_cmd_store(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     ngx_uint_t                n, k, nflags, since;
     ngx_mail_imapd_node_t    *node, *mod;
     ngx_mail_imapd_seqset_t   set;
-    ngx_mail_imapd_store_t   *st;
     ngx_mail_imapd_parser_t  *ps;
 
     ps = &ctx->parser;
@@ -290,12 +286,8 @@ ngx_mail_imapd_cmd_store(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     item.data = (u_char *) node->value.data;
     item.len = node->value.len;
 
-    st = ngx_pcalloc(s->connection->pool, sizeof(ngx_mail_imapd_store_t));
-    if (st == NULL) {
-        return ngx_mail_imapd_unavailable(s, ctx);
-    }
-
     p = (u_char *) "=";
+    ctx->store_silent = 0;
 
     if (item.len && (item.data[0] == '+' || item.data[0] == '-')) {
         p = item.data[0] == '+' ? (u_char *) "+" : (u_char *) "-";
@@ -307,7 +299,7 @@ ngx_mail_imapd_cmd_store(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         && ngx_strncasecmp(item.data, (u_char *) "FLAGS.SILENT", item.len)
            == 0)
     {
-        st->silent = 1;
+        ctx->store_silent = 1;
 
     } else if (item.len != 5
                || ngx_strncasecmp(item.data, (u_char *) "FLAGS", 5) != 0)
@@ -350,8 +342,6 @@ ngx_mail_imapd_cmd_store(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     for (k = 0; k < nflags; k++) {
         args[5 + k] = flags[k];
     }
-
-    ctx->work = st;
 
     if (ngx_mail_imapd_eval(s, ngx_mail_imapd_store_lua, args,
                             5 + nflags + n, ngx_mail_imapd_stored)
@@ -446,11 +436,9 @@ ngx_mail_imapd_stored(redisReply *reply, void *data)
     ngx_int_t                  seq;
     redisReply               **e, *out, *failed;
     ngx_mail_imapd_ctx_t      *ctx;
-    ngx_mail_imapd_store_t    *st;
     ngx_mail_imapd_mailbox_t  *mb;
 
     ctx = ngx_mail_get_module_ctx(s, ngx_mail_imapd_module);
-    st = ctx->work;
     mb = ctx->mailbox;
 
     ngx_mail_server_io(s)->busy = 0;
@@ -470,7 +458,7 @@ ngx_mail_imapd_stored(redisReply *reply, void *data)
     e = out->element;
 
     for (i = 0; i + 2 < out->elements; i += 3) {
-        if (st->silent && !ctx->condstore) {
+        if (ctx->store_silent && !ctx->condstore) {
             break;
         }
 
@@ -486,7 +474,7 @@ ngx_mail_imapd_stored(redisReply *reply, void *data)
             p = ngx_sprintf(p, "UID %*s ", e[i]->len, e[i]->str);
         }
 
-        if (!st->silent) {
+        if (!ctx->store_silent) {
             p = ngx_cpymem(p, "FLAGS (", sizeof("FLAGS (") - 1);
             p = ngx_mail_imapd_write_flags(p, (u_char *) e[i + 1]->str,
                                            ngx_min(e[i + 1]->len, 700),
@@ -497,8 +485,9 @@ ngx_mail_imapd_stored(redisReply *reply, void *data)
         }
 
         if (ctx->condstore) {
-            p = ngx_sprintf(p, "%sMODSEQ (%*s)", st->silent ? "" : " ",
-                            e[i + 2]->len, e[i + 2]->str);
+            p = ngx_sprintf(p, "%sMODSEQ (%*s)",
+                            ctx->store_silent ? "" : " ",
+                            ngx_min(e[i + 2]->len, 20), e[i + 2]->str);
         }
 
         *p++ = ')';

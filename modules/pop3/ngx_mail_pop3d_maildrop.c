@@ -16,6 +16,7 @@
 
 #include "ngx_mail_server.h"
 #include "ngx_mail_redis.h"
+#include "ngx_mail_store.h"
 #include "ngx_mail_pop3d.h"
 #include "ngx_mail_pop3d_parse.h"
 
@@ -83,36 +84,11 @@ static char  ngx_mail_pop3d_seen_lua[] =
  * QRESYNC and the notification for IDLE.
  */
 static char  ngx_mail_pop3d_expunge_lua[] =
+    NGX_MAIL_STORE_EXPUNGE_LUA
     "local t = '{' .. ARGV[1] .. '}'\n"
-    "local id = ARGV[2]\n"
-    "local mb = 'mailbox:' .. t .. ':' .. id\n"
     "local n = 0\n"
     "for i = 3, #ARGV do\n"
-    "  local uid = ARGV[i]\n"
-    "  local msg = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"
-    "  local m = redis.call('HMGET', msg, 'size', 'blob', 'flags')\n"
-    "  if m[1] then\n"
-    "    redis.call('DEL', msg)\n"
-    "    redis.call('ZREM', mb .. ':uids', uid)\n"
-    "    redis.call('ZREM', mb .. ':modseq', uid)\n"
-    "    redis.call('HINCRBY', mb, 'messages', -1)\n"
-    "    local seen = false\n"
-    "    for f in string.gmatch(m[3] or '', '%S+') do\n"
-    "      if f == '\\\\Seen' then seen = true end\n"
-    "    end\n"
-    "    if not seen then redis.call('HINCRBY', mb, 'unseen', -1) end\n"
-    "    redis.call('HINCRBY', 'user:' .. t, 'used_bytes',\n"
-    "               -tonumber(m[1]))\n"
-    "    local blob = 'blob:{' .. (m[2] or '') .. '}'\n"
-    "    if redis.call('DECR', blob .. ':refs') <= 0 then\n"
-    "      redis.call('DEL', blob, blob .. ':refs')\n"
-    "    end\n"
-    "    local modseq = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"
-    "    redis.call('ZADD', mb .. ':expunged', modseq, uid)\n"
-    "    redis.call('PUBLISH', 'notify:' .. t,\n"
-    "               'EXPUNGE ' .. id .. ' ' .. uid)\n"
-    "    n = n + 1\n"
-    "  end\n"
+    "  if expunge(t, ARGV[2], ARGV[i], false) then n = n + 1 end\n"
     "end\n"
     "return n\n";
 

@@ -48,6 +48,42 @@ typedef struct {
 } ngx_mail_store_envelope_t;
 
 
+/*
+ * The Lua function every expunge goes through (POP3's UPDATE, IMAP's
+ * EXPUNGE and CLOSE): expunge(t, id, uid, deleted_only) removes message
+ * uid of mailbox id of the user whose hash tag is t, with its counters,
+ * quota usage, blob reference, the expunge record for QRESYNC and the
+ * notification for IDLE; with deleted_only, only if it has \Deleted.
+ * Returns whether it removed the message.
+ */
+#define NGX_MAIL_STORE_EXPUNGE_LUA                                            \
+    "local function expunge(t, id, uid, deleted_only)\n"                      \
+    "  local mb = 'mailbox:' .. t .. ':' .. id\n"                             \
+    "  local msg = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"                  \
+    "  local m = redis.call('HMGET', msg, 'size', 'blob', 'flags')\n"         \
+    "  local f = ' ' .. (m[3] or '') .. ' '\n"                                \
+    "  if not m[1] then return false end\n"                                  \
+    "  if deleted_only and not string.find(f, ' \\\\Deleted ', 1, true)\n"    \
+    "  then return false end\n"                                              \
+    "  redis.call('DEL', msg)\n"                                              \
+    "  redis.call('ZREM', mb .. ':uids', uid)\n"                              \
+    "  redis.call('ZREM', mb .. ':modseq', uid)\n"                            \
+    "  redis.call('HINCRBY', mb, 'messages', -1)\n"                           \
+    "  if not string.find(f, ' \\\\Seen ', 1, true) then\n"                   \
+    "    redis.call('HINCRBY', mb, 'unseen', -1)\n"                           \
+    "  end\n"                                                                 \
+    "  redis.call('HINCRBY', 'user:' .. t, 'used_bytes', -tonumber(m[1]))\n"  \
+    "  local blob = 'blob:{' .. (m[2] or '') .. '}'\n"                        \
+    "  if redis.call('DECR', blob .. ':refs') <= 0 then\n"                    \
+    "    redis.call('DEL', blob, blob .. ':refs')\n"                          \
+    "  end\n"                                                                 \
+    "  local modseq = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"        \
+    "  redis.call('ZADD', mb .. ':expunged', modseq, uid)\n"                  \
+    "  redis.call('PUBLISH', 'notify:' .. t, 'EXPUNGE ' .. id .. ' ' .. uid)\n"\
+    "  return true\n"                                                         \
+    "end\n"
+
+
 ngx_int_t ngx_mail_store_spool_init(ngx_mail_session_t *s,
     ngx_mail_store_spool_t *sp);
 
@@ -62,7 +98,8 @@ ngx_int_t ngx_mail_store_spool_append(ngx_mail_store_spool_t *sp,
 /*
  * Delivers the spooled message to every local mailbox in "local" (ngx_str_t
  * addresses) and queues it for the remote recipients, in one Lua script:
- * all or nothing.  "pool" is the transaction's.  The handler gets NGX_OK, NGX_DECLINED with a detail
+ * all or nothing.  "pool" is the transaction's.  The handler gets NGX_OK,
+ * NGX_DECLINED with a detail
  * ("OVERQUOTA user" or "NOUSER user") or NGX_ERROR.
  */
 ngx_int_t ngx_mail_store_deliver(ngx_mail_store_spool_t *sp, ngx_pool_t *pool,
