@@ -28,6 +28,8 @@
 # Dovecot: stock settings but for the limits (process_limit 1000 for
 # imap and imap-login), Maildir, mail_fsync = optimized (its default).
 # Passwords: the same SHA512-CRYPT (5000 rounds) hash on both sides.
+# BENCH_REDIS_PROFILE=1: also Redis' time per Lua script (bench/imap/
+# redis-scripts.pl, through SLOWLOG; it costs a little throughput).
 # Everything runs on free 127.0.0.1 ports in a temp dir removed on exit
 # (-k keeps it); needs root.  About 2 minutes with the defaults.
 
@@ -103,7 +105,12 @@ bench_ours() {
     run_load ours-warmup "$IPORT" "$WARMUP" "$NGINX_PID,$REDIS_PID"
     say "ours: warm-up: ${OPS[ours-warmup]} ops/s, ${ERR[ours-warmup]} errors"
     "${RCLI[@]}" config resetstat >/dev/null
+    [ "${BENCH_REDIS_PROFILE:-0}" = 0 ] || perl "$HERE/redis-scripts.pl" "$RPORT" start
     run_load ours "$IPORT" "$DURATION" "$NGINX_PID,$REDIS_PID"
+    if [ "${BENCH_REDIS_PROFILE:-0}" != 0 ]; then
+        say "ours: Redis time by command and Lua script (SLOWLOG of every command):"
+        perl "$HERE/redis-scripts.pl" "$RPORT" report || true
+    fi
     say "ours: Redis commands by CPU time during the run (calls, usec total, usec/call):"
     "${RCLI[@]}" info commandstats | tr -d '\r' | grep '^cmdstat_' \
         | sed 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),usec_per_call=\([0-9.]*\).*/\3 \1 \2 \4/' \
