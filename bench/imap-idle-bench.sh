@@ -75,6 +75,7 @@ PER_USER1=$(( (CONNS + USERS - 1) / USERS ))
 
 pss_of() {  # pids...: PSS sum in kB
     local p all=() q s=0 v
+    # shellcheck disable=SC2207  # (pids: numbers)
     for p in "$@"; do [ -z "$p" ] || all+=($(tree_pids "$p")); done
     for q in "${all[@]}"; do
         v=$(awk '/^Pss:/ { print $2; exit }' "/proc/$q/smaps_rollup" 2>/dev/null || echo 0)
@@ -175,7 +176,8 @@ bench_ours() {
 }
 
 bench_dovecot() {
-    local extra="
+    local extra
+    extra="
 service imap-login {
   process_limit = 1000
   service_count = 0

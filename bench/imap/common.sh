@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/imap/common.sh — shared by bench/imap-bench.sh, imap-idle-bench.sh
 # and imap-bigbox-bench.sh (sourced, not run).
 #
@@ -100,6 +101,7 @@ tree_pids() {  # every process below (and including) pid $1
 
 rss_of() {  # pids... : the RSS sum in kB of those processes and their trees
     local p all=()
+    # shellcheck disable=SC2207  # (pids: numbers)
     for p in "$@"; do [ -z "$p" ] || all+=($(tree_pids "$p")); done
     [ ${#all[@]} = 0 ] && { echo 0; return; }
     # shellcheck disable=SC2068
@@ -157,6 +159,7 @@ trap 'echo; say interrupted; exit 130' INT TERM HUP
 
 build_load() {
     cc -O2 -Wall -o "$T/bin/imap-load" "$HERE/imap-load.c" || die "cannot build imap-load"
+    # shellcheck disable=SC2034  # (used by the scripts that source this)
     LOAD=$T/bin/imap-load
 }
 
