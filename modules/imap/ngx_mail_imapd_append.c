@@ -107,8 +107,11 @@ ngx_mail_imapd_append_literal(ngx_mail_session_t *s,
     ps = &ctx->parser;
     iscf = ngx_mail_get_module_srv_conf(s, ngx_mail_imapd_module);
 
-    if (ctx->appending || ctx->spool.session) {
-        /* MULTIAPPEND (RFC 3502) is not offered */
+    if (ctx->appending || ctx->spool.session
+        || ctx->state == ngx_mail_imapd_not_authenticated
+        || ctx->state == ngx_mail_imapd_logout)
+    {
+        /* MULTIAPPEND (RFC 3502) is not offered; nothing before LOGIN */
         return NGX_DECLINED;
     }
 
@@ -122,7 +125,8 @@ ngx_mail_imapd_append_literal(ngx_mail_session_t *s,
 
     ngx_mail_imapd_parse_literal_external(ps);
 
-    ctx->appending = 1;
+    /* an empty message has no octets to wait for */
+    ctx->appending = (ps->literal.size != 0);
     ctx->literal_left = ps->literal.size;
 
     if (ps->literal.sync) {

@@ -124,6 +124,7 @@ typedef struct {
     unsigned                    content:1;
     unsigned                    set_seen:1;
     unsigned                    expunged:1;  /* some were gone */
+    unsigned                    unknown_cte:1;  /* BINARY cannot decode */
     unsigned                    vanished:1;  /* UID FETCH (VANISHED) */
 } ngx_mail_imapd_batch_t;
 
@@ -417,6 +418,12 @@ ngx_mail_imapd_fetch_next(ngx_mail_session_t *s, void *data)
     if (bt->next == bt->nuids) {
         ngx_mail_imapd_batch_end(s, ctx);
 
+        if (bt->unknown_cte) {
+            return ngx_mail_imapd_complete(s, ctx, 0, "NO [UNKNOWN-CTE] "
+                                           "Cannot decode the part's "
+                                           "Content-Transfer-Encoding");
+        }
+
         if (bt->expunged) {
             return ngx_mail_imapd_complete(s, ctx, 0, "NO [EXPUNGEISSUED] "
                                            "Some of the requested messages "
@@ -610,6 +617,15 @@ ngx_mail_imapd_fetch_one(ngx_mail_imapd_batch_t *bt, redisReply **e,
         if (parsed == NULL) {
             ngx_destroy_pool(pool);
             return NGX_ERROR;
+        }
+
+        /* RFC 3516 4.3: nothing for this message, NO at the end */
+        if (ngx_mail_imapd_fetch_check(bt->fetch, parsed)
+            == NGX_MAIL_IMAPD_PARSE_DECLINED)
+        {
+            bt->unknown_cte = 1;
+            ngx_destroy_pool(pool);
+            return NGX_OK;
         }
     }
 

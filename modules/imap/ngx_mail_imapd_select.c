@@ -166,6 +166,10 @@ static ngx_int_t ngx_mail_imapd_expunges(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, uint32_t *uids, ngx_uint_t n);
 static ngx_int_t ngx_mail_imapd_pending_add(ngx_mail_imapd_mailbox_t *mb,
     uint32_t uid);
+static void ngx_mail_imapd_pending_flush(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
+static u_char *ngx_mail_imapd_range(u_char *p, uint32_t *first,
+    uint32_t *last, uint32_t uid, ngx_flag_t *any);
 static void ngx_mail_imapd_finish(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
 static void ngx_mail_imapd_expunged(redisReply *reply, void *data);
@@ -878,6 +882,7 @@ ngx_mail_imapd_sync_apply(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
 
     if (reply->elements == 2) {
         ngx_mail_imapd_keywords(s, ctx, reply->element[1]);
+        ngx_mail_imapd_pending_flush(s, ctx);
         mb->modseq = modseq;
         return NGX_OK;
     }
@@ -923,10 +928,7 @@ ngx_mail_imapd_sync_apply(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
         ngx_free(gone);
     }
 
-    if ((ctx->done_expunge || ctx->idling) && mb->nexpunged) {
-        (void) ngx_mail_imapd_expunges(s, ctx, mb->expunged, mb->nexpunged);
-        mb->nexpunged = 0;
-    }
+    ngx_mail_imapd_pending_flush(s, ctx);
 
     before = mb->nuids;
 
@@ -1000,7 +1002,9 @@ ngx_mail_imapd_expunges(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     uint32_t *uids, ngx_uint_t n)
 {
     u_char                    *p, line[64];
-    ngx_uint_t                 i, j, k;
+    uint32_t                   first, last;
+    ngx_flag_t                 any;
+    ngx_uint_t                 i, j;
     ngx_mail_imapd_mailbox_t  *mb;
 
     mb = ctx->mailbox;
@@ -1023,19 +1027,23 @@ ngx_mail_imapd_expunges(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     if (ctx->qresync) {
         (void) ngx_mail_imapd_write(s, ctx, (u_char *) "* VANISHED ",
                                     sizeof("* VANISHED ") - 1);
-        k = 0;
+        first = 0;
+        last = 0;
+        any = 0;
 
         for (i = 0; i < mb->nuids; i++) {
             if (!(mb->uids[i] & 0x80000000)) {
                 continue;
             }
 
-            p = ngx_sprintf(line, "%s%uD", k++ ? "," : "",
-                            mb->uids[i] & 0x7fffffff);
+            p = ngx_mail_imapd_range(line, &first, &last,
+                                     mb->uids[i] & 0x7fffffff, &any);
             (void) ngx_mail_imapd_write(s, ctx, line, p - line);
         }
 
-        (void) ngx_mail_imapd_write(s, ctx, (u_char *) CRLF, 2);
+        p = ngx_mail_imapd_range(line, &first, &last, 0, &any);
+        p = ngx_cpymem(p, CRLF, 2);
+        (void) ngx_mail_imapd_write(s, ctx, line, p - line);
 
     } else {
         for (i = mb->nuids; i > 0; i--) {
@@ -1054,6 +1062,22 @@ ngx_mail_imapd_expunges(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     mb->nuids = j;
 
     return NGX_OK;
+}
+
+
+/* expunges held back during FETCH, STORE or SEARCH, once allowed */
+
+static void
+ngx_mail_imapd_pending_flush(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
+{
+    ngx_mail_imapd_mailbox_t  *mb;
+
+    mb = ctx->mailbox;
+
+    if ((ctx->done_expunge || ctx->idling) && mb->nexpunged) {
+        (void) ngx_mail_imapd_expunges(s, ctx, mb->expunged, mb->nexpunged);
+        mb->nexpunged = 0;
+    }
 }
 
 
@@ -1455,6 +1479,37 @@ ngx_mail_imapd_seqset_arg(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * UIDs in ascending order become "1:3,7": a run is written when the next
+ * UID does not continue it; uid 0 ends the last run
+ */
+
+static u_char *
+ngx_mail_imapd_range(u_char *p, uint32_t *first, uint32_t *last,
+    uint32_t uid, ngx_flag_t *any)
+{
+    if (uid && *first && uid == *last + 1) {
+        *last = uid;
+        return p;
+    }
+
+    if (*first) {
+        p = ngx_sprintf(p, "%s%uD", *any ? "," : "", *first);
+
+        if (*last != *first) {
+            p = ngx_sprintf(p, ":%uD", *last);
+        }
+
+        *any = 1;
+    }
+
+    *first = uid;
+    *last = uid;
+
+    return p;
 }
 
 
