@@ -36,16 +36,16 @@ static const ngx_mail_imapd_fetch_att_t  ngx_mail_imapd_fetch_atts[] = {
     { "INTERNALDATE", NGX_MAIL_IMAPD_FETCH_INTERNALDATE,
       NGX_MAIL_IMAPD_NEED_META, 0 },
     /* RFC 3501 6.4.5: RFC822 and RFC822.TEXT are not PEEKs */
-    { "RFC822", NGX_MAIL_IMAPD_FETCH_RFC822, NGX_MAIL_IMAPD_NEED_CONTENT, 1 },
+    { "RFC822", NGX_MAIL_IMAPD_FETCH_RFC822, NGX_MAIL_IMAPD_NEED_BODY, 1 },
     { "RFC822.HEADER", NGX_MAIL_IMAPD_FETCH_RFC822_HEADER,
       NGX_MAIL_IMAPD_NEED_CONTENT, 0 },
     { "RFC822.SIZE", NGX_MAIL_IMAPD_FETCH_RFC822_SIZE,
       NGX_MAIL_IMAPD_NEED_META, 0 },
     { "RFC822.TEXT", NGX_MAIL_IMAPD_FETCH_RFC822_TEXT,
-      NGX_MAIL_IMAPD_NEED_CONTENT, 1 },
-    { "BODY", NGX_MAIL_IMAPD_FETCH_BODY, NGX_MAIL_IMAPD_NEED_CONTENT, 0 },
+      NGX_MAIL_IMAPD_NEED_BODY, 1 },
+    { "BODY", NGX_MAIL_IMAPD_FETCH_BODY, NGX_MAIL_IMAPD_NEED_BODY, 0 },
     { "BODYSTRUCTURE", NGX_MAIL_IMAPD_FETCH_BODYSTRUCTURE,
-      NGX_MAIL_IMAPD_NEED_CONTENT, 0 },
+      NGX_MAIL_IMAPD_NEED_BODY, 0 },
     { "UID", NGX_MAIL_IMAPD_FETCH_UID, NGX_MAIL_IMAPD_NEED_META, 0 },
     /* RFC 7162 3.1.4.1 */
     { "MODSEQ", NGX_MAIL_IMAPD_FETCH_MODSEQ, NGX_MAIL_IMAPD_NEED_META, 0 },
@@ -404,7 +404,18 @@ ngx_mail_imapd_fetch_section(ngx_mail_imapd_fetch_t *fetch,
     }
 
     fetch->nitems++;
-    fetch->needs |= NGX_MAIL_IMAPD_NEED_CONTENT;
+
+    /* the top-level header alone is read without the body */
+    if (type == NGX_MAIL_IMAPD_FETCH_SECTION && item->section->nparts == 0
+        && (item->section->kind == MIME_SECTION_HEADER
+            || item->section->kind == MIME_SECTION_HEADER_FIELDS
+            || item->section->kind == MIME_SECTION_HEADER_FIELDS_NOT))
+    {
+        fetch->needs |= NGX_MAIL_IMAPD_NEED_CONTENT;
+
+    } else {
+        fetch->needs |= NGX_MAIL_IMAPD_NEED_BODY;
+    }
 
     if (!peek) {
         fetch->sets_seen = 1;

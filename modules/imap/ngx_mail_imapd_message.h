@@ -17,7 +17,8 @@
 
 /* what a command needs of each message, besides the msg hash */
 #define NGX_MAIL_IMAPD_NEED_META     0x00   /* flags, size, dates, modseq */
-#define NGX_MAIL_IMAPD_NEED_CONTENT  0x01   /* the whole message */
+#define NGX_MAIL_IMAPD_NEED_CONTENT  0x01   /* the header at least */
+#define NGX_MAIL_IMAPD_NEED_BODY     0x03   /* the body too: CONTENT|0x02 */
 
 
 typedef struct {

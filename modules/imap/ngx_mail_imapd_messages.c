@@ -29,70 +29,50 @@
 
 
 /* a batch: so many records, or so many octets of content */
-#define NGX_MAIL_IMAPD_BATCH_RECORDS   1000
+#define NGX_MAIL_IMAPD_BATCH_RECORDS   500
 #define NGX_MAIL_IMAPD_BATCH_OCTETS    (2 * 1024 * 1024)
+
+/*
+ * what is read of a message when only its header is needed: a header
+ * longer than this is cut there
+ */
+#define NGX_MAIL_IMAPD_HEADER_OCTETS_STR  "65535"
 
 /* the writer hands its output over in pieces of this size */
 #define NGX_MAIL_IMAPD_FLUSH_SIZE      16384
 
 
 /*
- * ARGV: user, id, content (1/0), set \Seen (1/0), changedsince (0: all),
- * budget, uid...  Returns { uids consumed, { uid, flags, size, date,
- * modseq, content or "", \Seen set (1/0), ... }, { expunged uid... },
- * highestmodseq before, after }.
+ * ARGV: user, id, uid...: \Seen set on those that lack it (RFC 3501
+ * 6.4.5), as a side effect of FETCH.  { highestmodseq before, after,
+ * { uid, flags, modseq, ... } of the messages changed }
  */
-static char  ngx_mail_imapd_load_lua[] =
+static char  ngx_mail_imapd_seen_lua[] =
     "local t = '{' .. ARGV[1] .. '}'\n"
     "local id = ARGV[2]\n"
     "local mb = 'mailbox:' .. t .. ':' .. id\n"
-    "local content, seen = ARGV[3] == '1', ARGV[4] == '1'\n"
-    "local since, budget = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
     "local before = redis.call('HGET', mb, 'highestmodseq')\n"
-    "local out, gone = {}, {}\n"
-    "local used, consumed, changed = 0, 0, false\n"
-    "for i = 7, #ARGV do\n"
-    "  if consumed > 0 and used >= budget then break end\n"
-    "  consumed = consumed + 1\n"
+    "local out = {}\n"
+    "for i = 3, #ARGV do\n"
     "  local uid = ARGV[i]\n"
     "  local key = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"
-    "  local m = redis.call('HMGET', key, 'flags', 'size', 'internaldate',\n"
-    "                       'modseq', 'blob')\n"
-    "  if not m[2] then\n"
-    "    gone[#gone + 1] = uid\n"
-    "  elseif tonumber(m[4]) > since then\n"
-    "    local set = 0\n"
-    "    local flags = m[1] or ''\n"
-    "    if seen and not string.find(' ' .. flags .. ' ', ' \\\\Seen ', 1,\n"
-    "                                true) then\n"
-    "      flags = flags == '' and '\\\\Seen' or flags .. ' \\\\Seen'\n"
-    "      m[4] = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"
-    "      redis.call('HSET', key, 'flags', flags, 'modseq', m[4])\n"
-    "      redis.call('ZADD', mb .. ':modseq', m[4], uid)\n"
-    "      redis.call('HINCRBY', mb, 'unseen', -1)\n"
-    "      changed, set = true, 1\n"
-    "    end\n"
-    "    local body = ''\n"
-    "    if content then\n"
-    "      body = redis.call('GET', 'blob:{' .. (m[5] or '') .. '}') or ''\n"
-    "      used = used + #body\n"
-    "    else\n"
-    "      used = used + 1\n"
-    "    end\n"
+    "  local flags = redis.call('HGET', key, 'flags')\n"
+    "  if flags and not string.find(' ' .. flags .. ' ', ' \\\\Seen ', 1,\n"
+    "                               true) then\n"
+    "    flags = flags == '' and '\\\\Seen' or flags .. ' \\\\Seen'\n"
+    "    local modseq = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"
+    "    redis.call('HSET', key, 'flags', flags, 'modseq', modseq)\n"
+    "    redis.call('ZADD', mb .. ':modseq', modseq, uid)\n"
+    "    redis.call('HINCRBY', mb, 'unseen', -1)\n"
     "    out[#out + 1] = uid\n"
     "    out[#out + 1] = flags\n"
-    "    out[#out + 1] = m[2]\n"
-    "    out[#out + 1] = m[3] or '0'\n"
-    "    out[#out + 1] = tostring(m[4])\n"
-    "    out[#out + 1] = body\n"
-    "    out[#out + 1] = set\n"
+    "    out[#out + 1] = tostring(modseq)\n"
     "  end\n"
     "end\n"
-    "if changed then\n"
+    "if #out > 0 then\n"
     "  redis.call('PUBLISH', 'notify:' .. t, 'FETCH ' .. id)\n"
     "end\n"
-    "return { consumed, out, gone, before,\n"
-    "         redis.call('HGET', mb, 'highestmodseq') }\n";
+    "return { before, redis.call('HGET', mb, 'highestmodseq'), out }\n";
 
 
 /* ARGV: user, id, modseq: UIDs expunged since (RFC 7162 3.2.6) */
@@ -102,7 +82,28 @@ static char  ngx_mail_imapd_vanished_lua[] =
     "                  '+inf')\n";
 
 
+/* a message's record, as the meta round trip found it */
 typedef struct {
+    uint32_t                    uid;
+    uint64_t                    size;
+    time_t                      internaldate;
+    uint64_t                    modseq;
+    ngx_str_t                   flags;
+    ngx_str_t                   blob;
+    unsigned                    seen_set:1;  /* by this FETCH */
+} ngx_mail_imapd_record_t;
+
+
+typedef struct ngx_mail_imapd_batch_s  ngx_mail_imapd_batch_t;
+
+/* what a command does with each message, and at the end */
+typedef ngx_int_t (*ngx_mail_imapd_emit_pt)(ngx_mail_imapd_batch_t *bt,
+    ngx_mail_imapd_message_t *msg, ngx_flag_t seen_set);
+typedef ngx_int_t (*ngx_mail_imapd_finish_pt)(ngx_mail_session_t *s,
+    ngx_mail_imapd_batch_t *bt);
+
+
+struct ngx_mail_imapd_batch_s {
     ngx_pool_t                 *pool;
     mime_allocator_t            allocator;
 
@@ -110,51 +111,79 @@ typedef struct {
     ngx_uint_t                  nuids;
     ngx_uint_t                  next;        /* the first not loaded */
 
+    /* the records of the meta round trip under way, in their own pool */
+    ngx_pool_t                 *records_pool;
+    ngx_mail_imapd_record_t    *records;
+    ngx_uint_t                  nrecords;
+    ngx_uint_t                  record_next; /* the first without content */
+    ngx_uint_t                  content_count;  /* in the request */
+
+    ngx_mail_imapd_emit_pt      emit;
+    ngx_mail_imapd_finish_pt    finish;
+
     ngx_mail_imapd_fetch_t     *fetch;
     uint64_t                    changedsince;
     ngx_mail_imapd_seqset_t     set;         /* UID FETCH (VANISHED) */
 
+    mime_buf_t                  out;         /* FETCH responses */
+
     ngx_mail_imapd_search_t    *search;
     ngx_array_t                 found;       /* uint32_t: seq or UID */
     uint64_t                    found_modseq;
+    ngx_pool_t                 *scratch;     /* SEARCH: one message */
 
     ngx_mail_session_t         *session;
     ngx_mail_imapd_ctx_t       *ctx;
 
-    unsigned                    content:1;
+    unsigned                    content:1;   /* the header at least */
+    unsigned                    body:1;      /* the whole message */
     unsigned                    set_seen:1;
     unsigned                    expunged:1;  /* some were gone */
     unsigned                    unknown_cte:1;  /* BINARY cannot decode */
     unsigned                    vanished:1;  /* UID FETCH (VANISHED) */
-} ngx_mail_imapd_batch_t;
+    unsigned                    failed:1;
+};
 
 
 static ngx_int_t ngx_mail_imapd_fetch_modifiers(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, ngx_mail_imapd_batch_t *bt);
-static ngx_int_t ngx_mail_imapd_fetch_next(ngx_mail_session_t *s,
-    void *data);
 static ngx_int_t ngx_mail_imapd_vanished_send(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, ngx_mail_imapd_batch_t *bt,
     ngx_mail_imapd_seqset_t *set);
-static void ngx_mail_imapd_fetch_loaded(redisReply *reply, void *data);
-static ngx_int_t ngx_mail_imapd_fetch_one(ngx_mail_imapd_batch_t *bt,
-    redisReply **e, mime_buf_t *out);
-static ngx_int_t ngx_mail_imapd_batch_send(ngx_mail_session_t *s,
-    ngx_mail_imapd_batch_t *bt, ngx_mail_redis_handler_pt handler);
-static void ngx_mail_imapd_batch_end(ngx_mail_session_t *s,
-    ngx_mail_imapd_ctx_t *ctx);
-static ngx_mail_imapd_batch_t *ngx_mail_imapd_batch_create(
-    ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx);
-static ngx_int_t ngx_mail_imapd_search_next(ngx_mail_session_t *s,
-    void *data);
-static void ngx_mail_imapd_search_loaded(redisReply *reply, void *data);
-static ngx_int_t ngx_mail_imapd_search_one(ngx_mail_imapd_batch_t *bt,
-    redisReply **e, ngx_pool_t *scratch);
+static void ngx_mail_imapd_vanished(redisReply *reply, void *data);
+static ngx_int_t ngx_mail_imapd_fetch_finish(ngx_mail_session_t *s,
+    ngx_mail_imapd_batch_t *bt);
+static ngx_int_t ngx_mail_imapd_fetch_emit(ngx_mail_imapd_batch_t *bt,
+    ngx_mail_imapd_message_t *msg, ngx_flag_t seen_set);
+static ngx_int_t ngx_mail_imapd_search_finish(ngx_mail_session_t *s,
+    ngx_mail_imapd_batch_t *bt);
+static ngx_int_t ngx_mail_imapd_search_emit(ngx_mail_imapd_batch_t *bt,
+    ngx_mail_imapd_message_t *msg, ngx_flag_t seen_set);
 static void ngx_mail_imapd_search_reply(ngx_mail_session_t *s,
     ngx_mail_imapd_batch_t *bt);
-static void ngx_mail_imapd_record(ngx_mail_imapd_batch_t *bt,
-    redisReply **e, ngx_mail_imapd_message_t *msg);
-static void ngx_mail_imapd_vanished(redisReply *reply, void *data);
+
+static ngx_int_t ngx_mail_imapd_load_next(ngx_mail_session_t *s,
+    void *data);
+static ngx_int_t ngx_mail_imapd_meta_send(ngx_mail_session_t *s,
+    ngx_mail_imapd_batch_t *bt);
+static redisReply **ngx_mail_imapd_replies(redisReply *reply, ngx_uint_t n);
+static void ngx_mail_imapd_meta_loaded(redisReply *reply, void *data);
+static void ngx_mail_imapd_seen_done(redisReply *reply, void *data);
+static void ngx_mail_imapd_records_ready(ngx_mail_session_t *s,
+    ngx_mail_imapd_batch_t *bt);
+static ngx_int_t ngx_mail_imapd_content_send(ngx_mail_session_t *s,
+    ngx_mail_imapd_batch_t *bt);
+static void ngx_mail_imapd_content_loaded(redisReply *reply, void *data);
+static void ngx_mail_imapd_message_of(ngx_mail_imapd_batch_t *bt,
+    ngx_mail_imapd_record_t *r, ngx_mail_imapd_message_t *msg);
+static ngx_int_t ngx_mail_imapd_copy(ngx_pool_t *pool, ngx_str_t *dst,
+    redisReply *src);
+static ngx_flag_t ngx_mail_imapd_seen(ngx_str_t *flags);
+
+static ngx_mail_imapd_batch_t *ngx_mail_imapd_batch_create(
+    ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx);
+static void ngx_mail_imapd_batch_end(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx);
 static void *ngx_mail_imapd_pool_alloc(void *pool, size_t size);
 static int ngx_mail_imapd_flush(void *data, const mime_uchar_t *p,
     size_t len);
@@ -214,7 +243,16 @@ ngx_mail_imapd_cmd_fetch(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     }
 
     bt->content = (bt->fetch->needs & NGX_MAIL_IMAPD_NEED_CONTENT) != 0;
+    bt->body = (bt->fetch->needs & NGX_MAIL_IMAPD_NEED_BODY) != 0;
     bt->set_seen = bt->fetch->sets_seen && !ctx->mailbox->readonly;
+    bt->emit = ngx_mail_imapd_fetch_emit;
+    bt->finish = ngx_mail_imapd_fetch_finish;
+
+    /* one output buffer for all the responses: each is flushed whole */
+    mime_buf_init(&bt->out, &bt->allocator, NGX_MAIL_IMAPD_FLUSH_SIZE);
+    bt->out.flush = ngx_mail_imapd_flush;
+    bt->out.flush_ctx = bt;
+    bt->out.limit = NGX_MAIL_IMAPD_FLUSH_SIZE;
 
     if (ngx_mail_imapd_targets(s, ctx, &set, ps->uid, &bt->uids, &bt->nuids)
         != NGX_OK)
@@ -227,7 +265,7 @@ ngx_mail_imapd_cmd_fetch(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         return ngx_mail_imapd_vanished_send(s, ctx, bt, &set);
     }
 
-    return ngx_mail_imapd_fetch_next(s, bt);
+    return ngx_mail_imapd_load_next(s, bt);
 }
 
 
@@ -327,7 +365,7 @@ ngx_mail_imapd_vanished(redisReply *reply, void *data)
         (void) ngx_mail_imapd_write(s, ctx, (u_char *) CRLF, 2);
     }
 
-    ctx->next = ngx_mail_imapd_fetch_next;
+    ctx->next = ngx_mail_imapd_load_next;
     ngx_mail_imapd_done(s);
 }
 
@@ -406,117 +444,293 @@ invalid:
 }
 
 
-static ngx_int_t
-ngx_mail_imapd_fetch_next(ngx_mail_session_t *s, void *data)
-{
-    ngx_mail_imapd_batch_t  *bt = data;
+/* FETCH's end: the tagged reply says what could not be done */
 
+static ngx_int_t
+ngx_mail_imapd_fetch_finish(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
+{
     ngx_mail_imapd_ctx_t  *ctx;
 
     ctx = bt->ctx;
 
-    if (bt->next == bt->nuids) {
+    if (bt->unknown_cte) {
         ngx_mail_imapd_batch_end(s, ctx);
-
-        if (bt->unknown_cte) {
-            return ngx_mail_imapd_complete(s, ctx, 0, "NO [UNKNOWN-CTE] "
-                                           "Cannot decode the part's "
-                                           "Content-Transfer-Encoding");
-        }
-
-        if (bt->expunged) {
-            return ngx_mail_imapd_complete(s, ctx, 0, "NO [EXPUNGEISSUED] "
-                                           "Some of the requested messages "
-                                           "no longer exist");
-        }
-
         return ngx_mail_imapd_complete(s, ctx, ctx->parser.uid,
-                                       "OK %s completed",
-                                       ctx->parser.uid ? "UID FETCH"
-                                                       : "FETCH");
+                                       "NO [UNKNOWN-CTE] Cannot decode the "
+                                       "part's Content-Transfer-Encoding");
     }
 
-    if (ngx_mail_imapd_batch_send(s, bt, ngx_mail_imapd_fetch_loaded)
-        != NGX_OK)
-    {
+    if (bt->expunged) {
         ngx_mail_imapd_batch_end(s, ctx);
-        return ngx_mail_imapd_unavailable(s, ctx);
+        return ngx_mail_imapd_complete(s, ctx, ctx->parser.uid,
+                                       "NO [EXPUNGEISSUED] Some of the "
+                                       "requested messages no longer exist");
     }
 
-    return NGX_OK;
+    ngx_mail_imapd_batch_end(s, ctx);
+
+    return ngx_mail_imapd_complete(s, ctx, ctx->parser.uid, "OK %s completed",
+                                   ctx->parser.uid ? "UID FETCH" : "FETCH");
+}
+
+
+/*
+ * The loader, for FETCH and SEARCH.  Per round: the records of up to
+ * NGX_MAIL_IMAPD_BATCH_RECORDS messages (one HMGET each, in a MULTI: no
+ * script, Redis does them natively), then \Seen where FETCH sets it, then
+ * the content of as many messages as NGX_MAIL_IMAPD_BATCH_OCTETS holds
+ * (GET, or GETRANGE of the start when only the header is needed), each
+ * round's output sent before the next is asked for.
+ */
+
+static ngx_int_t
+ngx_mail_imapd_load_next(ngx_mail_session_t *s, void *data)
+{
+    ngx_mail_imapd_batch_t  *bt = data;
+
+    if (bt->failed) {
+        ngx_mail_imapd_batch_end(s, bt->ctx);
+        return ngx_mail_imapd_unavailable(s, bt->ctx);
+    }
+
+    if (bt->record_next < bt->nrecords) {
+        return ngx_mail_imapd_content_send(s, bt);
+    }
+
+    if (bt->next < bt->nuids) {
+        return ngx_mail_imapd_meta_send(s, bt);
+    }
+
+    return bt->finish(s, bt);
 }
 
 
 static ngx_int_t
-ngx_mail_imapd_batch_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt,
-    ngx_mail_redis_handler_pt handler)
+ngx_mail_imapd_meta_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
 {
-    u_char                 *p;
-    ngx_uint_t              i, n;
-    ngx_mail_redis_cmd_t    cmd;
-    ngx_mail_server_io_t   *io;
+    u_char                *p;
+    size_t                 len;
+    ngx_uint_t             i, n;
+    ngx_mail_redis_cmd_t  *cmds;
+    ngx_mail_server_io_t  *io;
+
+    if (bt->records_pool) {
+        ngx_destroy_pool(bt->records_pool);
+    }
+
+    bt->records_pool = ngx_create_pool(16384, s->connection->log);
+    if (bt->records_pool == NULL) {
+        goto failed;
+    }
 
     n = ngx_min(bt->nuids - bt->next, NGX_MAIL_IMAPD_BATCH_RECORDS);
+    len = sizeof("msg:{}:") - 1 + s->login.len + bt->ctx->mailbox->id.len
+          + 1 + NGX_INT32_LEN;
 
-    if (ngx_mail_redis_cmd_init_n(&cmd, "EVAL", 9 + n, bt->pool) != NGX_OK) {
-        return NGX_ERROR;
+    cmds = ngx_palloc(bt->records_pool, n * sizeof(ngx_mail_redis_cmd_t));
+    p = ngx_pnalloc(bt->records_pool, n * len);
+    bt->records = ngx_palloc(bt->records_pool,
+                             n * sizeof(ngx_mail_imapd_record_t));
+
+    if (cmds == NULL || p == NULL || bt->records == NULL) {
+        goto failed;
     }
 
-    p = ngx_pnalloc(bt->pool, 3 * NGX_INT64_LEN + n * (NGX_INT32_LEN + 1));
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_mail_redis_cmd_cstr(&cmd, ngx_mail_imapd_load_lua);
-    ngx_mail_redis_cmd_cstr(&cmd, "0");
-    ngx_mail_redis_cmd_arg(&cmd, s->login.data, s->login.len);
-    ngx_mail_redis_cmd_arg(&cmd, bt->ctx->mailbox->id.data,
-                           bt->ctx->mailbox->id.len);
-    ngx_mail_redis_cmd_cstr(&cmd, bt->content ? "1" : "0");
-    ngx_mail_redis_cmd_cstr(&cmd, bt->set_seen ? "1" : "0");
-
-    ngx_mail_redis_cmd_arg(&cmd, p, ngx_sprintf(p, "%uL", bt->changedsince)
-                                    - p);
-    p += NGX_INT64_LEN;
-
-    ngx_mail_redis_cmd_arg(&cmd, p, ngx_sprintf(p, "%ui",
-                                   bt->content ? NGX_MAIL_IMAPD_BATCH_OCTETS
-                                               : NGX_MAIL_IMAPD_BATCH_RECORDS)
-                                    - p);
-    p += NGX_INT64_LEN;
+    bt->nrecords = 0;
+    bt->record_next = 0;
 
     for (i = 0; i < n; i++) {
-        ngx_mail_redis_cmd_arg(&cmd, p, ngx_sprintf(p, "%uD",
-                                                    bt->uids[bt->next + i])
-                                        - p);
-        p += NGX_INT32_LEN + 1;
+        ngx_mail_redis_cmd_init(&cmds[i], "HMGET");
+        ngx_mail_redis_cmd_arg(&cmds[i], p,
+                               ngx_sprintf(p, "msg:{%V}:%V:%uD", &s->login,
+                                           &bt->ctx->mailbox->id,
+                                           bt->uids[bt->next + i])
+                               - p);
+        ngx_mail_redis_cmd_cstr(&cmds[i], "flags");
+        ngx_mail_redis_cmd_cstr(&cmds[i], "size");
+        ngx_mail_redis_cmd_cstr(&cmds[i], "internaldate");
+        ngx_mail_redis_cmd_cstr(&cmds[i], "modseq");
+        ngx_mail_redis_cmd_cstr(&cmds[i], "blob");
+        p += len;
     }
 
     io = ngx_mail_server_io(s);
     io->busy = 1;
+    bt->content_count = n;
 
-    if (ngx_mail_redis_send(&cmd, 1, handler, s, s->connection->log)
+    if (ngx_mail_redis_send(cmds, n, ngx_mail_imapd_meta_loaded, s,
+                            s->connection->log)
         == NULL)
     {
         io->busy = 0;
-        return NGX_ERROR;
+        goto failed;
     }
 
     return NGX_OK;
+
+failed:
+
+    ngx_mail_imapd_batch_end(s, bt->ctx);
+    return ngx_mail_imapd_unavailable(s, bt->ctx);
+}
+/* a reply of several commands is EXEC's array; of one, that one's */
+
+static redisReply **
+ngx_mail_imapd_replies(redisReply *reply, ngx_uint_t n)
+{
+    static redisReply  *one[1];
+
+    if (n == 1) {
+        one[0] = reply;
+        return one;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n) {
+        return NULL;
+    }
+
+    return reply->element;
 }
 
 
 static void
-ngx_mail_imapd_fetch_loaded(redisReply *reply, void *data)
+ngx_mail_imapd_meta_loaded(redisReply *reply, void *data)
 {
     ngx_mail_session_t  *s = data;
 
-    size_t                    i;
-    uint64_t                  before;
-    mime_buf_t                out;
-    redisReply              **e, *list;
-    ngx_mail_imapd_ctx_t     *ctx;
-    ngx_mail_imapd_batch_t   *bt;
+    ngx_uint_t                 i, n, nseen;
+    ngx_str_t                 *args;
+    redisReply               **e, **f;
+    ngx_mail_imapd_ctx_t      *ctx;
+    ngx_mail_imapd_batch_t    *bt;
+    ngx_mail_imapd_record_t   *r;
+
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_imapd_module);
+    bt = ctx->work;
+    n = bt->content_count;
+
+    ngx_mail_server_io(s)->busy = 0;
+
+    if (ngx_mail_redis_reply_is_error(reply, s->connection->log)
+        || (e = ngx_mail_imapd_replies(reply, n)) == NULL)
+    {
+        goto failed;
+    }
+
+    nseen = 0;
+
+    for (i = 0; i < n; i++) {
+        f = e[i]->element;
+
+        if (e[i]->type != REDIS_REPLY_ARRAY || e[i]->elements != 5
+            || f[1]->type != REDIS_REPLY_STRING)
+        {
+            /* expunged since the session last looked */
+            bt->expunged = 1;
+            continue;
+        }
+
+        r = &bt->records[bt->nrecords];
+
+        r->uid = bt->uids[bt->next + i];
+        r->size = ngx_atoof((u_char *) f[1]->str, f[1]->len);
+        r->internaldate = 0;
+        r->modseq = 0;
+        r->seen_set = 0;
+        ngx_str_null(&r->flags);
+        ngx_str_null(&r->blob);
+
+        if (f[2]->type == REDIS_REPLY_STRING) {
+            r->internaldate = ngx_atotm((u_char *) f[2]->str, f[2]->len);
+        }
+
+        if (f[3]->type == REDIS_REPLY_STRING) {
+            r->modseq = ngx_atoof((u_char *) f[3]->str, f[3]->len);
+        }
+
+        if (bt->changedsince && r->modseq <= bt->changedsince) {
+            continue;
+        }
+
+        if (ngx_mail_imapd_copy(bt->records_pool, &r->flags, f[0]) != NGX_OK
+            || ngx_mail_imapd_copy(bt->records_pool, &r->blob, f[4])
+               != NGX_OK)
+        {
+            goto failed;
+        }
+
+        if (bt->set_seen && !ngx_mail_imapd_seen(&r->flags)) {
+            nseen++;
+        }
+
+        bt->nrecords++;
+    }
+
+    bt->next += n;
+
+    if (nseen) {
+        args = ngx_palloc(bt->records_pool, (2 + nseen) * sizeof(ngx_str_t));
+        if (args == NULL) {
+            goto failed;
+        }
+
+        args[0] = s->login;
+        args[1] = ctx->mailbox->id;
+        nseen = 2;
+
+        for (i = 0; i < bt->nrecords; i++) {
+            r = &bt->records[i];
+
+            if (ngx_mail_imapd_seen(&r->flags)) {
+                continue;
+            }
+
+            args[nseen].data = ngx_pnalloc(bt->records_pool, NGX_INT32_LEN);
+            if (args[nseen].data == NULL) {
+                goto failed;
+            }
+
+            args[nseen].len = ngx_sprintf(args[nseen].data, "%uD", r->uid)
+                              - args[nseen].data;
+            nseen++;
+        }
+
+        if (ngx_mail_imapd_eval(s, ngx_mail_imapd_seen_lua, args, nseen,
+                                ngx_mail_imapd_seen_done)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+
+        return;
+    }
+
+    ngx_mail_imapd_records_ready(s, bt);
+    return;
+
+failed:
+
+    bt->failed = 1;
+    ctx->next = ngx_mail_imapd_load_next;
+    ngx_mail_imapd_done(s);
+}
+
+
+/* \Seen set: the records take the new flags and modseq */
+
+static void
+ngx_mail_imapd_seen_done(redisReply *reply, void *data)
+{
+    ngx_mail_session_t  *s = data;
+
+    size_t                     i;
+    uint32_t                   uid;
+    uint64_t                   before;
+    ngx_uint_t                 k;
+    redisReply               **f, *list;
+    ngx_mail_imapd_ctx_t      *ctx;
+    ngx_mail_imapd_batch_t    *bt;
+    ngx_mail_imapd_record_t   *r;
 
     ctx = ngx_mail_get_module_ctx(s, ngx_mail_imapd_module);
     bt = ctx->work;
@@ -524,88 +738,289 @@ ngx_mail_imapd_fetch_loaded(redisReply *reply, void *data)
     ngx_mail_server_io(s)->busy = 0;
 
     if (ngx_mail_redis_reply_is_error(reply, s->connection->log)
-        || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5
-        || reply->element[0]->type != REDIS_REPLY_INTEGER
-        || reply->element[1]->type != REDIS_REPLY_ARRAY
+        || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
         || reply->element[2]->type != REDIS_REPLY_ARRAY)
     {
-        ngx_mail_imapd_batch_end(s, ctx);
-        (void) ngx_mail_imapd_unavailable(s, ctx);
+        bt->failed = 1;
+        ctx->next = ngx_mail_imapd_load_next;
         ngx_mail_imapd_done(s);
         return;
     }
 
-    bt->next += ngx_min((ngx_uint_t) reply->element[0]->integer,
-                        bt->nuids - bt->next);
+    list = reply->element[2];
+    f = list->element;
 
-    if (reply->element[2]->elements) {
-        bt->expunged = 1;
-    }
+    for (i = 0; i + 2 < list->elements; i += 3) {
+        if (f[i]->type != REDIS_REPLY_STRING
+            || f[i + 2]->type != REDIS_REPLY_STRING)
+        {
+            continue;
+        }
 
-    mime_buf_init(&out, &bt->allocator, NGX_MAIL_IMAPD_FLUSH_SIZE);
-    out.flush = ngx_mail_imapd_flush;
-    out.flush_ctx = bt;
-    out.limit = NGX_MAIL_IMAPD_FLUSH_SIZE;
+        uid = (uint32_t) ngx_atoi((u_char *) f[i]->str, f[i]->len);
 
-    list = reply->element[1];
-    e = list->element;
+        for (k = 0; k < bt->nrecords; k++) {
+            r = &bt->records[k];
 
-    for (i = 0; i + 6 < list->elements; i += 7) {
-        if (ngx_mail_imapd_fetch_one(bt, &e[i], &out) != NGX_OK) {
-            bt->expunged = 1;
+            if (r->uid != uid) {
+                continue;
+            }
+
+            if (ngx_mail_imapd_copy(bt->records_pool, &r->flags, f[i + 1])
+                != NGX_OK)
+            {
+                break;
+            }
+
+            r->modseq = ngx_atoof((u_char *) f[i + 2]->str, f[i + 2]->len);
+            r->seen_set = 1;
+            break;
         }
     }
 
-    (void) mime_buf_flush(&out);
-
-    /* our own \Seen changes, when nobody else changed anything meanwhile */
-    if (reply->element[3]->type == REDIS_REPLY_STRING
-        && reply->element[4]->type == REDIS_REPLY_STRING)
+    /* our own changes, when nobody else changed anything meanwhile */
+    if (reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[1]->type == REDIS_REPLY_STRING)
     {
-        before = ngx_atoof((u_char *) reply->element[3]->str,
-                           reply->element[3]->len);
+        before = ngx_atoof((u_char *) reply->element[0]->str,
+                           reply->element[0]->len);
 
         if (before == ctx->mailbox->modseq) {
             ctx->mailbox->modseq = ngx_atoof((u_char *)
-                                             reply->element[4]->str,
-                                             reply->element[4]->len);
+                                             reply->element[1]->str,
+                                             reply->element[1]->len);
         }
     }
 
-    /* the next batch once this one's output has gone */
-    ctx->next = ngx_mail_imapd_fetch_next;
-    ctx->work = bt;
+    ngx_mail_imapd_records_ready(s, bt);
+}
+
+
+/* without content the records are all there is; else content is next */
+
+static void
+ngx_mail_imapd_records_ready(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
+{
+    ngx_uint_t                 i;
+    ngx_mail_imapd_message_t   msg;
+
+    if (!bt->content || bt->nrecords == 0) {
+        for (i = 0; i < bt->nrecords; i++) {
+            ngx_mail_imapd_message_of(bt, &bt->records[i], &msg);
+
+            if (msg.seq
+                && bt->emit(bt, &msg, bt->records[i].seen_set) != NGX_OK)
+            {
+                bt->failed = 1;
+                break;
+            }
+        }
+
+        bt->record_next = bt->nrecords;
+        bt->ctx->next = ngx_mail_imapd_load_next;
+        ngx_mail_imapd_done(s);
+        return;
+    }
+
+    if (ngx_mail_imapd_content_send(s, bt) != NGX_OK) {
+        ngx_mail_imapd_done(s);
+    }
+}
+
+
+static ngx_int_t
+ngx_mail_imapd_content_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
+{
+    u_char                   *p;
+    size_t                    octets;
+    ngx_uint_t                i, n;
+    ngx_mail_redis_cmd_t     *cmds;
+    ngx_mail_server_io_t     *io;
+    ngx_mail_imapd_record_t  *r;
+
+    n = 0;
+    octets = 0;
+
+    for (i = bt->record_next; i < bt->nrecords; i++) {
+        if (n && octets + bt->records[i].size > NGX_MAIL_IMAPD_BATCH_OCTETS) {
+            break;
+        }
+
+        octets += bt->records[i].size;
+        n++;
+    }
+
+    cmds = ngx_palloc(bt->records_pool, n * sizeof(ngx_mail_redis_cmd_t));
+    p = ngx_pnalloc(bt->records_pool, n * (sizeof("blob:{}") + 64));
+
+    if (cmds == NULL || p == NULL) {
+        goto failed;
+    }
+
+    for (i = 0; i < n; i++) {
+        r = &bt->records[bt->record_next + i];
+
+        /* only the header: its start is enough (see the .h) */
+        ngx_mail_redis_cmd_init(&cmds[i], bt->body ? "GET" : "GETRANGE");
+        ngx_mail_redis_cmd_arg(&cmds[i], p,
+                               ngx_sprintf(p, "blob:{%*s}",
+                                           ngx_min(r->blob.len, 56),
+                                           r->blob.data)
+                               - p);
+        p += sizeof("blob:{}") + 64;
+
+        if (!bt->body) {
+            ngx_mail_redis_cmd_cstr(&cmds[i], "0");
+            ngx_mail_redis_cmd_cstr(&cmds[i],
+                                    NGX_MAIL_IMAPD_HEADER_OCTETS_STR);
+        }
+    }
+
+    io = ngx_mail_server_io(s);
+    io->busy = 1;
+    bt->content_count = n;
+
+    if (ngx_mail_redis_send(cmds, n, ngx_mail_imapd_content_loaded, s,
+                            s->connection->log)
+        == NULL)
+    {
+        io->busy = 0;
+        goto failed;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    bt->failed = 1;
+    bt->ctx->next = ngx_mail_imapd_load_next;
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_mail_imapd_content_loaded(redisReply *reply, void *data)
+{
+    ngx_mail_session_t  *s = data;
+
+    u_char                    *end;
+    ngx_uint_t                 i, n;
+    redisReply               **e;
+    ngx_mail_imapd_ctx_t      *ctx;
+    ngx_mail_imapd_batch_t    *bt;
+    ngx_mail_imapd_record_t   *r;
+    ngx_mail_imapd_message_t   msg;
+
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_imapd_module);
+    bt = ctx->work;
+    n = bt->content_count;
+
+    ngx_mail_server_io(s)->busy = 0;
+    ctx->next = ngx_mail_imapd_load_next;
+
+    if (ngx_mail_redis_reply_is_error(reply, s->connection->log)
+        || (e = ngx_mail_imapd_replies(reply, n)) == NULL)
+    {
+        bt->failed = 1;
+        ngx_mail_imapd_done(s);
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        r = &bt->records[bt->record_next + i];
+
+        if (e[i]->type != REDIS_REPLY_STRING) {
+            bt->expunged = 1;
+            continue;
+        }
+
+        ngx_mail_imapd_message_of(bt, r, &msg);
+
+        if (msg.seq == 0) {
+            continue;
+        }
+
+        msg.data = (u_char *) e[i]->str;
+        msg.len = e[i]->len;
+
+        /* the header with its blank line, and nothing of the body */
+        if (!bt->body && msg.len >= 4) {
+            end = ngx_strlcasestrn((u_char *) msg.data,
+                                   (u_char *) msg.data + msg.len,
+                                   (u_char *) CRLF CRLF, 4 - 1);
+            if (end) {
+                msg.len = end + 4 - msg.data;
+            }
+        }
+
+        if (bt->emit(bt, &msg, r->seen_set) != NGX_OK) {
+            bt->failed = 1;
+            break;
+        }
+    }
+
+    bt->record_next += n;
 
     ngx_mail_imapd_done(s);
 }
 
 
-static ngx_int_t
-ngx_mail_imapd_fetch_one(ngx_mail_imapd_batch_t *bt, redisReply **e,
-    mime_buf_t *out)
+static void
+ngx_mail_imapd_message_of(ngx_mail_imapd_batch_t *bt,
+    ngx_mail_imapd_record_t *r, ngx_mail_imapd_message_t *msg)
 {
-    ngx_int_t                  seq;
-    ngx_pool_t                *pool;
-    mime_allocator_t           allocator;
-    mime_message_t            *parsed;
-    ngx_mail_imapd_message_t   msg;
+    ngx_mail_imapd_mailbox_t  *mb;
 
-    ngx_memzero(&msg, sizeof(ngx_mail_imapd_message_t));
+    mb = bt->ctx->mailbox;
 
-    ngx_mail_imapd_record(bt, e, &msg);
-    seq = msg.seq;
+    ngx_memzero(msg, sizeof(ngx_mail_imapd_message_t));
 
-    if (seq == 0) {
-        return NGX_DECLINED;
+    msg->uid = r->uid;
+    msg->seq = (uint32_t) ngx_mail_imapd_seq_of(mb, r->uid);
+    msg->flags = r->flags.data;
+    msg->flags_len = r->flags.len;
+    msg->size = r->size;
+    msg->internaldate = r->internaldate;
+    msg->modseq = r->modseq;
+    msg->recent = ngx_mail_imapd_is_recent(mb, r->uid);
+}
+
+
+static ngx_int_t
+ngx_mail_imapd_copy(ngx_pool_t *pool, ngx_str_t *dst, redisReply *src)
+{
+    if (src->type != REDIS_REPLY_STRING || src->len == 0) {
+        ngx_str_null(dst);
+        return NGX_OK;
     }
+
+    dst->data = ngx_pnalloc(pool, src->len);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src->str, src->len);
+    dst->len = src->len;
+
+    return NGX_OK;
+}
+
+
+/* one FETCH response */
+
+static ngx_int_t
+ngx_mail_imapd_fetch_emit(ngx_mail_imapd_batch_t *bt,
+    ngx_mail_imapd_message_t *msg, ngx_flag_t seen_set)
+{
+    ngx_int_t          rc;
+    ngx_pool_t        *pool;
+    mime_allocator_t   allocator;
+    mime_message_t    *parsed;
 
     parsed = NULL;
     pool = NULL;
 
     if (bt->content) {
-        msg.data = (u_char *) e[5]->str;
-        msg.len = e[5]->len;
-
         /* the parse of one message lives as long as its response */
         pool = ngx_create_pool(16384, ngx_cycle->log);
         if (pool == NULL) {
@@ -615,7 +1030,7 @@ ngx_mail_imapd_fetch_one(ngx_mail_imapd_batch_t *bt, redisReply **e,
         allocator.alloc = ngx_mail_imapd_pool_alloc;
         allocator.ctx = pool;
 
-        parsed = mime_parse(&allocator, msg.data, msg.len, NULL);
+        parsed = mime_parse(&allocator, msg->data, msg->len, NULL);
         if (parsed == NULL) {
             ngx_destroy_pool(pool);
             return NGX_ERROR;
@@ -631,40 +1046,48 @@ ngx_mail_imapd_fetch_one(ngx_mail_imapd_batch_t *bt, redisReply **e,
         }
     }
 
-    (void) ngx_mail_imapd_fetch_write(bt->fetch, &msg, parsed,
-                                      e[6]->type == REDIS_REPLY_INTEGER
-                                      && e[6]->integer == 1, out);
+    rc = NGX_OK;
+
+    /* flushed whole: nothing in the buffer points into the parse */
+    if (ngx_mail_imapd_fetch_write(bt->fetch, msg, parsed, seen_set,
+                                   &bt->out)
+        != NGX_MAIL_IMAPD_PARSE_OK
+        || mime_buf_flush(&bt->out) != MIME_OK)
+    {
+        rc = NGX_ERROR;
+    }
 
     if (pool) {
-        /* the writer's output must not point into this pool */
-        (void) mime_buf_flush(out);
         ngx_destroy_pool(pool);
     }
 
-    return NGX_OK;
+    return rc;
 }
 
 
-/* one record of the load script's reply; seq 0 if the session lost it */
+/* the stored flags hold \Seen: they are written in canonical case */
 
-static void
-ngx_mail_imapd_record(ngx_mail_imapd_batch_t *bt, redisReply **e,
-    ngx_mail_imapd_message_t *msg)
+static ngx_flag_t
+ngx_mail_imapd_seen(ngx_str_t *flags)
 {
-    ngx_mail_imapd_mailbox_t  *mb;
+    u_char  *p, *last;
 
-    mb = bt->ctx->mailbox;
+    if (flags->len < sizeof("\\Seen") - 1) {
+        return 0;
+    }
 
-    ngx_memzero(msg, sizeof(ngx_mail_imapd_message_t));
+    last = flags->data + flags->len - (sizeof("\\Seen") - 1);
 
-    msg->uid = (uint32_t) ngx_atoi((u_char *) e[0]->str, e[0]->len);
-    msg->seq = (uint32_t) ngx_mail_imapd_seq_of(mb, msg->uid);
-    msg->flags = (u_char *) e[1]->str;
-    msg->flags_len = e[1]->len;
-    msg->size = ngx_atoof((u_char *) e[2]->str, e[2]->len);
-    msg->internaldate = ngx_atotm((u_char *) e[3]->str, e[3]->len);
-    msg->modseq = ngx_atoof((u_char *) e[4]->str, e[4]->len);
-    msg->recent = ngx_mail_imapd_is_recent(mb, msg->uid);
+    for (p = flags->data; p <= last; p++) {
+        if (ngx_strncmp(p, "\\Seen", sizeof("\\Seen") - 1) == 0
+            && (p == flags->data || p[-1] == ' ')
+            && (p == last || p[sizeof("\\Seen") - 1] == ' '))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -677,6 +1100,7 @@ ngx_int_t
 ngx_mail_imapd_cmd_search(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 {
     int                        rc;
+    unsigned                   needs;
     const char                *error;
     ngx_mail_imapd_batch_t    *bt;
     ngx_mail_imapd_mailbox_t  *mb;
@@ -710,11 +1134,17 @@ ngx_mail_imapd_cmd_search(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    bt->content = (ngx_mail_imapd_search_needs(bt->search)
-                   & NGX_MAIL_IMAPD_NEED_CONTENT) != 0;
+    needs = ngx_mail_imapd_search_needs(bt->search);
+    bt->content = (needs & NGX_MAIL_IMAPD_NEED_CONTENT) != 0;
+    bt->body = (needs & NGX_MAIL_IMAPD_NEED_BODY) != 0;
+    bt->emit = ngx_mail_imapd_search_emit;
+    bt->finish = ngx_mail_imapd_search_finish;
 
-    if (ngx_array_init(&bt->found, bt->pool, 64, sizeof(uint32_t))
-        != NGX_OK)
+    bt->scratch = ngx_create_pool(16384, s->connection->log);
+
+    if (bt->scratch == NULL
+        || ngx_array_init(&bt->found, bt->pool, 64, sizeof(uint32_t))
+           != NGX_OK)
     {
         ngx_mail_imapd_batch_end(s, ctx);
         return ngx_mail_imapd_unavailable(s, ctx);
@@ -732,129 +1162,29 @@ ngx_mail_imapd_cmd_search(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         ngx_memcpy(bt->uids, mb->uids, mb->nuids * sizeof(uint32_t));
     }
 
-    return ngx_mail_imapd_search_next(s, bt);
+    return ngx_mail_imapd_load_next(s, bt);
 }
 
 
 static ngx_int_t
-ngx_mail_imapd_search_next(ngx_mail_session_t *s, void *data)
-{
-    ngx_mail_imapd_batch_t  *bt = data;
-
-    ngx_mail_imapd_ctx_t  *ctx;
-
-    ctx = bt->ctx;
-
-    if (bt->next == bt->nuids) {
-        ngx_mail_imapd_search_reply(s, bt);
-        ngx_mail_imapd_batch_end(s, ctx);
-
-        return ngx_mail_imapd_complete(s, ctx, ctx->parser.uid,
-                                       "OK %s completed",
-                                       ctx->parser.uid ? "UID SEARCH"
-                                                       : "SEARCH");
-    }
-
-    if (ngx_mail_imapd_batch_send(s, bt, ngx_mail_imapd_search_loaded)
-        != NGX_OK)
-    {
-        ngx_mail_imapd_batch_end(s, ctx);
-        return ngx_mail_imapd_unavailable(s, ctx);
-    }
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_mail_imapd_search_loaded(redisReply *reply, void *data)
-{
-    ngx_mail_session_t  *s = data;
-
-    size_t                    i;
-    ngx_pool_t               *scratch;
-    redisReply              **e, *list;
-    ngx_mail_imapd_ctx_t     *ctx;
-    ngx_mail_imapd_batch_t   *bt;
-
-    ctx = ngx_mail_get_module_ctx(s, ngx_mail_imapd_module);
-    bt = ctx->work;
-
-    ngx_mail_server_io(s)->busy = 0;
-
-    scratch = NULL;
-
-    if (ngx_mail_redis_reply_is_error(reply, s->connection->log)
-        || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5
-        || reply->element[0]->type != REDIS_REPLY_INTEGER
-        || reply->element[1]->type != REDIS_REPLY_ARRAY
-        || (scratch = ngx_create_pool(16384, s->connection->log)) == NULL)
-    {
-        ngx_mail_imapd_batch_end(s, ctx);
-        (void) ngx_mail_imapd_unavailable(s, ctx);
-        ngx_mail_imapd_done(s);
-        return;
-    }
-
-    bt->next += ngx_min((ngx_uint_t) reply->element[0]->integer,
-                        bt->nuids - bt->next);
-
-    list = reply->element[1];
-    e = list->element;
-
-    for (i = 0; i + 6 < list->elements; i += 7) {
-        if (ngx_mail_imapd_search_one(bt, &e[i], scratch) != NGX_OK) {
-            break;
-        }
-
-        ngx_reset_pool(scratch);
-    }
-
-    ngx_destroy_pool(scratch);
-
-    if (i + 6 < list->elements) {
-        ngx_mail_imapd_batch_end(s, ctx);
-        (void) ngx_mail_imapd_unavailable(s, ctx);
-        ngx_mail_imapd_done(s);
-        return;
-    }
-
-    ctx->next = ngx_mail_imapd_search_next;
-    ctx->work = bt;
-
-    ngx_mail_imapd_done(s);
-}
-
-
-static ngx_int_t
-ngx_mail_imapd_search_one(ngx_mail_imapd_batch_t *bt, redisReply **e,
-    ngx_pool_t *scratch)
+ngx_mail_imapd_search_emit(ngx_mail_imapd_batch_t *bt,
+    ngx_mail_imapd_message_t *msg, ngx_flag_t seen_set)
 {
     int                        rc;
     uint32_t                  *found;
     mime_allocator_t           allocator;
-    ngx_mail_imapd_message_t   msg;
     ngx_mail_imapd_mailbox_t  *mb;
 
     mb = bt->ctx->mailbox;
 
-    ngx_mail_imapd_record(bt, e, &msg);
-
-    if (msg.seq == 0) {
-        return NGX_OK;
-    }
-
-    if (bt->content) {
-        msg.data = (u_char *) e[5]->str;
-        msg.len = e[5]->len;
-    }
-
     allocator.alloc = ngx_mail_imapd_pool_alloc;
-    allocator.ctx = scratch;
+    allocator.ctx = bt->scratch;
 
-    rc = ngx_mail_imapd_search_match(bt->search, &msg, (uint32_t) mb->nuids,
+    rc = ngx_mail_imapd_search_match(bt->search, msg, (uint32_t) mb->nuids,
                                      mb->nuids ? mb->uids[mb->nuids - 1] : 0,
                                      &allocator);
+
+    ngx_reset_pool(bt->scratch);
 
     if (rc == NGX_MAIL_IMAPD_SEARCH_NOMEM) {
         return NGX_ERROR;
@@ -869,13 +1199,30 @@ ngx_mail_imapd_search_one(ngx_mail_imapd_batch_t *bt, redisReply **e,
         return NGX_ERROR;
     }
 
-    *found = bt->ctx->parser.uid ? msg.uid : msg.seq;
+    *found = bt->ctx->parser.uid ? msg->uid : msg->seq;
 
-    if (msg.modseq > bt->found_modseq) {
-        bt->found_modseq = msg.modseq;
+    if (msg->modseq > bt->found_modseq) {
+        bt->found_modseq = msg->modseq;
     }
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_mail_imapd_search_finish(ngx_mail_session_t *s,
+    ngx_mail_imapd_batch_t *bt)
+{
+    ngx_mail_imapd_ctx_t  *ctx;
+
+    ctx = bt->ctx;
+
+    ngx_mail_imapd_search_reply(s, bt);
+    ngx_mail_imapd_batch_end(s, ctx);
+
+    return ngx_mail_imapd_complete(s, ctx, ctx->parser.uid,
+                                   "OK %s completed",
+                                   ctx->parser.uid ? "UID SEARCH" : "SEARCH");
 }
 
 
@@ -973,6 +1320,14 @@ ngx_mail_imapd_batch_end(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     ctx->next = NULL;
 
     if (bt) {
+        if (bt->records_pool) {
+            ngx_destroy_pool(bt->records_pool);
+        }
+
+        if (bt->scratch) {
+            ngx_destroy_pool(bt->scratch);
+        }
+
         ngx_destroy_pool(bt->pool);
     }
 }

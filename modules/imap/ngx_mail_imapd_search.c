@@ -142,6 +142,8 @@ typedef struct {
 } ngx_mail_imapd_search_scan_t;
 
 
+static int ngx_mail_imapd_search_reads_body(
+    const ngx_mail_imapd_search_key_t *key);
 static ngx_mail_imapd_search_key_t *ngx_mail_imapd_search_key(
     ngx_mail_imapd_search_compiler_t *c, uint32_t *cur, unsigned depth);
 static ngx_mail_imapd_search_key_t *ngx_mail_imapd_search_and(
@@ -304,11 +306,42 @@ ngx_mail_imapd_search_compile(const ngx_mail_imapd_node_t *nodes,
     s->root = root;
     s->needs = root->content ? NGX_MAIL_IMAPD_NEED_CONTENT
                              : NGX_MAIL_IMAPD_NEED_META;
+
+    if (ngx_mail_imapd_search_reads_body(root)) {
+        s->needs = NGX_MAIL_IMAPD_NEED_BODY;
+    }
     s->modseq = c.modseq;
 
     *search = s;
 
     return NGX_MAIL_IMAPD_PARSE_OK;
+}
+
+
+/*
+ * BODY and TEXT read the body; every other content key the header only.
+ * Lists are chains of "next", operands hang from "a" and "b"; the depth
+ * of those is bounded by the compiler.
+ */
+
+static int
+ngx_mail_imapd_search_reads_body(const ngx_mail_imapd_search_key_t *key)
+{
+    for ( /* void */ ; key; key = key->next) {
+        if (!key->content) {
+            continue;
+        }
+
+        if (key->type == NGX_MAIL_IMAPD_SK_BODY
+            || key->type == NGX_MAIL_IMAPD_SK_TEXT
+            || ngx_mail_imapd_search_reads_body(key->a)
+            || ngx_mail_imapd_search_reads_body(key->b))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

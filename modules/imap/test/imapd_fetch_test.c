@@ -529,8 +529,8 @@ test_structure(void)
 
     rc = compile("(ENVELOPE BODY BODYSTRUCTURE)");
     ok(rc == NGX_MAIL_IMAPD_PARSE_OK
-       && fetch->needs == NGX_MAIL_IMAPD_NEED_CONTENT && !fetch->sets_seen,
-       "ENVELOPE BODY BODYSTRUCTURE need content, set no \\Seen");
+       && fetch->needs == NGX_MAIL_IMAPD_NEED_BODY && !fetch->sets_seen,
+       "ENVELOPE BODY BODYSTRUCTURE need the body, set no \\Seen");
 
     if (rc != NGX_MAIL_IMAPD_PARSE_OK) {
         return;
@@ -540,6 +540,16 @@ test_structure(void)
     ok(rc == NGX_MAIL_IMAPD_PARSE_OK && out.len == ref.len
        && memcmp(out.data, ref.data, ref.len) == 0,
        "ENVELOPE BODY BODYSTRUCTURE as the MIME library writes them");
+
+    rc = compile("(ENVELOPE BODY.PEEK[HEADER.FIELDS (FROM)] RFC822.HEADER)");
+    ok(rc == NGX_MAIL_IMAPD_PARSE_OK
+       && fetch->needs == NGX_MAIL_IMAPD_NEED_CONTENT,
+       "ENVELOPE, HEADER.FIELDS, RFC822.HEADER: the header only");
+
+    rc = compile("(BODY.PEEK[1.HEADER])");
+    ok(rc == NGX_MAIL_IMAPD_PARSE_OK
+       && fetch->needs == NGX_MAIL_IMAPD_NEED_BODY,
+       "a part's header needs the body");
 
     prefix = strlen("* 1 FETCH (BODY ((\"text\" \"plain\"");
     rc = compile("BODY");
@@ -713,7 +723,7 @@ test_seen(void)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ok(compile(cases[i].att) == NGX_MAIL_IMAPD_PARSE_OK
            && fetch->sets_seen == cases[i].sets_seen
-           && fetch->needs == NGX_MAIL_IMAPD_NEED_CONTENT,
+           && (fetch->needs & NGX_MAIL_IMAPD_NEED_CONTENT),
            "%s %s \\Seen", cases[i].att,
            cases[i].sets_seen ? "sets" : "does not set");
     }
@@ -817,11 +827,11 @@ test_binary(void)
            "* 1 FETCH (BINARY[]<0> {12}\r\nSubject: bin)\r\n");
 
     ok(compile("BINARY[1]") == NGX_MAIL_IMAPD_PARSE_OK && fetch->sets_seen
-       && fetch->needs == NGX_MAIL_IMAPD_NEED_CONTENT, "BINARY sets \\Seen");
+       && fetch->needs == NGX_MAIL_IMAPD_NEED_BODY, "BINARY sets \\Seen");
     ok(compile("BINARY.PEEK[1]") == NGX_MAIL_IMAPD_PARSE_OK
        && !fetch->sets_seen, "BINARY.PEEK does not set \\Seen");
     ok(compile("BINARY.SIZE[1]") == NGX_MAIL_IMAPD_PARSE_OK
-       && !fetch->sets_seen && fetch->needs == NGX_MAIL_IMAPD_NEED_CONTENT,
+       && !fetch->sets_seen && fetch->needs == NGX_MAIL_IMAPD_NEED_BODY,
        "BINARY.SIZE does not set \\Seen");
 
     /* RFC 3516 4.3: x-uuencode is not ours to undo */
