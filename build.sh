@@ -21,7 +21,7 @@ cd "$top"
 packages=(
     gcc make pkg-config openssl
     nginx nginx-dev libnginx-mod-mail
-    libhiredis-dev libcrypt-dev libssl-dev
+    libhiredis-dev libcrypt-dev libssl-dev libc-ares-dev
     redis-server redis-tools
     perl libmail-imapclient-perl libio-socket-ssl-perl libauthen-sasl-perl
     libnet-dns-perl fetchmail curl isync mutt
@@ -104,6 +104,7 @@ ENV
     make -s -C modules/smtp O="$build/smtp"
     make -s -C modules/pop3 O="$build/pop3"
     make -s -C modules/imap O="$build/imap"
+    make -s -C modules/queue O="$build/queue"
     make -s -C modules/mime O="$build/mime"
 }
 
