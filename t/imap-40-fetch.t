@@ -429,5 +429,25 @@ ok($all, '3 messages of 1 to 1.2 MB in one FETCH: sizes and octets exact');
 is($all ? substr($r, pos($r)) : '', "j4 OK FETCH completed\r\n",
    'and the FETCH completes after them');
 
+# a header longer than what is read first when only the header is needed
+my $long = join('', map { "X-Filler-$_: " . ('x' x 70) . "\r\n" } 1 .. 150)
+         . "Subject: far down\r\n\r\nbody\r\n";
+ok(length($long) > 10000, 'a header of more than 10 kB');
+imap_cmd($s, 'k1 CREATE Long');
+print $s 'k2 APPEND Long {' . length($long) . "+}\r\n$long\r\n";
+like(imap_until($s, 'k2'), qr/^k2 OK/m, 'APPEND of the long header');
+imap_cmd($s, 'k3 SELECT Long');
+is(imap_cmd($s, 'k4 FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]'),
+   "* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {21}\r\nSubject: far down\r\n"
+   . "\r\n)\r\nk4 OK FETCH completed\r\n",
+   'HEADER.FIELDS finds a field past the first 8 kB');
+is(imap_cmd($s, 'k5 SEARCH SUBJECT "far down"'),
+   "* SEARCH 1\r\nk5 OK SEARCH completed\r\n",
+   'SEARCH SUBJECT too');
+my $hdr = substr($long, 0, index($long, "\r\n\r\n") + 4);
+is(imap_cmd($s, 'k6 FETCH 1 RFC822.HEADER'),
+   "* 1 FETCH (RFC822.HEADER {" . length($hdr) . "}\r\n$hdr)\r\n"
+   . "k6 OK FETCH completed\r\n", 'RFC822.HEADER whole');
+
 imap_cmd($s, 'z LOGOUT');
 done_testing;

@@ -33,10 +33,11 @@
 #define NGX_MAIL_IMAPD_BATCH_OCTETS    (2 * 1024 * 1024)
 
 /*
- * what is read of a message when only its header is needed: a header
- * longer than this is cut there
+ * what is read of a message when only its header is needed; a longer
+ * header is read again with the whole message
  */
-#define NGX_MAIL_IMAPD_HEADER_OCTETS_STR  "65535"
+#define NGX_MAIL_IMAPD_HEADER_OCTETS      8192
+#define NGX_MAIL_IMAPD_HEADER_OCTETS_STR  "8191"
 
 /* the writer hands its output over in pieces of this size */
 #define NGX_MAIL_IMAPD_FLUSH_SIZE      16384
@@ -91,6 +92,7 @@ typedef struct {
     ngx_str_t                   flags;
     ngx_str_t                   blob;
     unsigned                    seen_set:1;  /* by this FETCH */
+    unsigned                    full:1;      /* the header is longer */
 } ngx_mail_imapd_record_t;
 
 
@@ -243,7 +245,8 @@ ngx_mail_imapd_cmd_fetch(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     }
 
     bt->content = (bt->fetch->needs & NGX_MAIL_IMAPD_NEED_CONTENT) != 0;
-    bt->body = (bt->fetch->needs & NGX_MAIL_IMAPD_NEED_BODY) != 0;
+    bt->body = (bt->fetch->needs & NGX_MAIL_IMAPD_NEED_BODY)
+               == NGX_MAIL_IMAPD_NEED_BODY;
     bt->set_seen = bt->fetch->sets_seen && !ctx->mailbox->readonly;
     bt->emit = ngx_mail_imapd_fetch_emit;
     bt->finish = ngx_mail_imapd_fetch_finish;
@@ -637,6 +640,7 @@ ngx_mail_imapd_meta_loaded(redisReply *reply, void *data)
         r->internaldate = 0;
         r->modseq = 0;
         r->seen_set = 0;
+        r->full = 0;
         ngx_str_null(&r->flags);
         ngx_str_null(&r->blob);
 
@@ -861,7 +865,8 @@ ngx_mail_imapd_content_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
         r = &bt->records[bt->record_next + i];
 
         /* only the header: its start is enough (see the .h) */
-        ngx_mail_redis_cmd_init(&cmds[i], bt->body ? "GET" : "GETRANGE");
+        ngx_mail_redis_cmd_init(&cmds[i], (bt->body || r->full) ? "GET"
+                                                                : "GETRANGE");
         ngx_mail_redis_cmd_arg(&cmds[i], p,
                                ngx_sprintf(p, "blob:{%*s}",
                                            ngx_min(r->blob.len, 56),
@@ -869,7 +874,7 @@ ngx_mail_imapd_content_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
                                - p);
         p += sizeof("blob:{}") + 64;
 
-        if (!bt->body) {
+        if (!bt->body && !r->full) {
             ngx_mail_redis_cmd_cstr(&cmds[i], "0");
             ngx_mail_redis_cmd_cstr(&cmds[i],
                                     NGX_MAIL_IMAPD_HEADER_OCTETS_STR);
@@ -944,12 +949,22 @@ ngx_mail_imapd_content_loaded(redisReply *reply, void *data)
         msg.len = e[i]->len;
 
         /* the header with its blank line, and nothing of the body */
-        if (!bt->body && msg.len >= 4) {
-            end = ngx_strlcasestrn((u_char *) msg.data,
-                                   (u_char *) msg.data + msg.len,
-                                   (u_char *) CRLF CRLF, 4 - 1);
+        if (!bt->body && !r->full) {
+            end = NULL;
+
+            if (msg.len >= 4) {
+                end = ngx_strlcasestrn((u_char *) msg.data,
+                                       (u_char *) msg.data + msg.len,
+                                       (u_char *) CRLF CRLF, 4 - 1);
+            }
+
             if (end) {
                 msg.len = end + 4 - msg.data;
+
+            } else if (msg.len == NGX_MAIL_IMAPD_HEADER_OCTETS) {
+                /* from this one on, again, this one whole */
+                r->full = 1;
+                break;
             }
         }
 
@@ -959,7 +974,7 @@ ngx_mail_imapd_content_loaded(redisReply *reply, void *data)
         }
     }
 
-    bt->record_next += n;
+    bt->record_next += i;
 
     ngx_mail_imapd_done(s);
 }
@@ -1136,7 +1151,7 @@ ngx_mail_imapd_cmd_search(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 
     needs = ngx_mail_imapd_search_needs(bt->search);
     bt->content = (needs & NGX_MAIL_IMAPD_NEED_CONTENT) != 0;
-    bt->body = (needs & NGX_MAIL_IMAPD_NEED_BODY) != 0;
+    bt->body = (needs & NGX_MAIL_IMAPD_NEED_BODY) == NGX_MAIL_IMAPD_NEED_BODY;
     bt->emit = ngx_mail_imapd_search_emit;
     bt->finish = ngx_mail_imapd_search_finish;
 
