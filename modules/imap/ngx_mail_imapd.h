@@ -104,6 +104,7 @@ typedef struct {
 
     unsigned                    readonly:1;
     unsigned                    subscribed:1;
+    unsigned                    listening:1; /* notifications do come */
     unsigned                    dirty:1;     /* a notification came */
 } ngx_mail_imapd_mailbox_t;
 
@@ -166,6 +167,13 @@ typedef struct {
     unsigned                    spool_wait:1;  /* for Redis to catch up */
 
     ngx_msec_t                  timeout;     /* the session's, out of IDLE */
+
+    /* " @pid.connection": ends the notifications of our own changes */
+    ngx_str_t                   origin;
+    u_char                      origin_buf[NGX_INT64_LEN * 2 + 3];
+
+    /* FETCH, STORE, SEARCH, COPY: no sync unless a notification came */
+    unsigned                    lazy_sync:1;
     unsigned                    store_silent:1;  /* STORE ...FLAGS.SILENT */
     unsigned                    idling:1;    /* IDLE: waiting for DONE */
     unsigned                    condstore:1; /* RFC 7162 enabled */

@@ -23,6 +23,8 @@
 #define NGX_MAIL_IMAPD_SELECTED       0x04
 /* may follow "UID" (RFC 3501 6.4.8, RFC 4315, RFC 6851) */
 #define NGX_MAIL_IMAPD_UID            0x08
+/* syncs only when a notification says something changed */
+#define NGX_MAIL_IMAPD_LAZY           0x10
 
 /* as in pop3d: a client that keeps failing is cut off */
 #define NGX_MAIL_IMAPD_MAX_ERRORS     20
@@ -77,6 +79,7 @@ static ngx_int_t ngx_mail_imapd_cmd_namespace(ngx_mail_session_t *s,
 #define A  (NGX_MAIL_IMAPD_AUTH|NGX_MAIL_IMAPD_SELECTED)
 #define S  NGX_MAIL_IMAPD_SELECTED
 #define U  NGX_MAIL_IMAPD_UID
+#define L  NGX_MAIL_IMAPD_LAZY
 
 static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
     { ngx_string("CAPABILITY"), ngx_mail_imapd_cmd_capability, N|A, 0, 0 },
@@ -107,11 +110,11 @@ static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
     { ngx_string("CLOSE"), ngx_mail_imapd_cmd_close, S, 0, 0 },
     { ngx_string("UNSELECT"), ngx_mail_imapd_cmd_unselect, S, 0, 0 },
     { ngx_string("EXPUNGE"), ngx_mail_imapd_cmd_expunge, S|U, 0, 1 },
-    { ngx_string("STORE"), ngx_mail_imapd_cmd_store, S|U, 3, 40 },
-    { ngx_string("COPY"), ngx_mail_imapd_cmd_copy, S|U, 2, 2 },
+    { ngx_string("STORE"), ngx_mail_imapd_cmd_store, S|U|L, 3, 40 },
+    { ngx_string("COPY"), ngx_mail_imapd_cmd_copy, S|U|L, 2, 2 },
     { ngx_string("MOVE"), ngx_mail_imapd_cmd_move, S|U, 2, 2 },
-    { ngx_string("FETCH"), ngx_mail_imapd_cmd_fetch, S|U, 2, 3 },
-    { ngx_string("SEARCH"), ngx_mail_imapd_cmd_search, S|U, 1, 255 },
+    { ngx_string("FETCH"), ngx_mail_imapd_cmd_fetch, S|U|L, 2, 3 },
+    { ngx_string("SEARCH"), ngx_mail_imapd_cmd_search, S|U|L, 1, 255 },
     { ngx_null_string, NULL, 0, 0, 0 }
 };
 
@@ -119,6 +122,7 @@ static ngx_mail_imapd_command_t  ngx_mail_imapd_commands[] = {
 #undef A
 #undef S
 #undef U
+#undef L
 
 
 void
@@ -153,6 +157,11 @@ ngx_mail_imapd_init_session(ngx_mail_session_t *s, ngx_connection_t *c)
     }
 
     ngx_mail_imapd_parse_init(&ctx->parser);
+
+    ctx->origin.data = ctx->origin_buf;
+    ctx->origin.len = ngx_sprintf(ctx->origin_buf, " @%P.%uA", ngx_pid,
+                                  c->number)
+                      - ctx->origin_buf;
 
     cln = ngx_pool_cleanup_add(c->pool, 0);
     if (cln == NULL) {
@@ -547,6 +556,7 @@ ngx_mail_imapd_command(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     }
 
     ctx->verb = &cmd->name;
+    ctx->lazy_sync = (cmd->states & NGX_MAIL_IMAPD_LAZY) != 0;
 
     if (cmd->handler(s, ctx) != NGX_OK) {
         ngx_mail_imapd_error(s, ctx);

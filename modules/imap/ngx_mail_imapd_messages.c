@@ -44,7 +44,7 @@
 
 
 /*
- * ARGV: user, id, uid...: \Seen set on those that lack it (RFC 3501
+ * ARGV: user, id, origin, uid...: \Seen set on those that lack it (RFC 3501
  * 6.4.5), as a side effect of FETCH.  { highestmodseq before, after,
  * { uid, flags, modseq, ... } of the messages changed }
  */
@@ -54,7 +54,7 @@ static char  ngx_mail_imapd_seen_lua[] =
     "local mb = 'mailbox:' .. t .. ':' .. id\n"
     "local before = redis.call('HGET', mb, 'highestmodseq')\n"
     "local out = {}\n"
-    "for i = 3, #ARGV do\n"
+    "for i = 4, #ARGV do\n"
     "  local uid = ARGV[i]\n"
     "  local key = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"
     "  local flags = redis.call('HGET', key, 'flags')\n"
@@ -71,7 +71,7 @@ static char  ngx_mail_imapd_seen_lua[] =
     "  end\n"
     "end\n"
     "if #out > 0 then\n"
-    "  redis.call('PUBLISH', 'notify:' .. t, 'FETCH ' .. id)\n"
+    "  redis.call('PUBLISH', 'notify:' .. t, 'FETCH ' .. id .. ARGV[3])\n"
     "end\n"
     "return { before, redis.call('HGET', mb, 'highestmodseq'), out }\n";
 
@@ -673,14 +673,15 @@ ngx_mail_imapd_meta_loaded(redisReply *reply, void *data)
     bt->next += n;
 
     if (nseen) {
-        args = ngx_palloc(bt->records_pool, (2 + nseen) * sizeof(ngx_str_t));
+        args = ngx_palloc(bt->records_pool, (3 + nseen) * sizeof(ngx_str_t));
         if (args == NULL) {
             goto failed;
         }
 
         args[0] = s->login;
         args[1] = ctx->mailbox->id;
-        nseen = 2;
+        args[2] = ctx->origin;
+        nseen = 3;
 
         for (i = 0; i < bt->nrecords; i++) {
             r = &bt->records[i];

@@ -799,6 +799,17 @@ ngx_mail_imapd_complete(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
         return NGX_OK;
     }
 
+    /*
+     * FETCH, STORE, SEARCH: Redis is asked only when a notification
+     * said that something changed; NOOP and the others always ask
+     */
+    if (ctx->lazy_sync && ctx->mailbox->listening && !ctx->mailbox->dirty
+        && ctx->mailbox->nexpunged == 0)
+    {
+        ngx_mail_imapd_finish(s, ctx);
+        return NGX_OK;
+    }
+
     if (ngx_mail_imapd_sync(s, ctx, 1) != NGX_OK) {
         ngx_mail_imapd_finish(s, ctx);
     }
@@ -1169,6 +1180,25 @@ ngx_mail_imapd_notified(ngx_str_t *message, void *data)
     ctx = ngx_mail_get_module_ctx(s, ngx_mail_imapd_module);
 
     if (ctx->mailbox == NULL) {
+        return;
+    }
+
+    if (message == &ngx_mail_redis_lost) {
+        ctx->mailbox->listening = 0;
+        ctx->mailbox->dirty = 1;
+        return;
+    }
+
+    if (message == NULL) {
+        ctx->mailbox->listening = 1;
+    }
+
+    /* our own change, reported already */
+    if (message && message->len > ctx->origin.len
+        && ngx_strncmp(message->data + message->len - ctx->origin.len,
+                       ctx->origin.data, ctx->origin.len)
+           == 0)
+    {
         return;
     }
 

@@ -27,7 +27,8 @@
 
 /*
  * ARGV: user, id, mode ("+", "-", "="), unchangedsince (0: none),
- * nflags, flag..., uid...  Flags are compared case-insensitively
+ * origin (ends the notification), nflags, flag..., uid...  Flags are
+ * compared case-insensitively
  * (RFC 3501 2.3.2).  Returns { { uid, flags, modseq, ... },
  * { uid not stored (UNCHANGEDSINCE)... }, highestmodseq before,
  * highestmodseq after }.
@@ -37,14 +38,15 @@ static char  ngx_mail_imapd_store_lua[] =
     "local id = ARGV[2]\n"
     "local mb = 'mailbox:' .. t .. ':' .. id\n"
     "local mode, since = ARGV[3], tonumber(ARGV[4])\n"
-    "local nflags = tonumber(ARGV[5])\n"
+    "local origin = ARGV[5]\n"
+    "local nflags = tonumber(ARGV[6])\n"
     "local before = redis.call('HGET', mb, 'highestmodseq')\n"
     "local kw = redis.call('HGET', mb, 'keywords') or ''\n"
     "local known = {}\n"
     "for k in string.gmatch(kw, '%S+') do known[string.lower(k)] = true end\n"
     "local kwnew = false\n"
     "local want = {}\n"
-    "for i = 6, 5 + nflags do\n"
+    "for i = 7, 6 + nflags do\n"
     "  want[#want + 1] = ARGV[i]\n"
     "  local c = string.sub(ARGV[i], 1, 1)\n"
     "  if c ~= '\\\\' and not known[string.lower(ARGV[i])] then\n"
@@ -56,7 +58,7 @@ static char  ngx_mail_imapd_store_lua[] =
     "if kwnew and mode ~= '-' then redis.call('HSET', mb, 'keywords', kw) end\n"
     "local out, failed = {}, {}\n"
     "local changed = false\n"
-    "for i = 6 + nflags, #ARGV do\n"
+    "for i = 7 + nflags, #ARGV do\n"
     "  local uid = ARGV[i]\n"
     "  local msg = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"
     "  local m = redis.call('HMGET', msg, 'flags', 'modseq')\n"
@@ -110,7 +112,7 @@ static char  ngx_mail_imapd_store_lua[] =
     "  end\n"
     "end\n"
     "if changed then\n"
-    "  redis.call('PUBLISH', 'notify:' .. t, 'FETCH ' .. id)\n"
+    "  redis.call('PUBLISH', 'notify:' .. t, 'FETCH ' .. id .. origin)\n"
     "end\n"
     "return { out, failed, before,\n"
     "         redis.call('HGET', mb, 'highestmodseq') }\n";
@@ -318,7 +320,7 @@ ngx_mail_imapd_cmd_store(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    args = ngx_mail_imapd_uid_args(s, 5 + nflags, uids, n);
+    args = ngx_mail_imapd_uid_args(s, 6 + nflags, uids, n);
     if (args == NULL) {
         return ngx_mail_imapd_unavailable(s, ctx);
     }
@@ -336,15 +338,16 @@ ngx_mail_imapd_cmd_store(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     args[3].data = p;
     args[3].len = ngx_sprintf(p, "%ui", since) - p;
     p += args[3].len;
-    args[4].data = p;
-    args[4].len = ngx_sprintf(p, "%ui", nflags) - p;
+    args[4] = ctx->origin;
+    args[5].data = p;
+    args[5].len = ngx_sprintf(p, "%ui", nflags) - p;
 
     for (k = 0; k < nflags; k++) {
-        args[5 + k] = flags[k];
+        args[6 + k] = flags[k];
     }
 
     if (ngx_mail_imapd_eval(s, ngx_mail_imapd_store_lua, args,
-                            5 + nflags + n, ngx_mail_imapd_stored)
+                            6 + nflags + n, ngx_mail_imapd_stored)
         != NGX_OK)
     {
         return ngx_mail_imapd_unavailable(s, ctx);

@@ -71,6 +71,12 @@ ngx_int_t ngx_mail_redis_reply_is_error(redisReply *reply, ngx_log_t *log);
  */
 typedef void (*ngx_mail_redis_message_pt)(ngx_str_t *message, void *data);
 
+/*
+ * the message a handler gets when the subscriber connection is lost:
+ * nothing is heard until the NULL message of the resubscription
+ */
+extern ngx_str_t  ngx_mail_redis_lost;
+
 typedef struct {
     ngx_queue_t                 queue;
     void                       *channel;

@@ -106,6 +106,7 @@ static ngx_mail_redis_link_t *ngx_mail_redis_link_create(ngx_cycle_t *cycle,
 static void ngx_mail_redis_channel_command(const char *verb,
     ngx_str_t *channel);
 static void ngx_mail_redis_resubscribe(void);
+static void ngx_mail_redis_channels_lost(ngx_mail_redis_link_t *link);
 static void ngx_mail_redis_message(redisAsyncContext *ac, void *reply,
     void *privdata);
 static void ngx_mail_redis_publish_local(ngx_str_t *channel,
@@ -167,6 +168,9 @@ ngx_module_t  ngx_mail_redis_module = {
 
 
 extern ngx_module_t  ngx_mail_module;
+
+
+ngx_str_t  ngx_mail_redis_lost = ngx_string("LOST");
 
 
 /* one link per worker process, and one in subscriber mode for pub/sub */
@@ -669,6 +673,8 @@ ngx_mail_redis_disconnected(const redisAsyncContext *ac, int status)
     link->ac = NULL;
     link->connected = 0;
 
+    ngx_mail_redis_channels_lost(link);
+
     if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
         ngx_mail_redis_schedule(link);
     }
@@ -709,6 +715,7 @@ ngx_mail_redis_drop(ngx_mail_redis_link_t *link)
         /* our disconnect callback must not see a context being freed */
         ac->onDisconnect = NULL;
         redisAsyncFree(ac);
+        ngx_mail_redis_channels_lost(link);
     }
 
     ngx_mail_redis_schedule(link);
@@ -1185,6 +1192,36 @@ ngx_mail_redis_resubscribe(void)
     {
         ch = (ngx_mail_redis_channel_t *) node;
         ngx_mail_redis_channel_command("SUBSCRIBE", &ch->sn.str);
+    }
+}
+
+
+/* every subscriber learns that it may miss messages from now on */
+
+static void
+ngx_mail_redis_channels_lost(ngx_mail_redis_link_t *link)
+{
+    ngx_rbtree_node_t         *node, *root, *sentinel;
+    ngx_mail_redis_channel_t  *ch;
+
+    if (!link->subscriber || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    sentinel = ngx_mail_redis_channels.sentinel;
+    root = ngx_mail_redis_channels.root;
+
+    if (root == sentinel) {
+        return;
+    }
+
+    /* handlers of "lost" only take note: the tree does not change */
+    for (node = ngx_rbtree_min(root, sentinel);
+         node;
+         node = ngx_rbtree_next(&ngx_mail_redis_channels, node))
+    {
+        ch = (ngx_mail_redis_channel_t *) node;
+        ngx_mail_redis_publish_local(&ch->sn.str, &ngx_mail_redis_lost);
     }
 }
 
