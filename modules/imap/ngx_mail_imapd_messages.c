@@ -76,6 +76,21 @@ static char  ngx_mail_imapd_seen_lua[] =
     "return { before, redis.call('HGET', mb, 'highestmodseq'), out }\n";
 
 
+/*
+ * ARGV: user, id, then pairs of uid and header length: remembered in the
+ * message's hash, so that a header is read exactly the next time; a
+ * message expunged meanwhile is not made again
+ */
+static char  ngx_mail_imapd_hdrlen_lua[] =
+    "local p = 'msg:{' .. ARGV[1] .. '}:' .. ARGV[2] .. ':'\n"
+    "for i = 3, #ARGV - 1, 2 do\n"
+    "  if redis.call('EXISTS', p .. ARGV[i]) == 1 then\n"
+    "    redis.call('HSET', p .. ARGV[i], 'hdrlen', ARGV[i + 1])\n"
+    "  end\n"
+    "end\n"
+    "return 0\n";
+
+
 /* ARGV: user, id, modseq: UIDs expunged since (RFC 7162 3.2.6) */
 static char  ngx_mail_imapd_vanished_lua[] =
     "local mb = 'mailbox:{' .. ARGV[1] .. '}:' .. ARGV[2]\n"
@@ -89,6 +104,7 @@ typedef struct {
     uint64_t                    size;
     time_t                      internaldate;
     uint64_t                    modseq;
+    uint32_t                    hdrlen;      /* 0: not known yet */
     ngx_str_t                   flags;
     ngx_str_t                   blob;
     unsigned                    seen_set:1;  /* by this FETCH */
@@ -119,6 +135,8 @@ struct ngx_mail_imapd_batch_s {
     ngx_uint_t                  nrecords;
     ngx_uint_t                  record_next; /* the first without content */
     ngx_uint_t                  content_count;  /* in the request */
+
+    ngx_array_t                 hdrlens;     /* ngx_str_t: uid, length */
 
     ngx_mail_imapd_emit_pt      emit;
     ngx_mail_imapd_finish_pt    finish;
@@ -181,6 +199,10 @@ static void ngx_mail_imapd_message_of(ngx_mail_imapd_batch_t *bt,
 static ngx_int_t ngx_mail_imapd_copy(ngx_pool_t *pool, ngx_str_t *dst,
     redisReply *src);
 static ngx_flag_t ngx_mail_imapd_seen(ngx_str_t *flags);
+static ngx_int_t ngx_mail_imapd_hdrlen_learn(ngx_mail_imapd_batch_t *bt,
+    ngx_mail_imapd_record_t *r, size_t len);
+static void ngx_mail_imapd_hdrlen_send(ngx_mail_session_t *s,
+    ngx_mail_imapd_batch_t *bt);
 
 static ngx_mail_imapd_batch_t *ngx_mail_imapd_batch_create(
     ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx);
@@ -541,6 +563,7 @@ ngx_mail_imapd_meta_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
 
     bt->nrecords = 0;
     bt->record_next = 0;
+    ngx_memzero(&bt->hdrlens, sizeof(ngx_array_t));
 
     for (i = 0; i < n; i++) {
         ngx_mail_redis_cmd_init(&cmds[i], "HMGET");
@@ -554,6 +577,7 @@ ngx_mail_imapd_meta_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
         ngx_mail_redis_cmd_cstr(&cmds[i], "internaldate");
         ngx_mail_redis_cmd_cstr(&cmds[i], "modseq");
         ngx_mail_redis_cmd_cstr(&cmds[i], "blob");
+        ngx_mail_redis_cmd_cstr(&cmds[i], "hdrlen");
         p += len;
     }
 
@@ -625,7 +649,7 @@ ngx_mail_imapd_meta_loaded(redisReply *reply, void *data)
     for (i = 0; i < n; i++) {
         f = e[i]->element;
 
-        if (e[i]->type != REDIS_REPLY_ARRAY || e[i]->elements != 5
+        if (e[i]->type != REDIS_REPLY_ARRAY || e[i]->elements != 6
             || f[1]->type != REDIS_REPLY_STRING)
         {
             /* expunged since the session last looked */
@@ -641,6 +665,15 @@ ngx_mail_imapd_meta_loaded(redisReply *reply, void *data)
         r->modseq = 0;
         r->seen_set = 0;
         r->full = 0;
+        r->hdrlen = 0;
+
+        if (f[5]->type == REDIS_REPLY_STRING) {
+            r->hdrlen = (uint32_t) ngx_atoi((u_char *) f[5]->str, f[5]->len);
+
+            if (r->hdrlen == (uint32_t) NGX_ERROR) {
+                r->hdrlen = 0;
+            }
+        }
         ngx_str_null(&r->flags);
         ngx_str_null(&r->blob);
 
@@ -856,7 +889,8 @@ ngx_mail_imapd_content_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
     }
 
     cmds = ngx_palloc(bt->records_pool, n * sizeof(ngx_mail_redis_cmd_t));
-    p = ngx_pnalloc(bt->records_pool, n * (sizeof("blob:{}") + 64));
+    p = ngx_pnalloc(bt->records_pool,
+                    n * (sizeof("blob:{}") + 64 + NGX_INT32_LEN));
 
     if (cmds == NULL || p == NULL) {
         goto failed;
@@ -877,8 +911,17 @@ ngx_mail_imapd_content_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
 
         if (!bt->body && !r->full) {
             ngx_mail_redis_cmd_cstr(&cmds[i], "0");
-            ngx_mail_redis_cmd_cstr(&cmds[i],
-                                    NGX_MAIL_IMAPD_HEADER_OCTETS_STR);
+
+            if (r->hdrlen) {
+                ngx_mail_redis_cmd_arg(&cmds[i], p,
+                                       ngx_sprintf(p, "%uD", r->hdrlen - 1)
+                                       - p);
+                p += NGX_INT32_LEN;
+
+            } else {
+                ngx_mail_redis_cmd_cstr(&cmds[i],
+                                        NGX_MAIL_IMAPD_HEADER_OCTETS_STR);
+            }
         }
     }
 
@@ -950,7 +993,7 @@ ngx_mail_imapd_content_loaded(redisReply *reply, void *data)
         msg.len = e[i]->len;
 
         /* the header with its blank line, and nothing of the body */
-        if (!bt->body && !r->full) {
+        if (!bt->body && !r->full && !r->hdrlen) {
             end = NULL;
 
             if (msg.len >= 4) {
@@ -961,6 +1004,7 @@ ngx_mail_imapd_content_loaded(redisReply *reply, void *data)
 
             if (end) {
                 msg.len = end + 4 - msg.data;
+                (void) ngx_mail_imapd_hdrlen_learn(bt, r, msg.len);
 
             } else if (msg.len == NGX_MAIL_IMAPD_HEADER_OCTETS) {
                 /* from this one on, again, this one whole */
@@ -977,7 +1021,76 @@ ngx_mail_imapd_content_loaded(redisReply *reply, void *data)
 
     bt->record_next += i;
 
+    ngx_mail_imapd_hdrlen_send(s, bt);
     ngx_mail_imapd_done(s);
+}
+
+
+/* header lengths found in this round, sent together, nobody waiting */
+
+static ngx_int_t
+ngx_mail_imapd_hdrlen_learn(ngx_mail_imapd_batch_t *bt,
+    ngx_mail_imapd_record_t *r, size_t len)
+{
+    u_char     *p;
+    ngx_str_t  *a;
+
+    if (bt->hdrlens.nalloc == 0
+        && ngx_array_init(&bt->hdrlens, bt->records_pool, 64,
+                          sizeof(ngx_str_t))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(bt->records_pool, 2 * NGX_INT32_LEN);
+    a = ngx_array_push_n(&bt->hdrlens, 2);
+
+    if (p == NULL || a == NULL) {
+        return NGX_ERROR;
+    }
+
+    a[0].data = p;
+    a[0].len = ngx_sprintf(p, "%uD", r->uid) - p;
+    p += NGX_INT32_LEN;
+    a[1].data = p;
+    a[1].len = ngx_sprintf(p, "%uz", len) - p;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_mail_imapd_hdrlen_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
+{
+    ngx_str_t             *a;
+    ngx_uint_t             i;
+    ngx_mail_redis_cmd_t   cmd;
+
+    if (bt->hdrlens.nelts == 0) {
+        return;
+    }
+
+    a = bt->hdrlens.elts;
+
+    if (ngx_mail_redis_cmd_init_n(&cmd, "EVAL", 5 + bt->hdrlens.nelts,
+                                  bt->records_pool)
+        == NGX_OK)
+    {
+        ngx_mail_redis_cmd_cstr(&cmd, ngx_mail_imapd_hdrlen_lua);
+        ngx_mail_redis_cmd_cstr(&cmd, "0");
+        ngx_mail_redis_cmd_arg(&cmd, s->login.data, s->login.len);
+        ngx_mail_redis_cmd_arg(&cmd, bt->ctx->mailbox->id.data,
+                               bt->ctx->mailbox->id.len);
+
+        for (i = 0; i < bt->hdrlens.nelts; i++) {
+            ngx_mail_redis_cmd_arg(&cmd, a[i].data, a[i].len);
+        }
+
+        (void) ngx_mail_redis_send(&cmd, 1, NULL, NULL, s->connection->log);
+    }
+
+    bt->hdrlens.nelts = 0;
 }
 
 
