@@ -42,6 +42,9 @@
 #define NGX_MAIL_IMAPD_IDLE_IN       512
 #define NGX_MAIL_IMAPD_IDLE_OUT      2048
 
+/* SELECT: the messages looked at to find the first unseen one */
+#define NGX_MAIL_IMAPD_UNSEEN_SCAN_STR  "2000"
+
 /* RFC 2177 3: at least 30 minutes in IDLE */
 #define NGX_MAIL_IMAPD_IDLE_TIMEOUT  (31 * 60 * 1000)
 

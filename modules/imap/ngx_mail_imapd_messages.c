@@ -29,7 +29,7 @@
 
 
 /* a batch: so many records, or so many octets of content */
-#define NGX_MAIL_IMAPD_BATCH_RECORDS   500
+#define NGX_MAIL_IMAPD_BATCH_RECORDS   1000
 #define NGX_MAIL_IMAPD_BATCH_OCTETS    (2 * 1024 * 1024)
 
 /*

@@ -29,7 +29,8 @@
 
 /*
  * ARGV: user, name, claim (1: SELECT takes \Recent, 0: EXAMINE), and
- * for QRESYNC the client's UIDVALIDITY and modseq (or 0 0).
+ * for QRESYNC the client's UIDVALIDITY and modseq (or 0 0), and how many
+ * messages may be looked at for the first unseen.
  * { id, uidvalidity, uidnext, highestmodseq, recent from, recent to,
  *   first unseen UID or 0, keywords, { uid... }, { vanished uid... },
  *   { uid, flags, modseq, ... } } or "NONEXISTENT".
@@ -58,20 +59,28 @@ static char  ngx_mail_imapd_select_lua[] =
     "                       .. uids[i], 'flags') or ''\n"
     "  return string.find(' ' .. f .. ' ', ' \\\\Seen ', 1, true)\n"
     "end\n"
-    /* mostly unread: the first unseen is near the start */
+    /*
+     * mostly unread: the first unseen is near the start; else counting
+     * the unseen down from the end finds it.  Either way no more than
+     * ARGV[6] messages are looked at: past that, no UNSEEN code, which
+     * RFC 3501 6.3.1 allows (the client SEARCHes if it wants to know)
+     */
+    "local budget = tonumber(ARGV[6])\n"
     "if unseen > #uids / 2 then\n"
-    "  for i = 1, #uids do\n"
+    "  for i = 1, math.min(#uids, budget) do\n"
     "    if not seen(i) then first = tonumber(uids[i]); break end\n"
     "  end\n"
     "else\n"
     "  local i = #uids\n"
-    "  while unseen > 0 and i > 0 do\n"
+    "  while unseen > 0 and i > 0 and budget > 0 do\n"
     "    if not seen(i) then\n"
     "      first = tonumber(uids[i])\n"
     "      unseen = unseen - 1\n"
     "    end\n"
     "    i = i - 1\n"
+    "    budget = budget - 1\n"
     "  end\n"
+    "  if unseen > 0 then first = 0 end\n"
     "end\n"
     "local gone, changed = {}, {}\n"
     "if ARGV[4] == m[1] and tonumber(ARGV[5]) > 0 then\n"
@@ -200,7 +209,7 @@ ngx_mail_imapd_cmd_select(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 {
     u_char                  buf[NGX_MAIL_IMAPD_MAILBOX_MAX];
     uint32_t                i;
-    ngx_str_t               name, args[5], qresync[2];
+    ngx_str_t               name, args[6], qresync[2];
     ngx_mail_imapd_node_t  *params, *p;
 
     /* RFC 3501 6.3.1: a SELECT closes the mailbox, even when it fails */
@@ -279,8 +288,9 @@ ngx_mail_imapd_cmd_select(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 
     args[3] = qresync[0];
     args[4] = qresync[1];
+    ngx_str_set(&args[5], NGX_MAIL_IMAPD_UNSEEN_SCAN_STR);
 
-    if (ngx_mail_imapd_eval(s, ngx_mail_imapd_select_lua, args, 5,
+    if (ngx_mail_imapd_eval(s, ngx_mail_imapd_select_lua, args, 6,
                             ngx_mail_imapd_select_done)
         != NGX_OK)
     {
