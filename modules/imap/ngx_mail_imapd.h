@@ -200,6 +200,7 @@ void ngx_mail_imapd_condstore_on(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
 ngx_pool_t *ngx_mail_imapd_pool(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
+void ngx_mail_imapd_pool_free(ngx_mail_imapd_ctx_t *ctx);
 ngx_int_t ngx_mail_imapd_parser_memory(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, ngx_flag_t on);
 ngx_int_t ngx_mail_imapd_tagged(ngx_mail_session_t *s,

@@ -792,6 +792,18 @@ ngx_mail_imapd_pool(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 }
 
 
+/* an idle session keeps nothing of its commands */
+
+void
+ngx_mail_imapd_pool_free(ngx_mail_imapd_ctx_t *ctx)
+{
+    if (ctx->cmd_pool) {
+        ngx_destroy_pool(ctx->cmd_pool);
+        ctx->cmd_pool = NULL;
+    }
+}
+
+
 /*
  * The parser's nodes and scratch space, 18 kB, are given back while the
  * session idles (IDLE) and taken again for the next command.  They are

@@ -898,12 +898,15 @@ ngx_mail_imapd_synced(redisReply *reply, void *data)
     (void) ngx_mail_imapd_sync_apply(s, ctx, reply);
 
     if (ctx->idling) {
+        ngx_mail_imapd_pool_free(ctx);
+
         /* a change that came while this sync was under way */
         if (!ctx->mailbox->dirty || ngx_mail_imapd_sync(s, ctx, 1) != NGX_OK)
         {
             ngx_mail_imapd_done(s);
         }
 
+        ngx_mail_imapd_pool_free(ctx);
         return;
     }
 
@@ -1461,6 +1464,9 @@ ngx_mail_imapd_cmd_idle(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     if (ctx->mailbox) {
         (void) ngx_mail_imapd_sync(s, ctx, 1);
     }
+
+    /* what the command allocated went into Redis's buffer already */
+    ngx_mail_imapd_pool_free(ctx);
 
     return NGX_OK;
 }
