@@ -178,6 +178,8 @@ typedef struct {
     /* FETCH, STORE, SEARCH, COPY: no sync unless a notification came */
     unsigned                    lazy_sync:1;
     unsigned                    store_silent:1;  /* STORE ...FLAGS.SILENT */
+    ngx_str_t                   qresync_known;  /* SELECT (QRESYNC) */
+
     unsigned                    idling:1;    /* IDLE: waiting for DONE */
     unsigned                    condstore:1; /* RFC 7162 enabled */
     unsigned                    qresync:1;

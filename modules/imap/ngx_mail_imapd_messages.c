@@ -1263,6 +1263,13 @@ ngx_mail_imapd_cmd_search(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         return NGX_ERROR;
     }
 
+    if (ngx_mail_imapd_search_max_seq(bt->search) > mb->nuids) {
+        ngx_mail_imapd_batch_end(s, ctx);
+        (void) ngx_mail_imapd_tagged(s, ctx, "BAD Invalid message sequence "
+                                             "number");
+        return NGX_ERROR;
+    }
+
     needs = ngx_mail_imapd_search_needs(bt->search);
     bt->content = (needs & NGX_MAIL_IMAPD_NEED_CONTENT) != 0;
     bt->body = (needs & NGX_MAIL_IMAPD_NEED_BODY) == NGX_MAIL_IMAPD_NEED_BODY;

@@ -106,6 +106,7 @@ struct ngx_mail_imapd_search_key_s {
 
 struct ngx_mail_imapd_search_s {
     ngx_mail_imapd_search_key_t  *root;
+    uint32_t                    max_seq;   /* the highest seq-number */
     unsigned                    needs;
     unsigned                    modseq:1;
 };
@@ -117,6 +118,7 @@ typedef struct {
     const char                 *error;
     int                         rc;
     unsigned                    nkeys;
+    uint32_t                    max_seq;
     unsigned                    modseq:1;
 } ngx_mail_imapd_search_compiler_t;
 
@@ -274,6 +276,7 @@ ngx_mail_imapd_search_compile(const ngx_mail_imapd_node_t *nodes,
     c.rc = NGX_MAIL_IMAPD_PARSE_OK;
     c.nkeys = 0;
     c.modseq = 0;
+    c.max_seq = 0;
 
     *search = NULL;
     *error = NULL;
@@ -311,6 +314,7 @@ ngx_mail_imapd_search_compile(const ngx_mail_imapd_node_t *nodes,
         s->needs = NGX_MAIL_IMAPD_NEED_BODY;
     }
     s->modseq = c.modseq;
+    s->max_seq = c.max_seq;
 
     *search = s;
 
@@ -342,6 +346,13 @@ ngx_mail_imapd_search_reads_body(const ngx_mail_imapd_search_key_t *key)
     }
 
     return 0;
+}
+
+
+uint32_t
+ngx_mail_imapd_search_max_seq(const ngx_mail_imapd_search_t *search)
+{
+    return search->max_seq;
 }
 
 
@@ -1029,6 +1040,11 @@ ngx_mail_imapd_search_seqset(ngx_mail_imapd_search_compiler_t *c,
 
     for (j = 0; j < key->set.nranges; j++) {
         if (r[j].first != NGX_MAIL_IMAPD_SEQ_STAR) {
+            /* RFC 3501 9: a message number names a message that exists */
+            if (key->type == NGX_MAIL_IMAPD_SK_SEQ && r[j].last > c->max_seq) {
+                c->max_seq = r[j].last;
+            }
+
             r[n++] = r[j];
             continue;
         }

@@ -113,6 +113,12 @@ int ngx_mail_imapd_search_compile(const ngx_mail_imapd_node_t *nodes,
     ngx_mail_imapd_search_t **search, const char **error);
 
 /* NGX_MAIL_IMAPD_NEED_META or NGX_MAIL_IMAPD_NEED_CONTENT */
+/*
+ * The highest message sequence number the keys name outside "*" ranges
+ * (0 if none): above the mailbox's count, RFC 3501 9 makes it BAD
+ */
+uint32_t ngx_mail_imapd_search_max_seq(
+    const ngx_mail_imapd_search_t *search);
 unsigned ngx_mail_imapd_search_needs(const ngx_mail_imapd_search_t *search);
 
 /* 1 if a MODSEQ key is used: the reply gets "(MODSEQ n)" */

@@ -197,8 +197,9 @@ static void ngx_mail_imapd_notified(ngx_str_t *message, void *data);
 static ngx_int_t ngx_mail_imapd_uint(redisReply *r, uint64_t *value);
 static ngx_uint_t ngx_mail_imapd_lower_bound(ngx_mail_imapd_mailbox_t *mb,
     uint32_t uid);
-static ngx_int_t ngx_mail_imapd_qresync_params(ngx_mail_imapd_ctx_t *ctx,
-    ngx_mail_imapd_node_t *list, ngx_str_t *qresync);
+static ngx_int_t ngx_mail_imapd_qresync_params(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, ngx_mail_imapd_node_t *list,
+    ngx_str_t *qresync);
 static void ngx_mail_imapd_resync(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx, ngx_mail_imapd_mailbox_t *mb,
     redisReply *gone, redisReply *changed);
@@ -250,7 +251,7 @@ ngx_mail_imapd_cmd_select(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
             if (p->type == NGX_MAIL_IMAPD_NODE_ATOM
                 && ngx_mail_imapd_atom_eq(&p->value, "QRESYNC")
                 && ctx->qresync && p->next != NGX_MAIL_IMAPD_NODE_NONE
-                && ngx_mail_imapd_qresync_params(ctx, &ctx->parser.nodes[
+                && ngx_mail_imapd_qresync_params(s, ctx, &ctx->parser.nodes[
                                                      p->next], qresync)
                    == NGX_OK)
             {
@@ -447,10 +448,11 @@ ngx_mail_imapd_select_reply(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
  */
 
 static ngx_int_t
-ngx_mail_imapd_qresync_params(ngx_mail_imapd_ctx_t *ctx,
-    ngx_mail_imapd_node_t *list, ngx_str_t *qresync)
+ngx_mail_imapd_qresync_params(ngx_mail_session_t *s,
+    ngx_mail_imapd_ctx_t *ctx, ngx_mail_imapd_node_t *list,
+    ngx_str_t *qresync)
 {
-    ngx_mail_imapd_node_t  *uv, *ms;
+    ngx_mail_imapd_node_t  *uv, *ms, *known;
 
     if (list->type != NGX_MAIL_IMAPD_NODE_LIST || list->count < 2
         || list->count > 4)
@@ -474,6 +476,36 @@ ngx_mail_imapd_qresync_params(ngx_mail_imapd_ctx_t *ctx,
     qresync[1].data = (u_char *) ms->value.data;
     qresync[1].len = ms->value.len;
 
+    /* the known UIDs, copied: the reply comes after the command's buffer */
+    ngx_str_null(&ctx->qresync_known);
+
+    if (list->count > 2) {
+        known = &ctx->parser.nodes[ms->next];
+
+        if (known->type != NGX_MAIL_IMAPD_NODE_ATOM) {
+            return NGX_ERROR;
+        }
+
+        ctx->qresync_known.data = ngx_pnalloc(ngx_mail_imapd_pool(s, ctx),
+                                              known->value.len);
+        if (ctx->qresync_known.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ctx->qresync_known.data, known->value.data,
+                   known->value.len);
+        ctx->qresync_known.len = known->value.len;
+
+        if (ctx->ranges == NULL) {
+            ctx->ranges = ngx_palloc(s->connection->pool,
+                                     NGX_MAIL_IMAPD_SEQ_RANGES_MAX
+                                     * sizeof(ngx_mail_imapd_seq_range_t));
+            if (ctx->ranges == NULL) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
     return NGX_OK;
 }
 
@@ -484,28 +516,64 @@ static void
 ngx_mail_imapd_resync(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     ngx_mail_imapd_mailbox_t *mb, redisReply *gone, redisReply *changed)
 {
-    u_char       *p, line[1024];
-    size_t        i;
-    ngx_int_t     seq;
-    redisReply  **f;
+    u_char                   *p, line[1024];
+    size_t                    i;
+    uint32_t                  uid;
+    ngx_int_t                 seq;
+    ngx_uint_t                n;
+    redisReply              **f;
+    ngx_mail_imapd_seqset_t   known;
 
-    if (gone->type == REDIS_REPLY_ARRAY && gone->elements) {
-        (void) ngx_mail_imapd_write(s, ctx, (u_char *) "* VANISHED (EARLIER) ",
-                                    sizeof("* VANISHED (EARLIER) ") - 1);
+    /* RFC 7162 3.2.5.1: only the UIDs the client says it knows */
+    known.nranges = 0;
 
-        for (i = 0; i < gone->elements; i++) {
-            if (gone->element[i]->type != REDIS_REPLY_STRING) {
-                continue;
-            }
+    if (ctx->qresync_known.len && ctx->ranges) {
+        ngx_memzero(&known, sizeof(ngx_mail_imapd_seqset_t));
+        known.ranges = ctx->ranges;
+        known.max_ranges = NGX_MAIL_IMAPD_SEQ_RANGES_MAX;
 
-            p = ngx_sprintf(line, "%s%*s", i ? "," : "",
-                            ngx_min(gone->element[i]->len, 10),
-                            gone->element[i]->str);
-            (void) ngx_mail_imapd_write(s, ctx, line, p - line);
+        if (ngx_mail_imapd_seqset_parse(ctx->qresync_known.data,
+                                        ctx->qresync_known.len, &known)
+            == NGX_MAIL_IMAPD_PARSE_OK)
+        {
+            ngx_mail_imapd_seqset_normalize(&known, 0xffffffff);
+
+        } else {
+            known.nranges = 0;
+        }
+    }
+
+    n = 0;
+
+    for (i = 0; gone->type == REDIS_REPLY_ARRAY && i < gone->elements; i++) {
+        if (gone->element[i]->type != REDIS_REPLY_STRING) {
+            continue;
         }
 
+        uid = (uint32_t) ngx_atoi((u_char *) gone->element[i]->str,
+                                  gone->element[i]->len);
+
+        if (known.nranges
+            && !ngx_mail_imapd_seqset_contains(&known, uid, 0xffffffff))
+        {
+            continue;
+        }
+
+        if (n++ == 0) {
+            (void) ngx_mail_imapd_write(s, ctx,
+                                        (u_char *) "* VANISHED (EARLIER) ",
+                                        sizeof("* VANISHED (EARLIER) ") - 1);
+        }
+
+        p = ngx_sprintf(line, "%s%uD", n > 1 ? "," : "", uid);
+        (void) ngx_mail_imapd_write(s, ctx, line, p - line);
+    }
+
+    if (n) {
         (void) ngx_mail_imapd_write(s, ctx, (u_char *) CRLF, 2);
     }
+
+    ngx_str_null(&ctx->qresync_known);
 
     if (changed->type != REDIS_REPLY_ARRAY) {
         return;
@@ -521,9 +589,13 @@ ngx_mail_imapd_resync(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
             continue;
         }
 
-        seq = ngx_mail_imapd_seq_of(mb, (uint32_t) ngx_atoi(
-                                            (u_char *) f[i]->str, f[i]->len));
-        if (seq == 0) {
+        uid = (uint32_t) ngx_atoi((u_char *) f[i]->str, f[i]->len);
+        seq = ngx_mail_imapd_seq_of(mb, uid);
+
+        if (seq == 0
+            || (known.nranges
+                && !ngx_mail_imapd_seqset_contains(&known, uid, 0xffffffff)))
+        {
             continue;
         }
 
