@@ -186,6 +186,9 @@ static ngx_int_t ngx_mail_imapd_load_next(ngx_mail_session_t *s,
     void *data);
 static ngx_int_t ngx_mail_imapd_meta_send(ngx_mail_session_t *s,
     ngx_mail_imapd_batch_t *bt);
+static ngx_int_t ngx_mail_imapd_batch_request(ngx_mail_session_t *s,
+    ngx_mail_imapd_batch_t *bt, ngx_mail_redis_cmd_t *cmds, ngx_uint_t n,
+    ngx_mail_redis_handler_pt handler);
 static redisReply **ngx_mail_imapd_replies(redisReply *reply, ngx_uint_t n);
 static void ngx_mail_imapd_meta_loaded(redisReply *reply, void *data);
 static void ngx_mail_imapd_seen_done(redisReply *reply, void *data);
@@ -537,7 +540,6 @@ ngx_mail_imapd_meta_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
     size_t                 len;
     ngx_uint_t             i, n;
     ngx_mail_redis_cmd_t  *cmds;
-    ngx_mail_server_io_t  *io;
 
     if (bt->records_pool) {
         ngx_destroy_pool(bt->records_pool);
@@ -581,15 +583,9 @@ ngx_mail_imapd_meta_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
         p += len;
     }
 
-    io = ngx_mail_server_io(s);
-    io->busy = 1;
-    bt->content_count = n;
-
-    if (ngx_mail_redis_send(cmds, n, ngx_mail_imapd_meta_loaded, s,
-                            s->connection->log)
-        == NULL)
+    if (ngx_mail_imapd_batch_request(s, bt, cmds, n, ngx_mail_imapd_meta_loaded)
+        != NGX_OK)
     {
-        io->busy = 0;
         goto failed;
     }
 
@@ -600,6 +596,28 @@ failed:
     ngx_mail_imapd_batch_end(s, bt->ctx);
     return ngx_mail_imapd_unavailable(s, bt->ctx);
 }
+/* n commands (MULTI/EXEC if more than one) while the session waits */
+
+static ngx_int_t
+ngx_mail_imapd_batch_request(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt,
+    ngx_mail_redis_cmd_t *cmds, ngx_uint_t n,
+    ngx_mail_redis_handler_pt handler)
+{
+    ngx_mail_server_io_t  *io;
+
+    io = ngx_mail_server_io(s);
+    io->busy = 1;
+    bt->content_count = n;
+
+    if (ngx_mail_redis_send(cmds, n, handler, s, s->connection->log) == NULL) {
+        io->busy = 0;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* a reply of several commands is EXEC's array; of one, that one's */
 
 static redisReply **
@@ -873,7 +891,6 @@ ngx_mail_imapd_content_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
     size_t                    octets;
     ngx_uint_t                i, n;
     ngx_mail_redis_cmd_t     *cmds;
-    ngx_mail_server_io_t     *io;
     ngx_mail_imapd_record_t  *r;
 
     n = 0;
@@ -925,15 +942,9 @@ ngx_mail_imapd_content_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
         }
     }
 
-    io = ngx_mail_server_io(s);
-    io->busy = 1;
-    bt->content_count = n;
-
-    if (ngx_mail_redis_send(cmds, n, ngx_mail_imapd_content_loaded, s,
-                            s->connection->log)
-        == NULL)
+    if (ngx_mail_imapd_batch_request(s, bt, cmds, n, ngx_mail_imapd_content_loaded)
+        != NGX_OK)
     {
-        io->busy = 0;
         goto failed;
     }
 
