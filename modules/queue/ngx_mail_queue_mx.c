@@ -361,7 +361,7 @@ ngx_mail_queue_mx_strstatus(int status)
         return "name not found";
 
     case ARES_ENOTIMP:
-        return "not implemented";
+        return "query not supported by the server";
 
     case ARES_EREFUSED:
         return "refused";
