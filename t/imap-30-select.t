@@ -136,4 +136,17 @@ like(imap_cmd($b, 'b6 SELECT Archive'),
      qr/^\* OK \[CLOSED\][^\n]*\n.*^b6 OK \[READ-WRITE\]/ms,
      'SELECT while selected: [CLOSED] first');
 
+# flags longer than a reply line: cut after a whole flag, never inside one
+my @kw = map { sprintf('$Kw%02d', $_) . ('x' x 95) } 1 .. 30;
+print $b "b6a APPEND INBOX {19+}\r\nSubject: k\r\n\r\nkw\r\n\r\n";
+like(imap_until($b, 'b6a'), qr/^b6a OK/m, 'a message for the keywords');
+imap_cmd($b, 'b7 SELECT INBOX');
+my $st = imap_cmd($b, 'b8 STORE 1 +FLAGS (' . join(' ', @kw) . ')');
+my ($list) = $st =~ /^\* 1 FETCH \(FLAGS \(([^)]*)\)\)\r$/m;
+ok(defined $list, 'STORE of 30 long keywords: a well-formed FETCH');
+my @got = split / /, $list // '';
+ok(@got > 3 && !grep({ $_ !~ /^(?:\\\w+|\$Kw\d\dx{95})$/ } @got),
+   'only whole flags in the reply') or diag $list;
+like($st, qr/^b8 OK STORE completed/m, 'STORE completes');
+
 done_testing;

@@ -42,6 +42,9 @@
 #define NGX_MAIL_IMAPD_IDLE_IN       512
 #define NGX_MAIL_IMAPD_IDLE_OUT      2048
 
+/* the flags one reply line holds: the rest of the line is short */
+#define NGX_MAIL_IMAPD_FLAGS_MAX     700
+
 /* SELECT: the messages looked at to find the first unseen one */
 #define NGX_MAIL_IMAPD_UNSEEN_SCAN_STR  "2000"
 
@@ -287,6 +290,7 @@ ngx_int_t ngx_mail_imapd_seqset_arg(ngx_mail_session_t *s,
 ngx_int_t ngx_mail_imapd_seq_of(ngx_mail_imapd_mailbox_t *mb, uint32_t uid);
 ngx_flag_t ngx_mail_imapd_is_recent(ngx_mail_imapd_mailbox_t *mb,
     uint32_t uid);
+size_t ngx_mail_imapd_flags_fit(u_char *flags, size_t len);
 u_char *ngx_mail_imapd_write_flags(u_char *p, u_char *flags, size_t len,
     ngx_flag_t recent);
 ngx_int_t ngx_mail_imapd_targets(ngx_mail_session_t *s,

@@ -602,7 +602,7 @@ ngx_mail_imapd_resync(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
         p = ngx_sprintf(line, "* %i FETCH (UID %*s FLAGS (", seq,
                         ngx_min(f[i]->len, 10), f[i]->str);
         p = ngx_mail_imapd_write_flags(p, (u_char *) f[i + 1]->str,
-                                       ngx_min(f[i + 1]->len, 700),
+                                       f[i + 1]->len,
                                        ngx_mail_imapd_is_recent(mb,
                                            mb->uids[seq - 1]));
         p = ngx_sprintf(p, ") MODSEQ (%*s))" CRLF,
@@ -619,7 +619,7 @@ static ngx_int_t
 ngx_mail_imapd_flags_line(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     ngx_mail_imapd_mailbox_t *mb, u_char *keywords, size_t len)
 {
-    len = ngx_min(len, 700);
+    len = ngx_mail_imapd_flags_fit(keywords, len);
 
     (void) ngx_mail_imapd_printf(s, ctx, "* FLAGS (\\Answered \\Flagged "
                                  "\\Deleted \\Seen \\Draft%s%*s)",
@@ -1097,7 +1097,7 @@ ngx_mail_imapd_sync_apply(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
 
         p = ngx_sprintf(line, "* %i FETCH (UID %uL FLAGS (", seq, uid);
         p = ngx_mail_imapd_write_flags(p, (u_char *) f[i + 1]->str,
-                                       ngx_min(f[i + 1]->len, 700),
+                                       f[i + 1]->len,
                                        ngx_mail_imapd_is_recent(mb,
                                                            (uint32_t) uid));
         *p++ = ')';
@@ -1748,6 +1748,28 @@ ngx_mail_imapd_targets(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
 
 /* the stored flags as an IMAP flag list's content; "p" has room */
 
+/*
+ * Flags as stored may be longer than a reply line takes (32 keywords of
+ * 128 octets): they are cut after the last whole flag that fits
+ */
+
+size_t
+ngx_mail_imapd_flags_fit(u_char *flags, size_t len)
+{
+    if (len <= NGX_MAIL_IMAPD_FLAGS_MAX) {
+        return len;
+    }
+
+    len = NGX_MAIL_IMAPD_FLAGS_MAX;
+
+    while (len && flags[len] != ' ') {
+        len--;
+    }
+
+    return len;
+}
+
+
 u_char *
 ngx_mail_imapd_write_flags(u_char *p, u_char *flags, size_t len,
     ngx_flag_t recent)
@@ -1755,6 +1777,7 @@ ngx_mail_imapd_write_flags(u_char *p, u_char *flags, size_t len,
     u_char  *start;
 
     start = p;
+    len = ngx_mail_imapd_flags_fit(flags, len);
 
     if (len) {
         p = ngx_cpymem(p, flags, len);

@@ -488,7 +488,7 @@ ngx_mail_imapd_stored(redisReply *reply, void *data)
         if (!ctx->store_silent) {
             p = ngx_cpymem(p, "FLAGS (", sizeof("FLAGS (") - 1);
             p = ngx_mail_imapd_write_flags(p, (u_char *) e[i + 1]->str,
-                                           ngx_min(e[i + 1]->len, 700),
+                                           e[i + 1]->len,
                                            ngx_mail_imapd_is_recent(mb,
                                                mb->uids[seq - 1]));
             *p++ = ')';
