@@ -44,6 +44,15 @@
 
 
 /*
+ * The fields of msg:{A}:N:U a batch reads, in this order: the first three
+ * always, then the internal date if needed, then what content needs
+ */
+static const char  *ngx_mail_imapd_fields[] = {
+    "flags", "size", "modseq", "internaldate", "blob", "hdrlen"
+};
+
+
+/*
  * ARGV: user, id, origin, uid...: \Seen set on those that lack it (RFC 3501
  * 6.4.5), as a side effect of FETCH.  { highestmodseq before, after,
  * { uid, flags, modseq, ... } of the messages changed }
@@ -155,6 +164,8 @@ struct ngx_mail_imapd_batch_s {
     ngx_mail_session_t         *session;
     ngx_mail_imapd_ctx_t       *ctx;
 
+    ngx_uint_t                  fields;      /* ngx_mail_imapd_fields */
+
     unsigned                    content:1;   /* the header at least */
     unsigned                    body:1;      /* the whole message */
     unsigned                    set_seen:1;
@@ -220,6 +231,7 @@ ngx_int_t
 ngx_mail_imapd_cmd_fetch(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 {
     int                       rc;
+    unsigned                  k;
     const char               *error;
     ngx_mail_imapd_seqset_t   set;
     ngx_mail_imapd_batch_t   *bt;
@@ -275,6 +287,13 @@ ngx_mail_imapd_cmd_fetch(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     bt->set_seen = bt->fetch->sets_seen && !ctx->mailbox->readonly;
     bt->emit = ngx_mail_imapd_fetch_emit;
     bt->finish = ngx_mail_imapd_fetch_finish;
+    bt->fields = bt->content ? 6 : 3;
+
+    for (k = 0; !bt->content && k < bt->fetch->nitems; k++) {
+        if (bt->fetch->items[k].type == NGX_MAIL_IMAPD_FETCH_INTERNALDATE) {
+            bt->fields = 4;
+        }
+    }
 
     /* one output buffer for all the responses: each is flushed whole */
     mime_buf_init(&bt->out, &bt->allocator, NGX_MAIL_IMAPD_FLUSH_SIZE);
@@ -538,7 +557,7 @@ ngx_mail_imapd_meta_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
 {
     u_char                *p;
     size_t                 len;
-    ngx_uint_t             i, n;
+    ngx_uint_t             i, k, n;
     ngx_mail_redis_cmd_t  *cmds;
 
     if (bt->records_pool) {
@@ -574,12 +593,11 @@ ngx_mail_imapd_meta_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
                                            &bt->ctx->mailbox->id,
                                            bt->uids[bt->next + i])
                                - p);
-        ngx_mail_redis_cmd_cstr(&cmds[i], "flags");
-        ngx_mail_redis_cmd_cstr(&cmds[i], "size");
-        ngx_mail_redis_cmd_cstr(&cmds[i], "internaldate");
-        ngx_mail_redis_cmd_cstr(&cmds[i], "modseq");
-        ngx_mail_redis_cmd_cstr(&cmds[i], "blob");
-        ngx_mail_redis_cmd_cstr(&cmds[i], "hdrlen");
+        /* no more than asked for: on a big mailbox replies add up */
+        for (k = 0; k < bt->fields; k++) {
+            ngx_mail_redis_cmd_cstr(&cmds[i], ngx_mail_imapd_fields[k]);
+        }
+
         p += len;
     }
 
@@ -667,7 +685,7 @@ ngx_mail_imapd_meta_loaded(redisReply *reply, void *data)
     for (i = 0; i < n; i++) {
         f = e[i]->element;
 
-        if (e[i]->type != REDIS_REPLY_ARRAY || e[i]->elements != 6
+        if (e[i]->type != REDIS_REPLY_ARRAY || e[i]->elements != bt->fields
             || f[1]->type != REDIS_REPLY_STRING)
         {
             /* expunged since the session last looked */
@@ -685,22 +703,23 @@ ngx_mail_imapd_meta_loaded(redisReply *reply, void *data)
         r->full = 0;
         r->hdrlen = 0;
 
-        if (f[5]->type == REDIS_REPLY_STRING) {
+        ngx_str_null(&r->flags);
+        ngx_str_null(&r->blob);
+
+        if (f[2]->type == REDIS_REPLY_STRING) {
+            r->modseq = ngx_atoof((u_char *) f[2]->str, f[2]->len);
+        }
+
+        if (bt->fields > 3 && f[3]->type == REDIS_REPLY_STRING) {
+            r->internaldate = ngx_atotm((u_char *) f[3]->str, f[3]->len);
+        }
+
+        if (bt->fields > 5 && f[5]->type == REDIS_REPLY_STRING) {
             r->hdrlen = (uint32_t) ngx_atoi((u_char *) f[5]->str, f[5]->len);
 
             if (r->hdrlen == (uint32_t) NGX_ERROR) {
                 r->hdrlen = 0;
             }
-        }
-        ngx_str_null(&r->flags);
-        ngx_str_null(&r->blob);
-
-        if (f[2]->type == REDIS_REPLY_STRING) {
-            r->internaldate = ngx_atotm((u_char *) f[2]->str, f[2]->len);
-        }
-
-        if (f[3]->type == REDIS_REPLY_STRING) {
-            r->modseq = ngx_atoof((u_char *) f[3]->str, f[3]->len);
         }
 
         if (bt->changedsince && r->modseq <= bt->changedsince) {
@@ -708,8 +727,9 @@ ngx_mail_imapd_meta_loaded(redisReply *reply, void *data)
         }
 
         if (ngx_mail_imapd_copy(bt->records_pool, &r->flags, f[0]) != NGX_OK
-            || ngx_mail_imapd_copy(bt->records_pool, &r->blob, f[4])
-               != NGX_OK)
+            || (bt->fields > 4
+                && ngx_mail_imapd_copy(bt->records_pool, &r->blob, f[4])
+                   != NGX_OK))
         {
             goto failed;
         }
@@ -1286,6 +1306,7 @@ ngx_mail_imapd_cmd_search(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
     bt->body = (needs & NGX_MAIL_IMAPD_NEED_BODY) == NGX_MAIL_IMAPD_NEED_BODY;
     bt->emit = ngx_mail_imapd_search_emit;
     bt->finish = ngx_mail_imapd_search_finish;
+    bt->fields = bt->content ? 6 : 4;
 
     bt->scratch = ngx_create_pool(16384, s->connection->log);
 
