@@ -106,6 +106,7 @@ ENV
     make -s -C modules/imap O="$build/imap"
     make -s -C modules/queue O="$build/queue"
     make -s -C modules/mime O="$build/mime"
+    make -s -C modules/spam O="$build/spam"
 }
 
 run_tests() {
