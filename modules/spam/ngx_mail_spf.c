@@ -125,7 +125,8 @@ static size_t ngx_mail_spf_transform(const char *value, size_t len,
     unsigned digits, int reverse, const char *delimiters, size_t ndelims,
     char *out, size_t size);
 static size_t ngx_mail_spf_truncate(char *name, size_t len);
-static int ngx_mail_spf_valid_domain(const char *name, size_t len);
+static int ngx_mail_spf_valid_domain(const char *name, size_t len,
+    unsigned min_labels);
 static size_t ngx_mail_spf_copy_name(char *dst, const unsigned char *src,
     size_t len);
 static int ngx_mail_spf_under(const char *name, size_t len,
@@ -316,7 +317,7 @@ ngx_mail_spf_start(ngx_mail_spf_t *spf)
     ngx_mail_spf_frame_t  *frame;
 
     if (!ngx_mail_spf_valid_domain(spf->sender_domain,
-                                   spf->sender_domain_len))
+                                   spf->sender_domain_len, 2))
     {
         ngx_mail_spf_finish(spf, NGX_MAIL_SPF_NONE, "no valid domain");
         return NGX_MAIL_SPF_OK;
@@ -345,7 +346,7 @@ ngx_mail_spf_ask(ngx_mail_spf_t *spf, unsigned type, const char *name,
 {
     spf->state = wait;
 
-    if (!ngx_mail_spf_valid_domain(name, len)) {
+    if (!ngx_mail_spf_valid_domain(name, len, 1)) {
         spf->query_len = 0;
         spf->query_name[0] = '\0';
         ngx_mail_spf_dispatch(spf, NGX_MAIL_SPF_RCODE_NXDOMAIN, NULL, 0);
@@ -635,7 +636,7 @@ ngx_mail_spf_mechanism(ngx_mail_spf_t *spf, ngx_mail_spf_term_t *term,
             frame->redirected = 0;
 
             if (!ngx_mail_spf_valid_domain(frame->domain,
-                                           frame->domain_len))
+                                           frame->domain_len, 2))
             {
                 /* check_host() of a malformed domain is "none" */
                 ngx_mail_spf_frame_done(spf, NGX_MAIL_SPF_NONE);
@@ -759,7 +760,7 @@ ngx_mail_spf_redirect(ngx_mail_spf_t *spf)
     frame->redirected = 1;
     spf->text_len = frame->record;
 
-    if (!ngx_mail_spf_valid_domain(frame->domain, frame->domain_len)) {
+    if (!ngx_mail_spf_valid_domain(frame->domain, frame->domain_len, 2)) {
         ngx_mail_spf_frame_done(spf, NGX_MAIL_SPF_NONE);
         return NGX_MAIL_SPF_OK;
     }
@@ -1033,7 +1034,9 @@ ngx_mail_spf_mx(ngx_mail_spf_t *spf, int rcode,
                                      rrs[i].len);
 
         /* the null MX "." (RFC 7505) and broken names have no address */
-        if (len && ngx_mail_spf_valid_domain(spf->names[spf->nnames], len)) {
+        if (len
+            && ngx_mail_spf_valid_domain(spf->names[spf->nnames], len, 1))
+        {
             spf->nnames++;
         }
     }
@@ -1089,7 +1092,7 @@ ngx_mail_spf_ptr(ngx_mail_spf_t *spf, int rcode,
         for (i = 0; i < nrrs; i++) {
             n = ngx_mail_spf_copy_name(name, rrs[i].data, rrs[i].len);
 
-            if (n == 0 || !ngx_mail_spf_valid_domain(name, n)) {
+            if (n == 0 || !ngx_mail_spf_valid_domain(name, n, 1)) {
                 continue;
             }
 
@@ -1988,13 +1991,14 @@ ngx_mail_spf_truncate(char *name, size_t len)
 
 
 /*
- * RFC 7208 4.3: a name DNS can hold, in more than one label (the
- * final dot is already gone); any octets but '.' and NUL in a label,
- * since SPF asks for names such as "_spf" and macro-made ones.
+ * A name DNS can hold (the final dot is already gone): any octets but
+ * '.' and NUL in a label, since SPF asks for names such as "_spf" and
+ * macro-made ones.  RFC 7208 4.3 wants two labels at least for the
+ * domain check_host() is called with; a mechanism may ask about "com".
  */
 
 static int
-ngx_mail_spf_valid_domain(const char *name, size_t len)
+ngx_mail_spf_valid_domain(const char *name, size_t len, unsigned min_labels)
 {
     size_t    i, label;
     unsigned  labels;
@@ -2022,7 +2026,7 @@ ngx_mail_spf_valid_domain(const char *name, size_t len)
         }
     }
 
-    return label && labels > 1;
+    return label && labels >= min_labels;
 }
 
 
