@@ -1991,10 +1991,12 @@ ngx_mail_spf_truncate(char *name, size_t len)
 
 
 /*
- * A name DNS can hold (the final dot is already gone): any octets but
- * '.' and NUL in a label, since SPF asks for names such as "_spf" and
- * macro-made ones.  RFC 7208 4.3 wants two labels at least for the
- * domain check_host() is called with; a mechanism may ask about "com".
+ * A name DNS can hold (the final dot is already gone): labels of
+ * printable ASCII, not only letters, digits and hyphens, since SPF asks
+ * for names such as "_spf" and macro-made ones.  Not '\\', which
+ * resolvers' text forms (ares_query(), zone files) read as an escape.
+ * RFC 7208 4.3 wants two labels at least for the domain check_host() is
+ * called with; a mechanism may ask about "com".
  */
 
 static int
@@ -2021,7 +2023,9 @@ ngx_mail_spf_valid_domain(const char *name, size_t len, unsigned min_labels)
             continue;
         }
 
-        if (name[i] == '\0' || ++label > 63) {
+        if (name[i] < 0x21 || name[i] > 0x7e || name[i] == '\\'
+            || ++label > 63)
+        {
             return 0;
         }
     }
@@ -2426,7 +2430,10 @@ ngx_mail_spf_auth_results(ngx_mail_spf_t *spf, char *buf, size_t size)
     if (spf->identity == NGX_MAIL_SPF_MAILFROM) {
         ngx_mail_spf_put_str(&o, "smtp.mailfrom=");
 
-        if (ngx_mail_spf_dot_atom(spf->local, spf->local_len)) {
+        if (ngx_mail_spf_dot_atom(spf->local, spf->local_len)
+            && ngx_mail_spf_dot_atom(spf->sender_domain,
+                                     spf->sender_domain_len))
+        {
             ngx_mail_spf_put(&o, spf->local, spf->local_len);
             ngx_mail_spf_put(&o, "@", 1);
             ngx_mail_spf_put(&o, spf->sender_domain, spf->sender_domain_len);

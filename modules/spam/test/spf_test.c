@@ -994,7 +994,12 @@ test_macros(void)
     expands(v4, s, "%{i}.x.example.com", "192.0.2.3.x.example.com");
     expands(v4, s, "%{i2}.x.example.com", "2.3.x.example.com");
     expands(v4, s, "%{d9}", "email.example.com");
-    expands(v4, s, "%%%_%-.x.example.com", "% %20.x.example.com");
+    expands(v4, s, "%%%-.x.example.com", "%%20.x.example.com");
+
+    /* a space is no octet of a name we ask about: as if NXDOMAIN */
+    record_result("v=spf1 exists:%_.x.example.com -all", "192.0.2.3",
+                  NGX_MAIL_SPF_FAIL, "exists:%_.x.example.com");
+    ok(strcmp(asked, "TXT example.com") == 0, "not asked: %s", asked);
     expands(v4, s, "%{d}.x.example.com.", "email.example.com.x.example.com");
     expands(v4, "a.b-c+d@email.example.com", "%{l.-}.x.example.com",
             "a.b.c+d.x.example.com");
