@@ -15,7 +15,7 @@
  *
  * Checked besides the sanitizers: the evaluation ends, within a bound
  * of questions the limits imply; every question is a name DNS can hold,
- * printable and without '\\', of a type asked for by SPF; the result is
+ * printable and without '\', of a type asked for by SPF; the result is
  * one of the seven, the explanation printable; the header values have
  * no control characters and say the result.
  */

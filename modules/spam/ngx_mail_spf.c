@@ -1231,7 +1231,8 @@ ngx_mail_spf_explain(ngx_mail_spf_t *spf, int rcode,
         }
     }
 
-    if (n < 0) {
+    /* an empty text explains nothing either */
+    if (n <= 0) {
         n = snprintf(out, sizeof(out),
                      "%.*s does not designate the client as permitted "
                      "sender", (int) spf->sender_domain_len,
@@ -1993,7 +1994,7 @@ ngx_mail_spf_truncate(char *name, size_t len)
 /*
  * A name DNS can hold (the final dot is already gone): labels of
  * printable ASCII, not only letters, digits and hyphens, since SPF asks
- * for names such as "_spf" and macro-made ones.  Not '\\', which
+ * for names such as "_spf" and macro-made ones.  Not '\', which
  * resolvers' text forms (ares_query(), zone files) read as an escape.
  * RFC 7208 4.3 wants two labels at least for the domain check_host() is
  * called with; a mechanism may ask about "com".
@@ -2183,7 +2184,7 @@ ngx_mail_spf_dot_atom(const char *p, size_t len)
 
         if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')
               || (p[i] >= '0' && p[i] <= '9')
-              || strchr("!#$%&'*+-/=?^_`{|}~", p[i]) != NULL))
+              || memchr("!#$%&'*+-/=?^_`{|}~", p[i], 19) != NULL))
         {
             return 0;
         }

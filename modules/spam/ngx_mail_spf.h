@@ -31,7 +31,14 @@
  * looked up once, the first ten at most, names that are <domain> or
  * under it first; the first whose A or AAAA lookup gives back the client
  * address is <p> for the rest of the evaluation, "unknown" if none.
- * These lookups count against no limit but the ten names.
+ * These lookups count against no limit but the ten names.  In exp text
+ * (RFC 7208 6.2) "p" is what an earlier use looked up, else "unknown":
+ * the explanation is read within one answer, with no lookup after it.
+ *
+ * Names asked about are printable ASCII without '\' (an escape to
+ * ares_query() and zone files), up to 253 octets, without the final
+ * dot; a macro-made name that is not (a space from "%_", say) is taken
+ * as NXDOMAIN without asking.
  */
 
 #ifndef _NGX_MAIL_SPF_H_INCLUDED_

@@ -740,6 +740,12 @@ test_exp(void)
               " as permitted sender") == 0,
        "the default explanation: %s", spf.explanation);
 
+    zone[1].data = "" SPLIT "";
+    is_result(zone, "192.0.2.3", "user@example.com", NGX_MAIL_SPF_FAIL,
+              "an empty exp record");
+    ok(strncmp(spf.explanation, "example.com does not", 20) == 0,
+       "the default explanation: %s", spf.explanation);
+
     zone[2] = zone[1];
     zone[1].data = "one";
     zone[2].data = "two";
