@@ -103,6 +103,7 @@ static void ngx_mail_spf_finish(ngx_mail_spf_t *spf,
     ngx_mail_spf_result_e result, const char *problem);
 static int ngx_mail_spf_void(ngx_mail_spf_t *spf, int rcode,
     unsigned nrrs);
+static int ngx_mail_spf_is_record(const unsigned char *p, size_t len);
 static int ngx_mail_spf_check_record(ngx_mail_spf_t *spf,
     ngx_mail_spf_frame_t *frame);
 static int ngx_mail_spf_parse_term(const char *p, size_t len,
@@ -381,8 +382,9 @@ static void
 ngx_mail_spf_record(ngx_mail_spf_t *spf, int rcode,
     const ngx_mail_spf_rr_t *rrs, unsigned nrrs)
 {
-    size_t                 start, len;
-    unsigned               i, found;
+    unsigned char          prefix[7];
+    size_t                 len, k, nprefix;
+    unsigned               i, first, found;
     ngx_mail_spf_frame_t  *frame;
 
     if (rcode != NGX_MAIL_SPF_RCODE_NOERROR
@@ -394,55 +396,58 @@ ngx_mail_spf_record(ngx_mail_spf_t *spf, int rcode,
     }
 
     frame = &spf->frames[spf->depth - 1];
-    start = frame->record;
     found = 0;
     i = 0;
 
     while (i < nrrs) {
-        /* RFC 7208 3.3: the strings of a record are joined as they are */
-        spf->text_len = start;
+        /*
+         * RFC 7208 3.3: the strings of a record are joined as they are;
+         * its first 7 octets and its length say whether it is SPF, so
+         * that other long records (DKIM keys, site verifications) are
+         * not copied and count against no bound.
+         */
+        first = i;
         len = 0;
+        nprefix = 0;
 
         do {
-            if (spf->text_len + rrs[i].len > NGX_MAIL_SPF_TEXT_MAX) {
-                ngx_mail_spf_finish(spf, NGX_MAIL_SPF_PERMERROR,
-                                    "SPF records too long");
-                return;
+            for (k = 0; k < rrs[i].len && nprefix < 7; k++) {
+                prefix[nprefix++] = rrs[i].data[k];
             }
 
-            if (rrs[i].len) {
-                memcpy(spf->text + spf->text_len, rrs[i].data, rrs[i].len);
-            }
-
-            spf->text_len += rrs[i].len;
             len += rrs[i].len;
             i++;
 
         } while (i < nrrs && !rrs[i].record_start);
 
-        if ((len == 6 || (len > 6 && spf->text[start + 6] == ' '))
-            && (spf->text[start] | 0x20) == 'v'
-            && spf->text[start + 1] == '='
-            && (spf->text[start + 2] | 0x20) == 's'
-            && (spf->text[start + 3] | 0x20) == 'p'
-            && (spf->text[start + 4] | 0x20) == 'f'
-            && spf->text[start + 5] == '1')
-        {
-            if (found) {
-                ngx_mail_spf_finish(spf, NGX_MAIL_SPF_PERMERROR,
-                                    "more than one SPF record");
-                return;
+        if (!ngx_mail_spf_is_record(prefix, nprefix)) {
+            continue;
+        }
+
+        if (found) {
+            ngx_mail_spf_finish(spf, NGX_MAIL_SPF_PERMERROR,
+                                "more than one SPF record");
+            return;
+        }
+
+        found = 1;
+
+        if (len > NGX_MAIL_SPF_TEXT_MAX - frame->record) {
+            ngx_mail_spf_finish(spf, NGX_MAIL_SPF_PERMERROR,
+                                "SPF records too long");
+            return;
+        }
+
+        frame->record_len = len;
+        spf->text_len = frame->record;
+
+        for (k = first; k < i; k++) {
+            if (rrs[k].len) {
+                memcpy(spf->text + spf->text_len, rrs[k].data, rrs[k].len);
+                spf->text_len += rrs[k].len;
             }
-
-            found = 1;
-
-            /* keep this one: later records are written after it */
-            frame->record_len = len;
-            start += len;
         }
     }
-
-    spf->text_len = frame->record + (found ? frame->record_len : 0);
 
     if (!found) {
         ngx_mail_spf_frame_done(spf, NGX_MAIL_SPF_NONE);
@@ -455,6 +460,20 @@ ngx_mail_spf_record(ngx_mail_spf_t *spf, int rcode,
 
     frame->pos = 6;
     spf->state = NGX_MAIL_SPF_S_TERMS;
+}
+
+
+/* RFC 7208 4.5: "v=spf1" alone or followed by a space, in any case */
+
+static int
+ngx_mail_spf_is_record(const unsigned char *p, size_t len)
+{
+    if (len < 6 || (len == 7 && p[6] != ' ')) {
+        return 0;
+    }
+
+    return (p[0] | 0x20) == 'v' && p[1] == '=' && (p[2] | 0x20) == 's'
+           && (p[3] | 0x20) == 'p' && (p[4] | 0x20) == 'f' && p[5] == '1';
 }
 
 

@@ -463,7 +463,9 @@ test_mechanisms(void)
 static void
 test_selection(void)
 {
-    dns_t  zone[4];
+    static char  long_txt[40 * 401];
+    unsigned     i;
+    dns_t        zone[4];
 
     is_result(NULL, "192.0.2.1", "user@nothing.example.org",
               NGX_MAIL_SPF_NONE, "NXDOMAIN: none");
@@ -499,6 +501,18 @@ test_selection(void)
     zone[2].data = "v=spf1x";
     is_result(zone, "192.0.2.1", "user@example.com", NGX_MAIL_SPF_PASS,
               "other TXT records are not counted");
+
+    /* a long record of another kind counts against no bound */
+    for (i = 0; i < 40; i++) {
+        memset(long_txt + i * 401, 'k', 400);
+        long_txt[i * 401 + 400] = SPLIT[0];
+    }
+
+    long_txt[40 * 401 - 1] = '\0';
+    zone[1].data = long_txt;
+    zone[2].name = NULL;
+    is_result(zone, "192.0.2.1", "user@example.com", NGX_MAIL_SPF_PASS,
+              "a 16000-octet TXT record beside the SPF record");
 
     memset(zone, 0, sizeof(zone));
     zone[0].name = "example.com";
