@@ -149,4 +149,16 @@ ok(@got > 3 && !grep({ $_ !~ /^(?:\\\w+|\$Kw\d\dx{95})$/ } @got),
    'only whole flags in the reply') or diag $list;
 like($st, qr/^b8 OK STORE completed/m, 'STORE completes');
 
+# APPEND and COPY add keywords once, whatever their case
+imap_cmd($b, 'b9 CREATE Kw');
+print $b "b10 APPEND Kw (\$Foo) {8+}\r\nSubj: a\r\n\r\n";
+imap_until($b, 'b10');
+print $b "b11 APPEND Kw (\$foo \$Bar) {8+}\r\nSubj: b\r\n\r\n";
+imap_until($b, 'b11');
+imap_cmd($b, 'b12 SELECT Kw');
+like(imap_cmd($b, 'b13 COPY 1:2 Kw'), qr/^b13 OK/m, 'COPY into the mailbox');
+like(imap_cmd($b, 'b14 SELECT Kw'),
+     qr/^\* FLAGS \(\\Answered \\Flagged \\Deleted \\Seen \\Draft \$Foo \$Bar\)\r$/m,
+     'APPEND and COPY: each keyword once, in its first case');
+
 done_testing;

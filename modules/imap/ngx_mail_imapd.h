@@ -314,7 +314,29 @@ ngx_int_t ngx_mail_imapd_cmd_append(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
 void ngx_mail_imapd_append_discard(ngx_mail_imapd_ctx_t *ctx);
 
+/*
+ * The Lua function APPEND and COPY add a message's flags to the
+ * mailbox's keywords with (STORE has its own, for several flags at once):
+ * keywords_add(mb, kw, flags) returns the keywords, written back when one
+ * is new; keywords compare case-insensitively (RFC 3501 2.3.2)
+ */
+#define NGX_MAIL_IMAPD_KEYWORDS_LUA                                           \
+    "local function keywords_add(mb, kw, flags)\n"                            \
+    "  for k in string.gmatch(flags, '%S+') do\n"                             \
+    "    if string.sub(k, 1, 1) ~= '\\\\' and\n"                              \
+    "       not string.find(' ' .. string.lower(kw) .. ' ',\n"                \
+    "                       ' ' .. string.lower(k) .. ' ', 1, true) then\n"   \
+    "      kw = kw == '' and k or kw .. ' ' .. k\n"                           \
+    "      redis.call('HSET', mb, 'keywords', kw)\n"                          \
+    "    end\n"                                                               \
+    "  end\n"                                                                 \
+    "  return kw\n"                                                           \
+    "end\n"
+
 /* STORE, COPY, MOVE: ngx_mail_imapd_store.c */
+ngx_int_t ngx_mail_imapd_flag_canonical(ngx_str_t *flag);
+ngx_str_t *ngx_mail_imapd_uid_args(ngx_mail_session_t *s, ngx_uint_t nfixed,
+    uint32_t *uids, ngx_uint_t n);
 ngx_int_t ngx_mail_imapd_cmd_store(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
 ngx_int_t ngx_mail_imapd_cmd_copy(ngx_mail_session_t *s,

@@ -24,6 +24,7 @@
  * { uidvalidity, uid }, "TRYCREATE", "OVERQUOTA" or "SHORTSPOOL".
  */
 static char  ngx_mail_imapd_append_lua[] =
+    NGX_MAIL_IMAPD_KEYWORDS_LUA
     "local t = '{' .. ARGV[1] .. '}'\n"
     "local user = 'user:' .. t\n"
     "local spool = 'spool:{' .. ARGV[3] .. '}'\n"
@@ -57,15 +58,7 @@ static char  ngx_mail_imapd_append_lua[] =
     "if not string.find(' ' .. flags .. ' ', ' \\\\Seen ', 1, true) then\n"
     "  redis.call('HINCRBY', mb, 'unseen', 1)\n"
     "end\n"
-    "local kw = redis.call('HGET', mb, 'keywords') or ''\n"
-    "for k in string.gmatch(flags, '%S+') do\n"
-    "  if string.sub(k, 1, 1) ~= '\\\\' and\n"
-    "     not string.find(' ' .. string.lower(kw) .. ' ',\n"
-    "                     ' ' .. string.lower(k) .. ' ', 1, true) then\n"
-    "    kw = kw == '' and k or kw .. ' ' .. k\n"
-    "    redis.call('HSET', mb, 'keywords', kw)\n"
-    "  end\n"
-    "end\n"
+    "keywords_add(mb, redis.call('HGET', mb, 'keywords') or '', flags)\n"
     "redis.call('HINCRBY', user, 'used_bytes', size)\n"
     "redis.call('PUBLISH', 'notify:' .. t, 'EXISTS ' .. id .. ' ' .. uid)\n"
     "return { redis.call('HGET', mb, 'uidvalidity'), uid }\n";
@@ -81,16 +74,6 @@ static time_t ngx_mail_imapd_parse_date(u_char *p, size_t len);
 static void ngx_mail_imapd_spooled(ngx_mail_session_t *s, ngx_int_t rc,
     ngx_str_t *detail);
 static void ngx_mail_imapd_appended(redisReply *reply, void *data);
-
-
-static ngx_str_t  ngx_mail_imapd_append_flags[] = {
-    ngx_string("\\Answered"),
-    ngx_string("\\Flagged"),
-    ngx_string("\\Deleted"),
-    ngx_string("\\Seen"),
-    ngx_string("\\Draft"),
-    ngx_null_string
-};
 
 
 /*
@@ -284,7 +267,7 @@ ngx_mail_imapd_append_args(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
 {
     u_char                   *p;
     uint32_t                  i;
-    ngx_str_t                *sf, f;
+    ngx_str_t                 f;
     ngx_uint_t                n;
     ngx_mail_imapd_node_t    *node, *e;
     ngx_mail_imapd_parser_t  *ps;
@@ -320,19 +303,8 @@ ngx_mail_imapd_append_args(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
             f.data = (u_char *) e->value.data;
             f.len = e->value.len;
 
-            if (e->flag) {
-                for (sf = ngx_mail_imapd_append_flags; sf->len; sf++) {
-                    if (sf->len == f.len
-                        && ngx_strncasecmp(sf->data, f.data, f.len) == 0)
-                    {
-                        f = *sf;
-                        break;
-                    }
-                }
-
-                if (sf->len == 0) {
-                    goto invalid;
-                }
+            if (e->flag && ngx_mail_imapd_flag_canonical(&f) != NGX_OK) {
+                goto invalid;
             }
 
             if (p != flags->data) {

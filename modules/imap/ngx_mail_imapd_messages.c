@@ -962,7 +962,8 @@ ngx_mail_imapd_content_send(ngx_mail_session_t *s, ngx_mail_imapd_batch_t *bt)
         }
     }
 
-    if (ngx_mail_imapd_batch_request(s, bt, cmds, n, ngx_mail_imapd_content_loaded)
+    if (ngx_mail_imapd_batch_request(s, bt, cmds, n,
+                                     ngx_mail_imapd_content_loaded)
         != NGX_OK)
     {
         goto failed;

@@ -1414,11 +1414,9 @@ ngx_mail_imapd_cmd_unselect(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 ngx_int_t
 ngx_mail_imapd_cmd_expunge(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
 {
-    u_char                   *p;
     uint32_t                 *uids;
     ngx_str_t                *args;
-    ngx_uint_t                i, n;
-    ngx_pool_t               *pool;
+    ngx_uint_t                n;
     ngx_mail_imapd_seqset_t   set;
 
     if (ctx->mailbox->readonly) {
@@ -1443,26 +1441,13 @@ ngx_mail_imapd_cmd_expunge(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx)
         }
     }
 
-    pool = ngx_mail_imapd_pool(s, ctx);
-    if (pool == NULL) {
-        return ngx_mail_imapd_unavailable(s, ctx);
-    }
-
-    args = ngx_palloc(pool, (n + 2) * sizeof(ngx_str_t));
-    p = ngx_pnalloc(pool, n * NGX_INT32_LEN + 1);
-
-    if (args == NULL || p == NULL) {
+    args = ngx_mail_imapd_uid_args(s, 2, uids, n);
+    if (args == NULL) {
         return ngx_mail_imapd_unavailable(s, ctx);
     }
 
     args[0] = s->login;
     args[1] = ctx->mailbox->id;
-
-    for (i = 0; i < n; i++) {
-        args[2 + i].data = p;
-        p = ngx_sprintf(p, "%uD", uids[i]);
-        args[2 + i].len = p - args[2 + i].data;
-    }
 
     if (ngx_mail_imapd_eval(s, ngx_mail_imapd_expunge_lua, args, n + 2,
                             ngx_mail_imapd_expunged)

@@ -125,6 +125,7 @@ static char  ngx_mail_imapd_store_lua[] =
  * "OVERQUOTA".
  */
 static char  ngx_mail_imapd_copy_lua[] =
+    NGX_MAIL_IMAPD_KEYWORDS_LUA
     "local t = '{' .. ARGV[1] .. '}'\n"
     "local src = ARGV[2]\n"
     "local dst = redis.call('HGET', 'mailboxes:' .. t, ARGV[3])\n"
@@ -166,14 +167,7 @@ static char  ngx_mail_imapd_copy_lua[] =
     "  local f = ' ' .. (m[4] or '') .. ' '\n"
     "  local seen = string.find(f, ' \\\\Seen ', 1, true) ~= nil\n"
     "  if not seen then redis.call('HINCRBY', dmb, 'unseen', 1) end\n"
-    "  for k in string.gmatch(m[4] or '', '%S+') do\n"
-    "    if string.sub(k, 1, 1) ~= '\\\\' and\n"
-    "       not string.find(' ' .. string.lower(kw) .. ' ',\n"
-    "                       ' ' .. string.lower(k) .. ' ', 1, true) then\n"
-    "      kw = kw == '' and k or kw .. ' ' .. k\n"
-    "      redis.call('HSET', dmb, 'keywords', kw)\n"
-    "    end\n"
-    "  end\n"
+    "  kw = keywords_add(dmb, kw, m[4] or '')\n"
     "  if move then\n"
     "    redis.call('DEL', 'msg:' .. t .. ':' .. src .. ':' .. uid)\n"
     "    redis.call('ZREM', smb .. ':uids', uid)\n"
@@ -206,8 +200,6 @@ static ngx_int_t ngx_mail_imapd_copy_move(ngx_mail_session_t *s,
 static void ngx_mail_imapd_copied(redisReply *reply, void *data);
 static u_char *ngx_mail_imapd_uidset(u_char *p, u_char *last,
     redisReply *list, ngx_mail_imapd_mailbox_t *seqs);
-static ngx_str_t *ngx_mail_imapd_uid_args(ngx_mail_session_t *s,
-    ngx_uint_t nfixed, uint32_t *uids, ngx_uint_t n);
 
 
 static ngx_str_t  ngx_mail_imapd_system_flags[] = {
@@ -218,6 +210,29 @@ static ngx_str_t  ngx_mail_imapd_system_flags[] = {
     ngx_string("\\Draft"),
     ngx_null_string
 };
+
+
+/*
+ * A system flag in its canonical case, for STORE and APPEND; \Recent and
+ * unknown ones are refused (RFC 3501 2.3.2: \Recent is the server's)
+ */
+
+ngx_int_t
+ngx_mail_imapd_flag_canonical(ngx_str_t *flag)
+{
+    ngx_str_t  *sf;
+
+    for (sf = ngx_mail_imapd_system_flags; sf->len; sf++) {
+        if (sf->len == flag->len
+            && ngx_strncasecmp(sf->data, flag->data, sf->len) == 0)
+        {
+            *flag = *sf;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_ERROR;
+}
 
 
 /*
@@ -365,7 +380,6 @@ ngx_mail_imapd_store_flags(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
     uint32_t first, ngx_str_t *flags, ngx_uint_t *nflags)
 {
     uint32_t                  i;
-    ngx_str_t                *sf;
     ngx_uint_t                n;
     ngx_mail_imapd_node_t    *node;
     ngx_mail_imapd_parser_t  *ps;
@@ -399,20 +413,9 @@ ngx_mail_imapd_store_flags(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
         flags[n].data = (u_char *) node->value.data;
         flags[n].len = node->value.len;
 
-        if (node->flag) {
-            /* system flags in their canonical case; \Recent is not stored */
-            for (sf = ngx_mail_imapd_system_flags; sf->len; sf++) {
-                if (sf->len == flags[n].len
-                    && ngx_strncasecmp(sf->data, flags[n].data, sf->len) == 0)
-                {
-                    flags[n] = *sf;
-                    break;
-                }
-            }
-
-            if (sf->len == 0) {
-                goto invalid;
-            }
+        if (node->flag && ngx_mail_imapd_flag_canonical(&flags[n]) != NGX_OK)
+        {
+            goto invalid;
         }
 
         n++;
@@ -785,7 +788,7 @@ ngx_mail_imapd_uidset(u_char *p, u_char *last, redisReply *list,
 
 /* EVAL arguments: nfixed for the caller, then the UIDs in decimal */
 
-static ngx_str_t *
+ngx_str_t *
 ngx_mail_imapd_uid_args(ngx_mail_session_t *s, ngx_uint_t nfixed,
     uint32_t *uids, ngx_uint_t n)
 {
