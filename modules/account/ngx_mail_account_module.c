@@ -4,9 +4,9 @@
  *
  * One login costs one Redis round trip: the user's hash is read and both
  * throttle counters are bumped in one MULTI/EXEC; a good login takes its
- * count back without waiting.  The password hash is computed in an nginx thread pool because
- * yescrypt and bcrypt are built to take milliseconds of CPU, which would
- * stall every other session of the worker.
+ * count back without waiting.  The password hash is computed in an nginx
+ * thread pool because yescrypt and bcrypt are built to take milliseconds
+ * of CPU, which would stall every other session of the worker.
  */
 
 

@@ -291,6 +291,8 @@ ngx_int_t ngx_mail_imapd_seq_of(ngx_mail_imapd_mailbox_t *mb, uint32_t uid);
 ngx_flag_t ngx_mail_imapd_is_recent(ngx_mail_imapd_mailbox_t *mb,
     uint32_t uid);
 size_t ngx_mail_imapd_flags_fit(u_char *flags, size_t len);
+u_char *ngx_mail_imapd_range(u_char *p, uint32_t *first, uint32_t *last,
+    uint32_t uid, ngx_flag_t *any);
 u_char *ngx_mail_imapd_write_flags(u_char *p, u_char *flags, size_t len,
     ngx_flag_t recent);
 ngx_int_t ngx_mail_imapd_targets(ngx_mail_session_t *s,

@@ -187,8 +187,6 @@ static ngx_int_t ngx_mail_imapd_pending_add(ngx_mail_imapd_mailbox_t *mb,
     uint32_t uid);
 static void ngx_mail_imapd_pending_flush(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
-static u_char *ngx_mail_imapd_range(u_char *p, uint32_t *first,
-    uint32_t *last, uint32_t uid, ngx_flag_t *any);
 static void ngx_mail_imapd_finish(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
 static void ngx_mail_imapd_expunged(redisReply *reply, void *data);
@@ -1635,7 +1633,7 @@ ngx_mail_imapd_seqset_arg(ngx_mail_session_t *s, ngx_mail_imapd_ctx_t *ctx,
  * UID does not continue it; uid 0 ends the last run
  */
 
-static u_char *
+u_char *
 ngx_mail_imapd_range(u_char *p, uint32_t *first, uint32_t *last,
     uint32_t uid, ngx_flag_t *any)
 {

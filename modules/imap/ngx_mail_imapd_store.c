@@ -727,15 +727,16 @@ ngx_mail_imapd_uidset(u_char *p, u_char *last, redisReply *list,
     ngx_mail_imapd_mailbox_t *seqs)
 {
     size_t      i;
-    u_char     *start;
-    ngx_int_t   uid, first, prev;
+    uint32_t    first, prev;
+    ngx_int_t   uid;
+    ngx_flag_t  any;
 
-    start = p;
-    first = -1;
-    prev = -1;
+    first = 0;
+    prev = 0;
+    any = 0;
 
     for (i = 0; i <= list->elements; i++) {
-        uid = -1;
+        uid = 0;
 
         if (i < list->elements) {
             if (list->element[i]->type == REDIS_REPLY_INTEGER) {
@@ -750,36 +751,17 @@ ngx_mail_imapd_uidset(u_char *p, u_char *last, redisReply *list,
                 uid = ngx_mail_imapd_seq_of(seqs, (uint32_t) uid);
             }
 
-            if (uid <= 0) {
-                continue;
-            }
-
-            if (prev != -1 && uid == prev + 1) {
-                prev = uid;
+            if (uid <= 0 || uid > 0xffffffff) {
                 continue;
             }
         }
 
-        if (first != -1) {
-            if (last - p < (ssize_t) (2 * NGX_INT32_LEN + 2)) {
-                return NULL;
-            }
-
-            if (first == prev) {
-                p = ngx_sprintf(p, "%i,", first);
-
-            } else {
-                p = ngx_sprintf(p, "%i:%i,", first, prev);
-            }
+        /* a range and a comma at most */
+        if (last - p < (ssize_t) (2 * NGX_INT32_LEN + 2)) {
+            return NULL;
         }
 
-        first = uid;
-        prev = uid;
-    }
-
-    /* the comma after the last range */
-    if (p != start && p[-1] == ',') {
-        p--;
+        p = ngx_mail_imapd_range(p, &first, &prev, (uint32_t) uid, &any);
     }
 
     return p;
