@@ -103,6 +103,7 @@ static char  ngx_mail_store_deliver_lua[] =
     "             'rcpts', table.concat(remotes, '\\n'), 'params', params,\n"
     "             'blob', qid, 'size', size, 'created', now,\n"
     "             'attempts', 0)\n"
+    "  redis.call('ZADD', 'queue:ids', now, qid)\n"
     "  redis.call('XADD', 'queue:outbound', '*', 'id', qid)\n"
     "end\n"
     "return 'OK'\n";
