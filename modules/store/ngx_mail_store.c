@@ -38,6 +38,8 @@ static void ngx_mail_store_replicated(redisReply *reply, void *data);
  * the owner's hash tag.
  */
 static char  ngx_mail_store_deliver_lua[] =
+    NGX_MAIL_STORE_INBOX_LUA
+    NGX_MAIL_STORE_QUEUE_LUA
     "local spool, size, now = ARGV[1], tonumber(ARGV[2]), ARGV[3]\n"
     "local nlocal = tonumber(ARGV[4])\n"
     "local i = 5\n"
@@ -75,50 +77,34 @@ static char  ngx_mail_store_deliver_lua[] =
     "if nremote > 0 then refs = refs + 1 end\n"
     "redis.call('SET', blob .. ':refs', refs)\n"
     "for _, a in ipairs(locals) do\n"
-    "  local t = '{' .. a .. '}'\n"
-    "  local id = redis.call('HGET', 'mailboxes:' .. t, 'INBOX')\n"
-    "  if not id then\n"
-    "    id = redis.call('HINCRBY', 'user:' .. t, 'mailbox_next', 1)\n"
-    "    redis.call('HSET', 'mailboxes:' .. t, 'INBOX', id)\n"
-    "    redis.call('HSET', 'mailbox:' .. t .. ':' .. id, 'name', 'INBOX',\n"
-    "               'uidvalidity', now, 'uidnext', 1, 'highestmodseq', 1,\n"
-    "               'messages', 0, 'unseen', 0)\n"
-    "  end\n"
-    "  local mb = 'mailbox:' .. t .. ':' .. id\n"
-    "  local uid = redis.call('HINCRBY', mb, 'uidnext', 1) - 1\n"
-    "  local modseq = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"
-    "  redis.call('HSET', 'msg:' .. t .. ':' .. id .. ':' .. uid,\n"
-    "             'blob', qid, 'size', size, 'internaldate', now,\n"
-    "             'flags', '', 'modseq', modseq)\n"
-    "  redis.call('ZADD', mb .. ':uids', uid, uid)\n"
-    "  redis.call('ZADD', mb .. ':modseq', modseq, uid)\n"
-    "  redis.call('HINCRBY', mb, 'messages', 1)\n"
-    "  redis.call('HINCRBY', mb, 'unseen', 1)\n"
-    "  redis.call('HINCRBY', 'user:' .. t, 'used_bytes', size)\n"
-    "  redis.call('PUBLISH', 'notify:' .. t,\n"
-    "             'EXISTS ' .. id .. ' ' .. uid)\n"
+    "  inbox_add('{' .. a .. '}', qid, size, now)\n"
     "end\n"
     "if nremote > 0 then\n"
-    "  redis.call('HSET', 'queue:{' .. qid .. '}:env', 'from', from,\n"
-    "             'rcpts', table.concat(remotes, '\\n'), 'params', params,\n"
-    "             'blob', qid, 'size', size, 'created', now,\n"
-    "             'attempts', 0)\n"
-    "  redis.call('ZADD', 'queue:ids', now, qid)\n"
-    "  redis.call('XADD', 'queue:outbound', '*', 'id', qid)\n"
+    "  queue_add(qid, from, table.concat(remotes, '\\n'), params, size,\n"
+    "            now)\n"
     "end\n"
     "return 'OK'\n";
 
 
-ngx_int_t
-ngx_mail_store_spool_init(ngx_mail_session_t *s, ngx_mail_store_spool_t *sp)
+u_char *
+ngx_mail_store_new_id(u_char *p)
 {
-    u_char            *p;
-    static uint32_t    serial, node;
+    static uint32_t  serial, node;
 
     /* unique across nodes: time, process, a per-process serial, and luck */
     if (node == 0) {
         node = (uint32_t) ngx_random() | 1;
     }
+
+    return ngx_sprintf(p, "%xT%08xD%05xP%06xD", ngx_time(), node, ngx_pid,
+                       ++serial);
+}
+
+
+ngx_int_t
+ngx_mail_store_spool_init(ngx_mail_session_t *s, ngx_mail_store_spool_t *sp)
+{
+    u_char  *p;
 
     p = ngx_pnalloc(s->connection->pool, 2 * 64);
     if (p == NULL) {
@@ -126,8 +112,7 @@ ngx_mail_store_spool_init(ngx_mail_session_t *s, ngx_mail_store_spool_t *sp)
     }
 
     sp->id.data = p;
-    p = ngx_sprintf(p, "%xT%08xD%05xP%06xD", ngx_time(), node, ngx_pid,
-                    ++serial);
+    p = ngx_mail_store_new_id(p);
     sp->id.len = p - sp->id.data;
 
     sp->key.data = p;

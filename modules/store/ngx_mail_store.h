@@ -49,6 +49,49 @@ typedef struct {
 
 
 /*
+ * The Lua functions that put a stored blob where it goes, shared by SMTP
+ * delivery and the queue's reports: inbox_add(t, qid, size, now) files
+ * blob qid into the INBOX of the user whose hash tag is t (creating the
+ * INBOX if it is missing), and queue_add(qid, from, rcpts, params, size,
+ * now) queues it for remote recipients (rcpts: lines "addr PARAMS").
+ * The caller has set the blob and counted its references.
+ */
+#define NGX_MAIL_STORE_INBOX_LUA                                              \
+    "local function inbox_add(t, qid, size, now)\n"                           \
+    "  local id = redis.call('HGET', 'mailboxes:' .. t, 'INBOX')\n"           \
+    "  if not id then\n"                                                      \
+    "    id = redis.call('HINCRBY', 'user:' .. t, 'mailbox_next', 1)\n"       \
+    "    redis.call('HSET', 'mailboxes:' .. t, 'INBOX', id)\n"                \
+    "    redis.call('HSET', 'mailbox:' .. t .. ':' .. id, 'name', 'INBOX',\n" \
+    "               'uidvalidity', now, 'uidnext', 1, 'highestmodseq', 1,\n"  \
+    "               'messages', 0, 'unseen', 0)\n"                            \
+    "  end\n"                                                                 \
+    "  local mb = 'mailbox:' .. t .. ':' .. id\n"                             \
+    "  local uid = redis.call('HINCRBY', mb, 'uidnext', 1) - 1\n"             \
+    "  local modseq = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"        \
+    "  redis.call('HSET', 'msg:' .. t .. ':' .. id .. ':' .. uid,\n"          \
+    "             'blob', qid, 'size', size, 'internaldate', now,\n"          \
+    "             'flags', '', 'modseq', modseq)\n"                           \
+    "  redis.call('ZADD', mb .. ':uids', uid, uid)\n"                         \
+    "  redis.call('ZADD', mb .. ':modseq', modseq, uid)\n"                    \
+    "  redis.call('HINCRBY', mb, 'messages', 1)\n"                            \
+    "  redis.call('HINCRBY', mb, 'unseen', 1)\n"                              \
+    "  redis.call('HINCRBY', 'user:' .. t, 'used_bytes', size)\n"             \
+    "  redis.call('PUBLISH', 'notify:' .. t,\n"                               \
+    "             'EXISTS ' .. id .. ' ' .. uid)\n"                           \
+    "end\n"
+
+#define NGX_MAIL_STORE_QUEUE_LUA                                              \
+    "local function queue_add(qid, from, rcpts, params, size, now)\n"         \
+    "  redis.call('HSET', 'queue:{' .. qid .. '}:env', 'from', from,\n"       \
+    "             'rcpts', rcpts, 'params', params, 'blob', qid,\n"           \
+    "             'size', size, 'created', now, 'attempts', 0)\n"             \
+    "  redis.call('ZADD', 'queue:ids', now, qid)\n"                           \
+    "  redis.call('XADD', 'queue:outbound', '*', 'id', qid)\n"                \
+    "end\n"
+
+
+/*
  * The Lua function every expunge goes through (POP3's UPDATE, IMAP's
  * EXPUNGE and CLOSE): expunge(t, id, uid, deleted_only) removes message
  * uid of mailbox id of the user whose hash tag is t, with its counters,
@@ -83,6 +126,9 @@ typedef struct {
     "  return true\n"                                                         \
     "end\n"
 
+
+/* writes a new message id, unique across nodes: at most 48 octets */
+u_char *ngx_mail_store_new_id(u_char *p);
 
 ngx_int_t ngx_mail_store_spool_init(ngx_mail_session_t *s,
     ngx_mail_store_spool_t *sp);
