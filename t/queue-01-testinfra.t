@@ -12,6 +12,7 @@ use Net::DNS;
 use Net::SMTP;
 use IO::Socket::INET;
 use IO::Select;
+use IO::Socket::IP;
 use MailTest qw(free_port reply_of send_line);
 use SMTPPeer;
 
@@ -103,7 +104,8 @@ is($p && scalar $p->answer, 2, 'TCP works too');
 
 {
     my $h = $res->bgsend('timeout.test', 'MX');
-    ok(!IO::Select->new($h)->can_read(1), 'timeout domain: no answer in 1 s');
+    ok(!IO::Select->new($h)->can_read(0.5),
+       'timeout domain: no answer in 0.5 s');
 }
 
 like($t->dns->query_log, qr/query\[MX\] example\.test from 127\.0\.0\.1/,
@@ -248,6 +250,25 @@ my $junk = SMTPPeer->start(addr => '127.0.0.7', port => $port,
     send_line($s, 'EHLO x');
     my $l = <$s>;
     unlike($l, qr/^\d{3}/, 'garbage instead of the EHLO reply');
+}
+
+# dropped after the dot, on ::1, EHLO reply replaced
+my $drop = SMTPPeer->start(addr => '::1', port => $port, dir => $t->dir,
+                           close_after => 'DATA_END',
+                           ehlo_reply => "250-v6\n250 PIPELINING");
+{
+    my $s = IO::Socket::IP->new(PeerHost => '::1', PeerPort => $port,
+                                Timeout => 5) or die "connect ::1: $@";
+    reply_of($s);
+    send_line($s, 'EHLO x');
+    is(reply_of($s), "250-v6\r\n250 PIPELINING\r\n", 'ehlo_reply');
+    print $s "MAIL FROM:<a\@b>\r\nRCPT TO:<c\@d>\r\nDATA\r\n";
+    reply_of($s) for 1 .. 3;
+    print $s "x\r\n.\r\n";
+    is(reply_of($s), '', 'close_after DATA_END: no reply');
+    my @all = $drop->all_transactions;
+    is(scalar @all, 1, '... the message was received');
+    ok(!$all[0]{accepted} && !defined $all[0]{reply}, '... unanswered');
 }
 
 # STARTTLS

@@ -32,6 +32,7 @@ use warnings;
 use IO::Socket::INET;
 use IO::Select;
 use POSIX ();
+use File::Path ();
 use Time::HiRes qw(sleep time);
 
 # A port free for both UDP and TCP on 127.0.0.1.
@@ -59,6 +60,7 @@ sub start {
         owner => $$,
         pids  => {},
     }, $class;
+    File::Path::make_path($self->{dir});
     $self->_run($opt{zone} || {});
     return $self;
 }
@@ -195,7 +197,8 @@ sub _start_servfail {
     $self->{pids}{servfail} = $pid;
 }
 
-# Ready when it answers a question, any answer.
+# Ready when it answers a question, any answer, and the question is in
+# its own query log (not another server's answer on a shared port).
 sub _wait_ready {
     my ($self) = @_;
     my $q = pack('n n n n n n', 0x4d54, 0x0100, 1, 0, 0, 0)
@@ -209,7 +212,8 @@ sub _wait_ready {
         $s->send($q);
         if (IO::Select->new($s)->can_read(0.1)) {
             my $r;
-            return 1 if defined $s->recv($r, 512) && length $r >= 12;
+            return 1 if defined $s->recv($r, 512) && length $r >= 12
+                        && $self->query_log =~ /ready\.test/;
         }
         sleep 0.05;
     }
