@@ -140,10 +140,15 @@ sub wait_connections {
     return _wait(sub { $self->connections >= $n }, $timeout);
 }
 
-# With hold_data: true once a session holds back its reply to the dot.
+# With hold_data: true once $n sessions (1) held back their reply to the
+# dot.
 sub wait_holding {
-    my ($self, $timeout) = @_;
-    return _wait(sub { -e "$self->{dir}/holding" }, $timeout);
+    my ($self, $timeout, $n) = @_;
+    $n ||= 1;
+    return _wait(sub {
+        my $c = () = _slurp("$self->{dir}/holding") =~ /\n/g;
+        $c >= $n;
+    }, $timeout);
 }
 
 # With hold_data => a file name: creates the file, the held replies go out.
@@ -280,6 +285,7 @@ sub _session {
 
     my $txn;            # the transaction in progress
     my $in_data = 0;
+    my $scan = 0;       # where to look for the end of the data
     my $lines_this_read = 0;
     my $reset = sub {
         $txn = undef;
@@ -289,11 +295,21 @@ sub _session {
 
     while (!$closed) {
         if ($in_data) {
-            # the message ends at CRLF.CRLF (or at ".CRLF" as the first line)
-            if ($in =~ /(?:\A|\n)\.\r?\n/) {
-                # the line break before the dot ends the message's last line
-                my ($at, $to, $nl) = ($-[0], $+[0], substr($&, 0, 1) eq "\n");
-                my $end = $at + ($nl ? 1 : 0);
+            # the message ends at CRLF.CRLF (or at ".CRLF" as the first
+            # line); the search goes on where the last one stopped
+            my ($end, $to);
+            if ($in =~ /\A\.\r?\n/) {
+                ($end, $to) = (0, $+[0]);
+            } else {
+                pos($in) = $scan;
+                if ($in =~ /\n\.\r?\n/g) {
+                    # the line break before the dot ends the last line
+                    ($end, $to) = ($-[0] + 1, $+[0]);
+                } else {
+                    $scan = length($in) > 3 ? length($in) - 3 : 0;
+                }
+            }
+            if (defined $end) {
                 my $data = substr($in, 0, $end);
                 substr($in, 0, $to) = '';
                 $data =~ s/^\.//mg;
@@ -351,8 +367,10 @@ sub _session {
                               : '503 5.5.1 MAIL first';
                 } else {
                     $r = $reply->('data');
-                    $in_data = 1 if defined $r && $r =~ /^354/;
+                    ($in_data, $scan) = (1, 0) if defined $r && $r =~ /^354/;
                 }
+            } elsif ($verb eq 'mail' || $verb eq 'rcpt') {
+                $r = '501 5.5.4 syntax: MAIL FROM:<addr>, RCPT TO:<addr>';
             } elsif ($verb eq 'rset') {
                 $reset->();
                 $r = $reply->('rset');
