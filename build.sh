@@ -25,6 +25,7 @@ packages=(
     redis-server redis-tools
     perl libmail-imapclient-perl libio-socket-ssl-perl libauthen-sasl-perl
     libnet-dns-perl fetchmail curl isync mutt
+    dnsmasq-base
 )
 
 as_root() {

@@ -112,6 +112,33 @@ sub redis {
     return $out;
 }
 
+# --- DNS (dnsmasq, t/lib/DNSServer.pm) --------------------------------------
+
+# Starts dnsmasq on 127.0.0.1 with the records of %$zone (see DNSServer.pm
+# for the keys: mx, a, txt, cname, ptr, servfail, timeout, local) and waits
+# until it answers; returns its port (UDP and TCP).  Called again, it
+# restarts dnsmasq on the same port with the new records.
+sub start_dns {
+    my ($self, $zone) = @_;
+    require DNSServer;
+    if ($self->{dns}) {
+        return $self->{dns}->restart($zone);
+    }
+    my $dir = "$self->{dir}/dns";
+    mkdir $dir;
+    $self->{dns} = DNSServer->start(dir => $dir, zone => $zone);
+    return $self->{dns}->port;
+}
+
+sub dns_port { $_[0]{dns} && $_[0]{dns}->port }
+sub dns      { $_[0]{dns} }
+
+sub stop_dns {
+    my ($self) = @_;
+    my $dns = delete $self->{dns} or return;
+    $dns->stop;
+}
+
 # --- mailctl ---------------------------------------------------------------
 
 # Run build/mailctl with @args and $stdin; returns (exit code, stdout, stderr).
@@ -363,6 +390,7 @@ sub smtp_deliver {
 
 sub DESTROY {
     my ($self) = @_;
+    $self->stop_dns;
     for my $name (keys %{ $self->{pids} }) {
         my $pid = $self->{pids}{$name};
         kill 'TERM', $pid;
