@@ -713,11 +713,13 @@ mailctl_queue_retry(mailctl_t *ctl)
 int
 mailctl_queue_delete(mailctl_t *ctl)
 {
-    int          rc, i, n;
+    int          rc, i, n, all;
     long long    deleted;
     const char  *ids[MAILCTL_QUEUE_BATCH];
 
-    if ((ctl->options & MAILCTL_OPT_ALL) == (ctl->nargs > 0)) {
+    all = (ctl->options & MAILCTL_OPT_ALL) != 0;
+
+    if (all == (ctl->nargs > 0)) {
         mailctl_error("\"%s\" takes either queue ids or --all",
                       ctl->command);
         fprintf(stderr, "Usage: mailctl queue delete ID...|--all\n");
@@ -734,7 +736,7 @@ mailctl_queue_delete(mailctl_t *ctl)
         return rc;
     }
 
-    if (ctl->options & MAILCTL_OPT_ALL) {
+    if (all) {
         return mailctl_queue_delete_all(ctl);
     }
 
