@@ -1,7 +1,8 @@
 
 /*
- * mailctl: the admin CLI of nginx-mailserver.  It edits the account keys
- * described in docs/redis-keys.md; the names come from mail_keys.h.
+ * mailctl: the admin CLI of nginx-mailserver.  It edits the account and
+ * queue keys described in docs/redis-keys.md; the names come from
+ * mail_keys.h.
  */
 
 
