@@ -37,6 +37,29 @@
 /* STRING per client IP: failed logins in the current throttle window */
 #define MAIL_KEY_IP_AUTHFAIL_FMT    "authfail:ip:{%s}"
 
+/* STRING per message content, shared by mailboxes and the queue */
+#define MAIL_KEY_BLOB_FMT           "blob:{%s}"
+
+/* STRING: how many mailbox messages and queue entries refer to a blob */
+#define MAIL_KEY_BLOB_REFS_FMT      "blob:{%s}:refs"
+
+/* ZSET of every queued message id, score = creation time */
+#define MAIL_KEY_QUEUE_IDS          "queue:ids"
+
+/* HASH per queued message: the envelope, fields MAIL_FIELD_QUEUE_* */
+#define MAIL_KEY_QUEUE_ENV_FMT      "queue:{%s}:env"
+
+/* HASH per queued message: recipient -> "STATE TIME CODE STATUS MTA TEXT" */
+#define MAIL_KEY_QUEUE_RCPT_FMT     "queue:{%s}:rcpt"
+
+/* ZSET of the ids waiting for their next attempt, score = its Unix time */
+#define MAIL_KEY_QUEUE_DEFERRED     "queue:deferred"
+
+/* STREAM of entries "id ID" due for an attempt, read by MAIL_QUEUE_GROUP */
+#define MAIL_KEY_QUEUE_OUTBOUND     "queue:outbound"
+#define MAIL_QUEUE_GROUP            "delivery"
+#define MAIL_QUEUE_ENTRY_ID         "id"
+
 
 /* user hash fields */
 #define MAIL_FIELD_PASSWORD         "password"
@@ -46,11 +69,33 @@
 #define MAIL_FIELD_USED             "used_bytes"
 #define MAIL_FIELD_APOP_SECRET      "apop_secret"
 
+/* queue:{ID}:env fields; "created" is MAIL_FIELD_CREATED */
+#define MAIL_FIELD_QUEUE_FROM       "from"          /* empty: null sender */
+#define MAIL_FIELD_QUEUE_RCPTS      "rcpts"         /* "addr PARAMS" lines */
+#define MAIL_FIELD_QUEUE_PARAMS     "params"
+#define MAIL_FIELD_QUEUE_BLOB       "blob"
+#define MAIL_FIELD_QUEUE_SIZE       "size"
+#define MAIL_FIELD_QUEUE_ATTEMPTS   "attempts"
+#define MAIL_FIELD_QUEUE_NEXT       "next"
+#define MAIL_FIELD_QUEUE_LAST_ERROR "last_error"
+#define MAIL_FIELD_QUEUE_WARNED     "warned"
+
+/* the STATE word of a queue:{ID}:rcpt value; no field: not tried yet */
+#define MAIL_QUEUE_RCPT_SENT        "sent"
+#define MAIL_QUEUE_RCPT_FAILED      "failed"
+#define MAIL_QUEUE_RCPT_DEFERRED    "deferred"
+
 
 /* RFC 5321 4.5.3.1: local part 64, domain 255, path 256 with brackets */
 #define MAIL_ADDR_LOCAL_MAX         64
 #define MAIL_ADDR_DOMAIN_MAX        253
 #define MAIL_ADDR_MAX               254
+
+/*
+ * A queue id is [0-9A-Za-z]: the SMTP server makes it of hexadecimal
+ * digits and letters (ngx_mail_store_spool_init()), about 30 of them.
+ */
+#define MAIL_QUEUE_ID_MAX           64
 
 
 #endif /* _MAIL_KEYS_H_INCLUDED_ */

@@ -197,10 +197,55 @@ static mailctl_command_t  mailctl_alias_commands[] = {
 };
 
 
+static mailctl_command_t  mailctl_queue_commands[] = {
+
+    { "list", "",
+      "list the outbound queue",
+      "Prints a header, then one line per queued message, oldest first:\n"
+      "its id, creation time (UTC), size in bytes, recipients still to\n"
+      "be delivered out of all (PENDING), state (\"active\": being or\n"
+      "about to be delivered, or \"deferred until\" the next attempt),\n"
+      "sender (<> for a bounce) and, in brackets, the start of the last\n"
+      "temporary error; then \"N messages\".\n",
+      0, 0, 0, mailctl_queue_list },
+
+    { "show", "ID",
+      "show a queued message",
+      "Prints the envelope of the message ID, one \"name: value\" per\n"
+      "line, then each recipient with its state (queued, sent, failed or\n"
+      "deferred), and, once tried, the time, SMTP reply code, enhanced\n"
+      "status code, the host that answered and its reply.\n",
+      1, 1, 0, mailctl_queue_show },
+
+    { "flush", "",
+      "make every deferred message due now",
+      "Hands every deferred message to the delivery workers at once,\n"
+      "without waiting for its next attempt time, and prints how many.\n",
+      0, 0, 0, mailctl_queue_flush },
+
+    { "retry", "ID...",
+      "make deferred messages due now",
+      "Does what flush does for the given messages only.  A message that\n"
+      "is not deferred (being delivered already) is skipped.\n",
+      1, -1, 0, mailctl_queue_retry },
+
+    { "delete", "ID...|--all",
+      "delete queued messages",
+      "Deletes the given messages, or with --all every queued message,\n"
+      "from the queue, with no bounce to the sender.  Their content is\n"
+      "kept while a mailbox still refers to it.  A delivery under way\n"
+      "may still complete for the recipient it is talking to.\n",
+      0, -1, MAILCTL_OPT_ALL, mailctl_queue_delete },
+
+    { NULL, NULL, NULL, NULL, 0, 0, 0, NULL }
+};
+
+
 static mailctl_group_t  mailctl_groups[] = {
     { "domain", mailctl_domain_commands },
     { "user", mailctl_user_commands },
     { "alias", mailctl_alias_commands },
+    { "queue", mailctl_queue_commands },
     { NULL, NULL }
 };
 
@@ -214,6 +259,7 @@ static mailctl_option_t  mailctl_options[] = {
     { "--disabled", 0, MAILCTL_OPT_DISABLED, MAILCTL_NO_VALUE },
     { "--force", 0, MAILCTL_OPT_FORCE, MAILCTL_NO_VALUE },
     { "--clear", 0, MAILCTL_OPT_CLEAR, MAILCTL_NO_VALUE },
+    { "--all", 0, MAILCTL_OPT_ALL, MAILCTL_NO_VALUE },
     { NULL, 0, 0, 0 }
 };
 
@@ -490,7 +536,8 @@ mailctl_usage(FILE *out)
     fprintf(out,
         "Usage: mailctl [-s HOST:PORT | -s unix:PATH] [-n DB] COMMAND\n"
         "\n"
-        "Manages the domains, users and aliases of nginx-mailserver.\n"
+        "Manages the domains, users and aliases of nginx-mailserver,\n"
+        "and its outbound queue.\n"
         "\n"
         "Commands:\n");
 

@@ -1,7 +1,8 @@
 
 /*
- * mailctl: the admin CLI of nginx-mailserver.  It edits the account keys
- * described in docs/redis-keys.md; the names come from mail_keys.h.
+ * mailctl: the admin CLI of nginx-mailserver.  It edits the account and
+ * queue keys described in docs/redis-keys.md; the names come from
+ * mail_keys.h.
  */
 
 
@@ -41,6 +42,7 @@
 #define MAILCTL_OPT_DISABLED    0x20
 #define MAILCTL_OPT_FORCE       0x40
 #define MAILCTL_OPT_CLEAR       0x80
+#define MAILCTL_OPT_ALL         0x100
 
 /* accepted by every command */
 #define MAILCTL_OPT_GLOBAL                                                    \
@@ -139,6 +141,11 @@ int mailctl_redis_queue_argv(mailctl_t *ctl, int argc, const char **argv);
 int mailctl_redis_exec(mailctl_t *ctl, redisReply **reply);
 int mailctl_redis_retry(mailctl_t *ctl, int (*attempt)(mailctl_t *ctl,
     void *data), void *data);
+int mailctl_redis_append(mailctl_t *ctl, const char *fmt, ...);
+int mailctl_redis_append_argv(mailctl_t *ctl, int argc, const char **argv);
+redisReply *mailctl_redis_next(mailctl_t *ctl);
+int mailctl_redis_check_array(redisReply *reply);
+const char *mailctl_redis_field(redisReply *fields, const char *name);
 void mailctl_sort_strings(char **strings, size_t n);
 
 /* mailctl_password.c */
@@ -178,6 +185,13 @@ void mailctl_user_del_init(mailctl_user_del_t *del, const char *addr);
 int mailctl_alias_add(mailctl_t *ctl);
 int mailctl_alias_del(mailctl_t *ctl);
 int mailctl_alias_list(mailctl_t *ctl);
+
+/* mailctl_queue.c */
+int mailctl_queue_list(mailctl_t *ctl);
+int mailctl_queue_show(mailctl_t *ctl);
+int mailctl_queue_flush(mailctl_t *ctl);
+int mailctl_queue_retry(mailctl_t *ctl);
+int mailctl_queue_delete(mailctl_t *ctl);
 
 
 #endif /* _MAILCTL_H_INCLUDED_ */

@@ -632,7 +632,9 @@ mailctl_redis_integer(mailctl_t *ctl, long long *value, const char *fmt, ...)
 }
 
 
-static int
+/* an array of strings: SMEMBERS, ZRANGE, HGETALL */
+
+int
 mailctl_redis_check_array(redisReply *reply)
 {
     size_t  i;
@@ -930,4 +932,82 @@ mailctl_redis_retry(mailctl_t *ctl, int (*attempt)(mailctl_t *ctl,
                   ctl->command);
 
     return MAILCTL_REDIS;
+}
+
+
+/*
+ * A pipeline outside a transaction: any number of mailctl_redis_append*(),
+ * then as many mailctl_redis_next(), so that reading a thousand queue
+ * entries costs one round trip, not a thousand.
+ */
+
+int
+mailctl_redis_append(mailctl_t *ctl, const char *fmt, ...)
+{
+    int      rc;
+    va_list  args;
+
+    va_start(args, fmt);
+    rc = redisvAppendCommand(ctl->redis, fmt, args);
+    va_end(args);
+
+    if (rc != REDIS_OK) {
+        mailctl_error("Redis: %s", ctl->redis->errstr);
+        return MAILCTL_REDIS;
+    }
+
+    return MAILCTL_OK;
+}
+
+
+int
+mailctl_redis_append_argv(mailctl_t *ctl, int argc, const char **argv)
+{
+    if (redisAppendCommandArgv(ctl->redis, argc, argv, NULL) != REDIS_OK) {
+        mailctl_error("Redis: %s", ctl->redis->errstr);
+        return MAILCTL_REDIS;
+    }
+
+    return MAILCTL_OK;
+}
+
+
+/* the next reply of a pipeline, never an error reply; NULL as above */
+
+redisReply *
+mailctl_redis_next(mailctl_t *ctl)
+{
+    redisReply  *reply;
+
+    reply = mailctl_redis_reply(ctl);
+    if (reply == NULL) {
+        return NULL;
+    }
+
+    if (mailctl_redis_reply_failed(ctl, reply)) {
+        freeReplyObject(reply);
+        return NULL;
+    }
+
+    return reply;
+}
+
+
+/* a field of HGETALL's reply, NULL if it has none */
+
+const char *
+mailctl_redis_field(redisReply *fields, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i + 1 < fields->elements; i += 2) {
+        if (fields->element[i]->type == REDIS_REPLY_STRING
+            && fields->element[i + 1]->type == REDIS_REPLY_STRING
+            && strcmp(fields->element[i]->str, name) == 0)
+        {
+            return fields->element[i + 1]->str;
+        }
+    }
+
+    return NULL;
 }

@@ -113,7 +113,6 @@ static int mailctl_user_set_attempt(mailctl_t *ctl, void *data);
 static int mailctl_user_enabled(mailctl_t *ctl, const char *value);
 static void mailctl_user_print(const char *addr, redisReply *fields);
 static void mailctl_user_print_quota(long long quota_bytes);
-static const char *mailctl_user_field(redisReply *fields, const char *name);
 
 
 /* validates and lowercases an ADDRESS argument in place */
@@ -818,22 +817,22 @@ mailctl_user_print(const char *addr, redisReply *fields)
 
     printf("address: %s\n", addr);
 
-    value = mailctl_user_field(fields, MAIL_FIELD_ENABLED);
+    value = mailctl_redis_field(fields, MAIL_FIELD_ENABLED);
     printf("enabled: %s\n", (value && strcmp(value, "1") == 0) ? "yes" : "no");
 
-    value = mailctl_user_field(fields, MAIL_FIELD_QUOTA);
+    value = mailctl_redis_field(fields, MAIL_FIELD_QUOTA);
     mailctl_user_print_quota(value ? strtoll(value, NULL, 10) : 0);
 
-    value = mailctl_user_field(fields, MAIL_FIELD_PASSWORD);
+    value = mailctl_redis_field(fields, MAIL_FIELD_PASSWORD);
     printf("scheme: %s\n",
            value ? mailctl_password_scheme_name(value) : "none");
 
     /* whether there is one, never the secret itself */
 
-    value = mailctl_user_field(fields, MAIL_FIELD_APOP_SECRET);
+    value = mailctl_redis_field(fields, MAIL_FIELD_APOP_SECRET);
     printf("apop: %s\n", value ? "set" : "not set");
 
-    value = mailctl_user_field(fields, MAIL_FIELD_CREATED);
+    value = mailctl_redis_field(fields, MAIL_FIELD_CREATED);
     t = value ? (time_t) strtoll(value, NULL, 10) : 0;
 
     if (t > 0 && gmtime_r(&t, &tm) != NULL
@@ -872,20 +871,3 @@ mailctl_user_print_quota(long long quota_bytes)
     printf("quota: %lld\n", quota_bytes);
 }
 
-
-static const char *
-mailctl_user_field(redisReply *fields, const char *name)
-{
-    size_t  i;
-
-    for (i = 0; i + 1 < fields->elements; i += 2) {
-        if (fields->element[i]->type == REDIS_REPLY_STRING
-            && fields->element[i + 1]->type == REDIS_REPLY_STRING
-            && strcmp(fields->element[i]->str, name) == 0)
-        {
-            return fields->element[i + 1]->str;
-        }
-    }
-
-    return NULL;
-}

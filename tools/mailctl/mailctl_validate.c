@@ -270,3 +270,28 @@ mailctl_lowercase(char *s, size_t len)
         }
     }
 }
+
+
+/* a queue id becomes part of key names: nothing but [0-9A-Za-z] */
+
+const char *
+mailctl_validate_queue_id(const char *id, size_t len)
+{
+    size_t  i;
+
+    if (len == 0) {
+        return "empty queue id";
+    }
+
+    if (len > MAIL_QUEUE_ID_MAX) {
+        return "queue id longer than 64 characters";
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!mailctl_is_alnum(id[i])) {
+            return "a queue id has only letters and digits";
+        }
+    }
+
+    return NULL;
+}

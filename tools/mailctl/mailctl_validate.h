@@ -24,6 +24,7 @@
 const char *mailctl_validate_domain(const char *domain, size_t len);
 const char *mailctl_validate_address(const char *addr, size_t len,
     unsigned flags);
+const char *mailctl_validate_queue_id(const char *id, size_t len);
 
 void mailctl_lowercase(char *s, size_t len);
 
