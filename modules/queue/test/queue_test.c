@@ -38,6 +38,7 @@ main(void)
 {
     test_reply();
     test_mx();
+    test_report();
 
     printf("1..%u\n", tests);
 
