@@ -39,6 +39,7 @@ main(void)
     test_reply();
     test_mx();
     test_report();
+    test_downgrade();
 
     printf("1..%u\n", tests);
 
