@@ -38,6 +38,8 @@ main(void)
 {
     test_reply();
     test_mx();
+    test_report();
+    test_downgrade();
 
     printf("1..%u\n", tests);
 

@@ -12,6 +12,8 @@ void ok(int cond, const char *fmt, ...);
 
 void test_reply(void);
 void test_mx(void);
+void test_report(void);
+void test_downgrade(void);
 
 
 #endif /* _QUEUE_TEST_H_INCLUDED_ */
