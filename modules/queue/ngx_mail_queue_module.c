@@ -244,6 +244,9 @@ ngx_module_t  ngx_mail_queue_module = {
 };
 
 
+extern ngx_module_t  ngx_mail_module;
+
+
 static ngx_mail_queue_conf_t  *ngx_mail_queue_main_conf;
 static ngx_event_t             ngx_mail_queue_poll_event;
 static ngx_str_t               ngx_mail_queue_consumer;

@@ -635,8 +635,9 @@ ngx_mail_queue_settled(redisReply *reply, void *data)
 
     job = st->job;
 
-    if (reply == NULL || reply->type != REDIS_REPLY_STATUS
-        && reply->type != REDIS_REPLY_STRING)
+    if (reply == NULL
+        || (reply->type != REDIS_REPLY_STATUS
+            && reply->type != REDIS_REPLY_STRING))
     {
         ngx_log_error(NGX_LOG_ERR, job->log, 0,
                       "queue: %V: cannot settle the attempt: %s", &job->id,

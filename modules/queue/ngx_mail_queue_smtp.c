@@ -26,17 +26,17 @@
 
 
 typedef enum {
-    ngx_mail_queue_smtp_greeting = 0,
-    ngx_mail_queue_smtp_ehlo,
-    ngx_mail_queue_smtp_helo,
-    ngx_mail_queue_smtp_starttls,
-    ngx_mail_queue_smtp_auth,
-    ngx_mail_queue_smtp_mail,
-    ngx_mail_queue_smtp_rcpt,
-    ngx_mail_queue_smtp_data,
-    ngx_mail_queue_smtp_content,
-    ngx_mail_queue_smtp_dot,
-    ngx_mail_queue_smtp_quit
+    NGX_MAIL_QUEUE_SMTP_GREETING = 0,
+    NGX_MAIL_QUEUE_SMTP_EHLO,
+    NGX_MAIL_QUEUE_SMTP_HELO,
+    NGX_MAIL_QUEUE_SMTP_STARTTLS,
+    NGX_MAIL_QUEUE_SMTP_AUTH,
+    NGX_MAIL_QUEUE_SMTP_MAIL,
+    NGX_MAIL_QUEUE_SMTP_RCPT,
+    NGX_MAIL_QUEUE_SMTP_DATA,
+    NGX_MAIL_QUEUE_SMTP_CONTENT,
+    NGX_MAIL_QUEUE_SMTP_DOT,
+    NGX_MAIL_QUEUE_SMTP_QUIT
 } ngx_mail_queue_smtp_state_e;
 
 
@@ -283,7 +283,7 @@ ngx_mail_queue_smtp_next(ngx_mail_queue_smtp_t *sc)
     sc->peer.connection = NULL;
     sc->peer.tries = 1;
 
-    sc->state = ngx_mail_queue_smtp_greeting;
+    sc->state = NGX_MAIL_QUEUE_SMTP_GREETING;
     sc->extensions = 0;
     sc->auth = 0;
     sc->peer_size = 0;
@@ -411,7 +411,7 @@ ngx_mail_queue_smtp_read_handler(ngx_event_t *rev)
         }
 
         /* replies not asked for: the server is not in step with us */
-        if (sc->state == ngx_mail_queue_smtp_content) {
+        if (sc->state == NGX_MAIL_QUEUE_SMTP_CONTENT) {
             ngx_mail_queue_smtp_lost(sc, "unexpected reply during data");
             return;
         }
@@ -440,7 +440,7 @@ ngx_mail_queue_smtp_read_handler(ngx_event_t *rev)
         }
     }
 
-    if (sc->state == ngx_mail_queue_smtp_content) {
+    if (sc->state == NGX_MAIL_QUEUE_SMTP_CONTENT) {
         /* the content is being sent: its writes have the timer */
         if (ngx_handle_read_event(rev, 0) != NGX_OK) {
             ngx_mail_queue_smtp_lost(sc, "event error");
@@ -521,12 +521,12 @@ ngx_mail_queue_smtp_flush(ngx_mail_queue_smtp_t *sc)
             b->last = b->start;
         }
 
-        if (sc->state != ngx_mail_queue_smtp_content || sc->redis) {
+        if (sc->state != NGX_MAIL_QUEUE_SMTP_CONTENT || sc->redis) {
             return NGX_OK;
         }
 
         if (sc->content_done) {
-            sc->state = ngx_mail_queue_smtp_dot;
+            sc->state = NGX_MAIL_QUEUE_SMTP_DOT;
             ngx_mail_queue_smtp_read_on(sc);
             return NGX_OK;
         }
@@ -576,16 +576,16 @@ ngx_mail_queue_smtp_reply(ngx_mail_queue_smtp_t *sc)
 
     switch (sc->state) {
 
-    case ngx_mail_queue_smtp_greeting:
+    case NGX_MAIL_QUEUE_SMTP_GREETING:
         if (code / 100 != 2) {
             ngx_mail_queue_smtp_host_failed(sc, "greeting");
             return NGX_ERROR;
         }
 
-        sc->state = ngx_mail_queue_smtp_ehlo;
+        sc->state = NGX_MAIL_QUEUE_SMTP_EHLO;
         return ngx_mail_queue_smtp_hello(sc);
 
-    case ngx_mail_queue_smtp_ehlo:
+    case NGX_MAIL_QUEUE_SMTP_EHLO:
         if (code / 100 == 2) {
             sc->extensions = sc->reply.extensions;
             sc->auth = sc->reply.auth;
@@ -595,14 +595,14 @@ ngx_mail_queue_smtp_reply(ngx_mail_queue_smtp_t *sc)
 
         /* RFC 5321 3.2: a server that does not know EHLO gets HELO */
         if (code / 100 == 5) {
-            sc->state = ngx_mail_queue_smtp_helo;
+            sc->state = NGX_MAIL_QUEUE_SMTP_HELO;
             return ngx_mail_queue_smtp_hello(sc);
         }
 
         ngx_mail_queue_smtp_host_failed(sc, "EHLO");
         return NGX_ERROR;
 
-    case ngx_mail_queue_smtp_helo:
+    case NGX_MAIL_QUEUE_SMTP_HELO:
         if (code / 100 != 2) {
             ngx_mail_queue_smtp_host_failed(sc, "HELO");
             return NGX_ERROR;
@@ -610,7 +610,7 @@ ngx_mail_queue_smtp_reply(ngx_mail_queue_smtp_t *sc)
 
         return ngx_mail_queue_smtp_after_hello(sc);
 
-    case ngx_mail_queue_smtp_starttls:
+    case NGX_MAIL_QUEUE_SMTP_STARTTLS:
         if (code != 220) {
             ngx_mail_queue_smtp_host_failed(sc, "STARTTLS");
             return NGX_ERROR;
@@ -618,7 +618,7 @@ ngx_mail_queue_smtp_reply(ngx_mail_queue_smtp_t *sc)
 
         return ngx_mail_queue_smtp_starttls(sc);
 
-    case ngx_mail_queue_smtp_auth:
+    case NGX_MAIL_QUEUE_SMTP_AUTH:
         if (code != 235) {
             ngx_mail_queue_smtp_host_failed(sc, "AUTH");
             return NGX_ERROR;
@@ -626,12 +626,12 @@ ngx_mail_queue_smtp_reply(ngx_mail_queue_smtp_t *sc)
 
         return ngx_mail_queue_smtp_transaction(sc);
 
-    case ngx_mail_queue_smtp_mail:
-    case ngx_mail_queue_smtp_rcpt:
-    case ngx_mail_queue_smtp_data:
+    case NGX_MAIL_QUEUE_SMTP_MAIL:
+    case NGX_MAIL_QUEUE_SMTP_RCPT:
+    case NGX_MAIL_QUEUE_SMTP_DATA:
         return ngx_mail_queue_smtp_envelope_reply(sc);
 
-    case ngx_mail_queue_smtp_dot:
+    case NGX_MAIL_QUEUE_SMTP_DOT:
         ngx_mail_queue_smtp_data_reply(sc);
         return NGX_ERROR;
 
@@ -646,11 +646,11 @@ static ngx_int_t
 ngx_mail_queue_smtp_hello(ngx_mail_queue_smtp_t *sc)
 {
     ngx_mail_queue_reply_init(&sc->reply,
-                              sc->state == ngx_mail_queue_smtp_ehlo
+                              sc->state == NGX_MAIL_QUEUE_SMTP_EHLO
                               ? NGX_MAIL_QUEUE_REPLY_EHLO : 0);
 
     return ngx_mail_queue_smtp_write(sc, "%s %V\r\n",
-                                     sc->state == ngx_mail_queue_smtp_ehlo
+                                     sc->state == NGX_MAIL_QUEUE_SMTP_EHLO
                                      ? "EHLO" : "HELO",
                                      &sc->qcf->helo_name);
 }
@@ -663,7 +663,7 @@ ngx_mail_queue_smtp_after_hello(ngx_mail_queue_smtp_t *sc)
         && sc->qcf->ssl != NULL
         && (sc->extensions & NGX_MAIL_QUEUE_EXT_STARTTLS))
     {
-        sc->state = ngx_mail_queue_smtp_starttls;
+        sc->state = NGX_MAIL_QUEUE_SMTP_STARTTLS;
         ngx_mail_queue_reply_init(&sc->reply, 0);
         return ngx_mail_queue_smtp_write(sc, "STARTTLS\r\n");
     }
@@ -772,7 +772,7 @@ ngx_mail_queue_smtp_handshaken(ngx_connection_t *c)
     c->write->handler = ngx_mail_queue_smtp_write_handler;
 
     /* RFC 3207 4.2: forget what was learnt before TLS */
-    sc->state = ngx_mail_queue_smtp_ehlo;
+    sc->state = NGX_MAIL_QUEUE_SMTP_EHLO;
 
     if (ngx_mail_queue_smtp_hello(sc) != NGX_OK) {
         return;
@@ -815,7 +815,7 @@ ngx_mail_queue_smtp_auth(ngx_mail_queue_smtp_t *sc)
 
     ngx_encode_base64(&encoded, &plain);
 
-    sc->state = ngx_mail_queue_smtp_auth;
+    sc->state = NGX_MAIL_QUEUE_SMTP_AUTH;
     ngx_mail_queue_reply_init(&sc->reply, 0);
 
     return ngx_mail_queue_smtp_write(sc, "AUTH PLAIN %V\r\n", &encoded);
@@ -889,7 +889,7 @@ ngx_mail_queue_smtp_send_mail(ngx_mail_queue_smtp_t *sc)
 
     job = sc->job;
 
-    sc->state = ngx_mail_queue_smtp_mail;
+    sc->state = NGX_MAIL_QUEUE_SMTP_MAIL;
     sc->transaction = 1;
     sc->next_rcpt = 0;
     sc->accepted = 0;
@@ -987,7 +987,7 @@ ngx_mail_queue_smtp_envelope_reply(ngx_mail_queue_smtp_t *sc)
 
     switch (sc->state) {
 
-    case ngx_mail_queue_smtp_mail:
+    case NGX_MAIL_QUEUE_SMTP_MAIL:
         if (code / 100 != 2) {
             /* every recipient gets MAIL's answer; RCPTs' are ignored */
             for (n = 0; n < sc->dest->rcpts.nelts; n++) {
@@ -1002,12 +1002,12 @@ ngx_mail_queue_smtp_envelope_reply(ngx_mail_queue_smtp_t *sc)
             }
         }
 
-        sc->state = ngx_mail_queue_smtp_rcpt;
+        sc->state = NGX_MAIL_QUEUE_SMTP_RCPT;
         ngx_mail_queue_reply_init(&sc->reply, 0);
 
         return pipelined ? NGX_OK : ngx_mail_queue_smtp_send_rcpt(sc, 0);
 
-    case ngx_mail_queue_smtp_rcpt:
+    case NGX_MAIL_QUEUE_SMTP_RCPT:
         rcpt = rcpts[sc->next_rcpt++];
 
         if (rcpt->state == NGX_MAIL_QUEUE_RCPT_NEW) {
@@ -1028,7 +1028,7 @@ ngx_mail_queue_smtp_envelope_reply(ngx_mail_queue_smtp_t *sc)
                                                              sc->next_rcpt);
         }
 
-        sc->state = ngx_mail_queue_smtp_data;
+        sc->state = NGX_MAIL_QUEUE_SMTP_DATA;
 
         if (pipelined) {
             return NGX_OK;
@@ -1211,7 +1211,7 @@ ngx_mail_queue_smtp_content_start(ngx_mail_queue_smtp_t *sc)
     }
 
     sc->out = sc->content;
-    sc->state = ngx_mail_queue_smtp_content;
+    sc->state = NGX_MAIL_QUEUE_SMTP_CONTENT;
     sc->offset = 0;
     sc->bol = 1;
     sc->content_done = 0;
@@ -1558,7 +1558,7 @@ ngx_mail_queue_smtp_close(ngx_mail_queue_smtp_t *sc)
     }
 
     /* a polite QUIT, not waited for: the answers are all in */
-    if (sc->connected && !sc->broken && sc->state != ngx_mail_queue_smtp_content
+    if (sc->connected && !sc->broken && sc->state != NGX_MAIL_QUEUE_SMTP_CONTENT
         && (sc->out == NULL || sc->out->pos == sc->out->last))
     {
         (void) c->send(c, (u_char *) "QUIT\r\n", 6);

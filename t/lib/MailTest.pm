@@ -196,6 +196,8 @@ sub nginx_conf {
     my $redis = defined $opt{redis} ? $opt{redis}
               : "mail_redis 127.0.0.1:$self->{redis_port};";
     my $workers = $opt{workers} || 1;
+    # the delivery queue runs only in the tests that are about it
+    $mail = "    queue_workers 0;\n$mail" unless $mail =~ /\bqueue_workers\b/;
     return <<CONF;
 load_module $env{NGINX_MAIL_MODULE};
 load_module $env{NGINX_SERVER_MODULE};
