@@ -386,10 +386,6 @@ ngx_mail_queue_smtp_read_handler(ngx_event_t *rev)
         return;
     }
 
-    if (rev->timer_set) {
-        ngx_del_timer(rev);
-    }
-
     for ( ;; ) {
 
         if (sc->in->pos == sc->in->last) {
@@ -432,6 +428,14 @@ ngx_mail_queue_smtp_read_handler(ngx_event_t *rev)
                           ngx_mail_queue_reply_strerror(sc->reply.error));
             ngx_mail_queue_smtp_lost(sc, "malformed reply");
             return;
+        }
+
+        /*
+         * the timer bounds the time to a complete reply, not between
+         * octets: a server that drips its reply cannot hold us longer
+         */
+        if (rev->timer_set) {
+            ngx_del_timer(rev);
         }
 
         if (ngx_mail_queue_smtp_reply(sc) != NGX_OK) {

@@ -1,0 +1,246 @@
+# The delivery queue against servers that misbehave or lack extensions,
+# and the sender's side of it: what RFC 3461 DSN parameters ask for,
+# delay warnings and the end of the queue lifetime.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use MIME::Base64 qw(encode_base64);
+use MailTest qw(free_port client send_line reply_of);
+use SMTPPeer;
+
+my $t = MailTest->new;
+$t->start_redis;
+
+my $dns = $t->start_dns({
+    mx => {
+        'garbage.test' => [[10, 'mx.garbage.test']],
+        'drip.test'    => [[10, 'mx.drip.test']],
+        'close.test'   => [[10, 'mx.close.test']],
+        'busy.test'    => [[10, 'mx1.busy.test'], [20, 'mx2.busy.test']],
+        'dsn.test'     => [[10, 'mx.dsn.test']],
+        'small.test'   => [[10, 'mx.small.test']],
+    },
+    a => {
+        'mx.garbage.test' => '127.0.0.2',
+        'mx.drip.test'    => '127.0.0.3',
+        'mx.close.test'   => '127.0.0.4',
+        'mx1.busy.test'   => '127.0.0.5',
+        'mx2.busy.test'   => '127.0.0.6',
+        'mx.dsn.test'     => '127.0.0.6',
+        'mx.small.test'   => '127.0.0.7',
+    },
+    servfail => ['servfail.test'],
+});
+
+my $port = free_port();
+my @ext = qw(PIPELINING SIZE 8BITMIME DSN SMTPUTF8 ENHANCEDSTATUSCODES);
+my $reject = sub { $_[0] =~ /^nobody@/ ? '550 5.1.1 no such user' : undef };
+my %peer;
+$peer{garbage} = SMTPPeer->start(addr => '127.0.0.2', port => $port,
+    dir => $t->dir, ehlo => [@ext], garbage => 'EHLO');
+$peer{drip} = SMTPPeer->start(addr => '127.0.0.3', port => $port,
+    dir => $t->dir, ehlo => ['PIPELINING'], drip => 0.01);
+$peer{close} = SMTPPeer->start(addr => '127.0.0.4', port => $port,
+    dir => $t->dir, ehlo => [@ext], close_after => 'RCPT');
+$peer{busy} = SMTPPeer->start(addr => '127.0.0.5', port => $port,
+    dir => $t->dir, ehlo => [@ext], greeting => '421 4.3.2 too busy');
+$peer{good} = SMTPPeer->start(addr => '127.0.0.6', port => $port,
+    dir => $t->dir, ehlo => [@ext], rcpt => $reject);
+# an old server: no 8BITMIME, DSN, SMTPUTF8; a small SIZE; no PIPELINING
+$peer{small} = SMTPPeer->start(addr => '127.0.0.7', port => $port,
+    dir => $t->dir, ehlo => ['SIZE 4000'], rcpt => $reject);
+
+my $sub = free_port();
+$t->start_nginx(<<CONF, ports => [$sub]);
+    queue_workers 1;
+    queue_resolver 127.0.0.1:$dns;
+    queue_resolver_timeout 1s;
+    queue_smtp_port $port;
+    queue_poll_interval 100ms;
+    queue_retry 1s 1s;
+    queue_timeout 3s;
+    queue_delay_warning 2s;
+    queue_lifetime 6s;
+    server {
+        listen 127.0.0.1:$sub;
+        protocol smtpd;
+        smtpd_role submission;
+        smtpd_auth_plaintext on;
+    }
+CONF
+
+$t->add_user('demo@example.test', 'Secret-1');
+
+sub cmd { send_line($_[0], $_[1]); reply_of($_[0]) }
+
+sub submit {
+    my ($rcpts, $subject, %o) = @_;
+    my $s = client($sub);
+    reply_of($s);
+    cmd($s, 'EHLO client.example');
+    cmd($s, 'AUTH PLAIN '
+            . encode_base64("\0demo\@example.test\0Secret-1", ''));
+    my $from = exists $o{from} ? $o{from} : 'demo@example.test';
+    my $r = cmd($s, "MAIL FROM:<$from>" . ($o{mail} || ''));
+    die "MAIL: $r" unless $r =~ /^250/;
+    for (@$rcpts) {
+        $r = cmd($s, "RCPT TO:<$_>" . ($o{rcpt} || ''));
+        die "RCPT $_: $r" unless $r =~ /^250/;
+    }
+    cmd($s, 'DATA');
+    my $msg = "From: demo\@example.test\r\nTo: x\r\nSubject: $subject\r\n"
+            . ($o{headers} || '') . "\r\n"
+            . ($o{body} || "body of $subject\r\n");
+    $msg =~ s/^\./../mg;
+    print $s $msg, ".\r\n";
+    $r = reply_of($s);
+    die "DATA: $r" unless $r =~ /^250.*queued as (\w+)/;
+    cmd($s, 'QUIT');
+    return $1;
+}
+
+sub wait_for {
+    my ($cond, $what, $secs) = @_;
+    for (1 .. ($secs || 20) * 10) {
+        return 1 if $cond->();
+        select undef, undef, undef, 0.1;
+    }
+    diag "timed out waiting for $what";
+    return 0;
+}
+
+sub gone { !$t->redis('EXISTS', "queue:{$_[0]}:env") }
+sub state { $t->redis('HGET', "queue:{$_[0]}:rcpt", $_[1]) // '' }
+
+# the reports in demo's INBOX whose text matches; read once each
+my (%seen, @inbox);
+sub reports {
+    my ($re) = @_;
+    my $n = $t->redis('HGET', 'mailbox:{demo@example.test}:1', 'messages')
+            || 0;
+    if ($n != keys %seen) {
+        for my $uid (split /\n/, $t->redis('ZRANGE',
+                         'mailbox:{demo@example.test}:1:uids', 0, -1)) {
+            next if $seen{$uid}++;
+            my $blob = $t->redis('HGET', "msg:{demo\@example.test}:1:$uid",
+                                 'blob');
+            push @inbox, $t->redis('GET', "blob:{$blob}");
+        }
+    }
+    return grep { $_ =~ $re } @inbox;
+}
+
+sub txns_with { my ($p, $s) = @_; grep { $_->{data} =~ /Subject: $s\r/ }
+                                      $p->transactions }
+
+# --- hostile or broken servers: logged, deferred, never a crash -------------
+my $g = submit(['a@garbage.test'], 'garbage');
+my $c = submit(['a@close.test'], 'closing');
+my $sf = submit(['a@servfail.test'], 'servfail');
+ok(wait_for(sub { state($g, 'a@garbage.test') =~ /^deferred/ }, 'garbage'),
+   'a reply without a code defers');
+like(state($g, 'a@garbage.test'), qr/malformed reply/,
+     'the reason is recorded');
+ok(wait_for(sub { state($c, 'a@close.test') =~ /^deferred/ }, 'close'),
+   'a connection closed in the middle defers');
+like(state($c, 'a@close.test'), qr/4\.4\.2 .*lost connection/,
+     'as a lost connection, 4.4.2');
+ok(wait_for(sub { state($sf, 'a@servfail.test') =~ /^deferred/ },
+            'servfail'), 'SERVFAIL defers');
+like(state($sf, 'a@servfail.test'), qr/ 4\.4\.3 /, 'with 4.4.3');
+like($t->error_log, qr/malformed reply from 127\.0\.0\.2/,
+     'the malformed reply is logged');
+
+# --- a slow server is waited for, a busy one skipped -------------------------
+my $d = submit(['a@drip.test'], 'dripping');
+ok(wait_for(sub { gone($d) }, 'drip'), 'a server that drips its replies');
+is(scalar txns_with($peer{drip}, 'dripping'), 1, 'got the message');
+
+my $b = submit(['a@busy.test'], 'busy');
+ok(wait_for(sub { gone($b) }, 'busy'), '421 greeting: next MX');
+is(scalar txns_with($peer{good}, 'busy'), 1, 'the second MX got it');
+is($peer{busy}->connections, 1, 'the busy one was tried once');
+
+# --- DSN parameters pass to a server that knows DSN --------------------------
+my $n = submit(['a@dsn.test'], 'dsn-passed', mail => ' RET=HDRS ENVID=env-1',
+               rcpt => ' NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig@dsn.test');
+ok(wait_for(sub { gone($n) }, 'dsn'), 'delivered to a DSN server');
+my ($tx) = txns_with($peer{good}, 'dsn-passed');
+like($tx->{mail_params}, qr/RET=HDRS/, 'RET passed on');
+like($tx->{mail_params}, qr/ENVID=env-1/, 'ENVID passed on');
+like($tx->{rcpt_params}{'a@dsn.test'}, qr/NOTIFY=SUCCESS,FAILURE/,
+     'NOTIFY passed on');
+like($tx->{rcpt_params}{'a@dsn.test'}, qr/ORCPT=rfc822;orig\@dsn\.test/,
+     'ORCPT passed on');
+is(scalar reports(qr/dsn-passed/), 0,
+   'no success report of ours: the next server reports');
+
+# --- ... and are honoured by us for a server without DSN --------------------
+$n = submit(['a@small.test'], 'relayed', rcpt => ' NOTIFY=SUCCESS');
+ok(wait_for(sub { gone($n) && reports(qr/Subject: relayed/) },
+            'relayed report'), 'NOTIFY=SUCCESS to a server without DSN');
+my ($rep) = reports(qr/Subject: relayed/);
+like($rep, qr/^Action: relayed/mi, 'a "relayed" report');
+unlike((txns_with($peer{small}, "relayed"))[0]{mail_params} // '',
+       qr/RET=|ENVID=/, 'no DSN parameters to a server without DSN');
+
+$n = submit(['nobody@dsn.test'], 'never', rcpt => ' NOTIFY=NEVER');
+ok(wait_for(sub { gone($n) }, 'never'), 'refused recipient, NOTIFY=NEVER');
+is(scalar reports(qr/Subject: never/), 0, 'no bounce for NOTIFY=NEVER');
+
+$n = submit(['nobody@dsn.test'], 'headers-only', mail => ' RET=HDRS',
+            body => "the secret body\r\n");
+ok(wait_for(sub { reports(qr/Subject: headers-only/) }, 'RET=HDRS bounce'),
+   'bounce with RET=HDRS');
+($rep) = reports(qr/Subject: headers-only/);
+like($rep, qr{^Content-Type: text/rfc822-headers}mi,
+     'the original headers only');
+unlike($rep, qr/the secret body/, 'without the body');
+
+$n = submit(['nobody@dsn.test'], 'null-sender', from => '');
+ok(wait_for(sub { gone($n) }, 'null sender'), 'refused, null sender');
+is(scalar reports(qr/Subject: null-sender/), 0,
+   'a message with a null sender never bounces');
+
+# --- what a small, old server cannot take ------------------------------------
+$n = submit(['a@small.test'], 'too-big',
+            body => join("", (("x" x 70) . "\r\n") x 80));
+ok(wait_for(sub { reports(qr/Subject: too-big/) }, 'SIZE bounce'),
+   'bigger than SIZE: bounced');
+like((reports(qr/Subject: too-big/))[0], qr/^Status: 5\.3\.4/mi, '5.3.4');
+is(scalar grep({ $_->{data} =~ /too-big/ } $peer{small}->all_transactions),
+   0, 'without a transaction');
+
+$n = submit(['a@small.test'], 'eight-bit', mail => ' BODY=8BITMIME',
+            headers => "MIME-Version: 1.0\r\n"
+                     . "Content-Type: text/plain; charset=utf-8\r\n",
+            body => "gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln\r\n");
+ok(wait_for(sub { gone($n) }, '8bit'), '8-bit message to a 7-bit server');
+($tx) = txns_with($peer{small}, 'eight-bit');
+ok($tx && $tx->{data} !~ /[\x80-\xff]/, 'converted to 7 bit');
+like($tx->{data}, qr/^Content-Transfer-Encoding: quoted-printable/mi,
+     'as quoted-printable');
+like($tx->{data}, qr/gr=C3=BC=C3=9Fe/, 'the text encoded');
+unlike($tx->{mail_params} // '', qr/BODY=/, 'no BODY= to that server');
+
+$n = submit(['a@small.test'], 'utf8', mail => ' SMTPUTF8');
+ok(wait_for(sub { reports(qr/Subject: utf8/) }, 'SMTPUTF8 bounce'),
+   'SMTPUTF8 to a server without it: bounced');
+like((reports(qr/Subject: utf8/))[0], qr/^Status: 5\.6\.7/mi, '5.6.7');
+
+# --- the garbage one: a delay warning, then the end of its lifetime ---------
+ok(wait_for(sub { reports(qr/Subject: garbage/) }, 'delay warning'),
+   'a delay warning after queue_delay_warning');
+my ($warn) = reports(qr/Subject: garbage/);
+like($warn, qr/^Action: delayed/mi, 'Action: delayed');
+like($warn, qr/^Will-Retry-Until: /mi, 'Will-Retry-Until');
+ok(wait_for(sub { gone($g) }, 'lifetime'), 'removed after queue_lifetime');
+my @g = reports(qr/Subject: garbage/);
+is(scalar @g, 2, 'one warning, one bounce');
+like($g[1], qr/^Action: failed/mi, 'the bounce');
+like($g[1], qr/delivery time expired/, 'says why');
+
+done_testing;
