@@ -302,6 +302,8 @@ ngx_mail_queue_smtp_next(ngx_mail_queue_smtp_t *sc)
 
     if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
         sc->peer.connection = NULL;
+        sc->reply.code = 0;
+        ngx_str_set(&sc->error_status, "4.4.1");
         ngx_mail_queue_smtp_host_failed(sc, "cannot connect");
         return;
     }
@@ -334,6 +336,9 @@ ngx_mail_queue_smtp_connected(ngx_event_t *wev)
 
     c = wev->data;
     sc = c->data;
+
+    ngx_str_set(&sc->error_status, "4.4.1");
+    sc->reply.code = 0;
 
     if (wev->timedout) {
         ngx_mail_queue_smtp_host_failed(sc, "connection timed out");
@@ -673,6 +678,7 @@ ngx_mail_queue_smtp_after_hello(ngx_mail_queue_smtp_t *sc)
     }
 
     if (!sc->tls && sc->tls_level >= NGX_MAIL_QUEUE_TLS_ENCRYPT) {
+        sc->reply.code = 0;
         ngx_str_set(&sc->error_status, "4.7.4");
         ngx_mail_queue_smtp_host_failed(sc, "TLS is required, but was not "
                                         "offered by");
@@ -749,6 +755,7 @@ ngx_mail_queue_smtp_handshaken(ngx_connection_t *c)
     }
 
     if (!c->ssl->handshaked) {
+        sc->reply.code = 0;
         ngx_str_set(&sc->error_status, "4.7.5");
         ngx_mail_queue_smtp_host_failed(sc, "TLS handshake failed with");
         return;
@@ -764,6 +771,7 @@ ngx_mail_queue_smtp_handshaken(ngx_connection_t *c)
                           "queue: %V: certificate of %V not verified: %s",
                           &sc->job->id, &sc->host_name,
                           X509_verify_cert_error_string(verify));
+            sc->reply.code = 0;
             ngx_str_set(&sc->error_status, "4.7.5");
             ngx_mail_queue_smtp_host_failed(sc, "certificate not verified "
                                             "for");
@@ -797,6 +805,7 @@ ngx_mail_queue_smtp_auth(ngx_mail_queue_smtp_t *sc)
     ngx_str_t   plain, encoded;
 
     if (!(sc->auth & NGX_MAIL_QUEUE_AUTH_PLAIN)) {
+        sc->reply.code = 0;
         ngx_str_set(&sc->error_status, "4.7.0");
         ngx_mail_queue_smtp_host_failed(sc, "no AUTH PLAIN offered by");
         return NGX_ERROR;
