@@ -10,7 +10,16 @@
  * one line each, and on stderr the classification speed: parse,
  * tokenize, look up and combine, the files already read into memory.
  *
- *   spam-bench [-s S] [-x X] [-d MIN_DEV] [-n MAX_USED] LIST
+ * With -c K it never reads the test messages: the train messages are cut
+ * into K folds (the i-th train message is in fold i % K), each fold is
+ * scored by the counts of the other K - 1, and the lines are
+ *
+ *     cv <spam|ham> <score> <path>
+ *
+ * so that the classifier's parameters and threshold are chosen on the
+ * training part alone, the test part kept for the final figures.
+ *
+ *   spam-bench [-s S] [-x X] [-d MIN_DEV] [-n MAX_USED] [-c K] LIST
  */
 
 #include <stdio.h>
@@ -41,6 +50,8 @@ typedef struct {
     size_t                        len;
     int                           spam;
     int                           train;
+    ngx_mail_spam_bayes_token_t  *tokens;   /* -c: hashes only */
+    unsigned                      ntokens;
 } bench_msg_t;
 
 
@@ -187,6 +198,126 @@ bench_now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void
+bench_learn(bench_table_t *t, const bench_msg_t *m, int add)
+{
+    unsigned        k;
+    bench_entry_t  *e;
+
+    for (k = 0; k < m->ntokens; k++) {
+        e = bench_table_find(t, m->tokens[k].hash, 1);
+
+        if (m->spam) {
+            e->count.spam_count += add ? 1 : -1;
+
+        } else {
+            e->count.ham_count += add ? 1 : -1;
+        }
+    }
+}
+
+
+static int
+bench_cross_validate(bench_msg_t *msgs, size_t n, unsigned folds,
+    const ngx_mail_spam_bayes_params_t *params)
+{
+    size_t                         i, j, ntrain;
+    uint64_t                       nspam, nham;
+    unsigned                       fold, k;
+    mime_arena_t                  *arena;
+    bench_entry_t                 *e;
+    bench_table_t                  table;
+    ngx_mail_spam_bayes_count_t   *counts;
+    ngx_mail_spam_bayes_result_t   r;
+    ngx_mail_spam_bayes_tokens_t   tokens;
+
+    memset(&table, 0, sizeof(table));
+    nspam = 0;
+    nham = 0;
+
+    for (i = 0; i < n; i++) {
+        if (!msgs[i].train) {
+            continue;
+        }
+
+        if (bench_tokenize(&msgs[i], &arena, &tokens) != 0) {
+            fprintf(stderr, "spam-bench: cannot tokenize %s\n",
+                    msgs[i].path);
+            return 2;
+        }
+
+        msgs[i].ntokens = tokens.ntokens;
+        msgs[i].tokens = calloc(tokens.ntokens + 1,
+                                sizeof(ngx_mail_spam_bayes_token_t));
+        if (msgs[i].tokens == NULL) {
+            return 2;
+        }
+
+        for (k = 0; k < tokens.ntokens; k++) {
+            msgs[i].tokens[k].hash = tokens.tokens[k].hash;
+        }
+
+        mime_arena_destroy(arena);
+
+        bench_learn(&table, &msgs[i], 1);
+
+        if (msgs[i].spam) {
+            nspam++;
+
+        } else {
+            nham++;
+        }
+    }
+
+    for (fold = 0; fold < folds; fold++) {
+
+        for (i = 0, ntrain = 0; i < n; i++) {
+            if (msgs[i].train && ntrain++ % folds == fold) {
+                bench_learn(&table, &msgs[i], 0);
+                nspam -= msgs[i].spam;
+                nham -= !msgs[i].spam;
+            }
+        }
+
+        for (i = 0, ntrain = 0; i < n; i++) {
+            if (!msgs[i].train || ntrain++ % folds != fold) {
+                continue;
+            }
+
+            counts = calloc(msgs[i].ntokens + 1,
+                            sizeof(ngx_mail_spam_bayes_count_t));
+            if (counts == NULL) {
+                return 2;
+            }
+
+            for (j = 0; j < msgs[i].ntokens; j++) {
+                e = bench_table_find(&table, msgs[i].tokens[j].hash, 0);
+                if (e) {
+                    counts[j] = e->count;
+                }
+            }
+
+            ngx_mail_spam_bayes_classify(counts, msgs[i].tokens,
+                                         msgs[i].ntokens, nspam, nham,
+                                         params, &r);
+            free(counts);
+
+            printf("cv %s %.6f %s\n", msgs[i].spam ? "spam" : "ham",
+                   r.score, msgs[i].path);
+        }
+
+        for (i = 0, ntrain = 0; i < n; i++) {
+            if (msgs[i].train && ntrain++ % folds == fold) {
+                bench_learn(&table, &msgs[i], 1);
+                nspam += msgs[i].spam;
+                nham += !msgs[i].spam;
+            }
+        }
+    }
+
+    return 0;
+}
+
 
 int
 main(int argc, char **argv)
@@ -197,7 +328,7 @@ main(int argc, char **argv)
     size_t                         n, size, i, ntest;
     double                         start, elapsed;
     uint64_t                       nspam, nham;
-    unsigned                       k;
+    unsigned                       k, folds;
     FILE                          *list;
     bench_msg_t                   *msgs;
     mime_arena_t                  *arena;
@@ -208,8 +339,9 @@ main(int argc, char **argv)
     ngx_mail_spam_bayes_tokens_t   tokens;
 
     memset(&params, 0, sizeof(params));
+    folds = 0;
 
-    while ((c = getopt(argc, argv, "s:x:d:n:")) != -1) {
+    while ((c = getopt(argc, argv, "s:x:d:n:c:")) != -1) {
         switch (c) {
         case 's':
             params.s = atof(optarg);
@@ -223,6 +355,9 @@ main(int argc, char **argv)
         case 'n':
             params.max_used = atoi(optarg);
             break;
+        case 'c':
+            folds = atoi(optarg);
+            break;
         default:
             return 2;
         }
@@ -230,7 +365,7 @@ main(int argc, char **argv)
 
     if (optind + 1 != argc || (list = fopen(argv[optind], "r")) == NULL) {
         fprintf(stderr, "usage: spam-bench [-s S] [-x X] [-d MIN_DEV] "
-                "[-n MAX_USED] LIST\n");
+                "[-n MAX_USED] [-c K] LIST\n");
         return 2;
     }
 
@@ -251,6 +386,7 @@ main(int argc, char **argv)
             }
         }
 
+        memset(&msgs[n], 0, sizeof(bench_msg_t));
         msgs[n].path = strdup(path);
         msgs[n].spam = (strcmp(class, "spam") == 0);
         msgs[n].train = (strcmp(role, "train") == 0);
@@ -264,6 +400,10 @@ main(int argc, char **argv)
     }
 
     fclose(list);
+
+    if (folds > 1) {
+        return bench_cross_validate(msgs, n, folds, &params);
+    }
 
     memset(&table, 0, sizeof(table));
     nspam = 0;

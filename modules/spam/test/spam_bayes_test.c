@@ -80,9 +80,14 @@ test_words(mime_arena_t *arena)
     const char                   *long_word;
     ngx_mail_spam_bayes_tokens_t  t;
 
-    text(arena, &t, NULL, NULL, "Hello World, hello WORLD! hello");
+    text(arena, &t, NULL, NULL, "hello world, hello world! hello");
     ok(t.ntokens == 2 && has(&t, "hello") && has(&t, "world"),
-       "words lowercased and de-duplicated");
+       "words de-duplicated");
+
+    text(arena, &t, NULL, NULL, "Hello World, hello WORLD! hello");
+    ok(t.ntokens == 5 && has(&t, "hello") && has(&t, "world")
+       && has(&t, "Hello") && has(&t, "World") && has(&t, "WORLD"),
+       "words lowercased, capitalised spellings also kept as written");
 
     text(arena, &t, NULL, NULL, "an of is the cat 12345 3.14 2002-08-22");
     ok(t.ntokens == 2 && has(&t, "the") && has(&t, "cat"),
@@ -126,6 +131,10 @@ test_words(mime_arena_t *arena)
        && has(&t, "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82")
        && has(&t, "\xce\xb1\xce\xb2\xce\xb3"),
        "Latin-1, Cyrillic and Greek lowercased");
+    ok(t.ntokens == 8 && has(&t, "\xc3\x9c" "BER")
+       && has(&t, "Stra\xc3\x9f" "e")
+       && has(&t, "\xce\x91\xce\x92\xce\x93"),
+       "non-ASCII capitals kept as written too");
 
     text(arena, &t, NULL, NULL,
          "\xe4\xbd\xa0\xe5\xa5\xbd\xe3\x80\x82\xe4\xb8\x96");
@@ -154,8 +163,14 @@ test_words(mime_arena_t *arena)
     ok(i == t.ntokens, "token hash is the hash of its bytes");
 
     text(arena, &t, NULL, "s:", "Free Viagra free");
-    ok(t.ntokens == 2 && has(&t, "s:free") && has(&t, "s:viagra"),
-       "prefix applied");
+    ok(t.ntokens == 4 && has(&t, "s:free") && has(&t, "s:viagra")
+       && has(&t, "s:Free") && has(&t, "s:Viagra"),
+       "prefix applied, to the spelling as written too");
+
+    text(arena, &t, NULL, NULL, "FREE. IT'S-");
+    ok(t.ntokens == 4 && has(&t, "free") && has(&t, "FREE")
+       && has(&t, "it's") && has(&t, "IT'S"),
+       "spelling as written stripped of edge punctuation as well");
 }
 
 
@@ -245,6 +260,11 @@ static const char  test_message[] =
     "From: \"Cheap Meds\" <deals@pharma.example>\r\n"
     "To: victim@example.org\r\n"
     "Subject: =?UTF-8?B?R3LDvMOfZSB2b24gRlJFRSBvZmZlcg==?=\r\n"
+    "Reply-To: Orders <orders@replies.example>\r\n"
+    "Message-ID: <abc123@bulk.example>\r\n"
+    "X-Priority: 1 (Highest)\r\n"
+    "Return-Path: <bounce@bounces.example>\r\n"
+    "Organization: Meds Unlimited\r\n"
     "X-Mailer: Spamware 3.0\r\n"
     "MIME-Version: 1.0\r\n"
     "Content-Type: multipart/alternative; boundary=\"b1\"\r\n"
@@ -258,7 +278,8 @@ static const char  test_message[] =
     "Content-Type: text/html\r\n"
     "\r\n"
     "<html><body><a href=\"http://click.spam.example/x\">Unsubscribe"
-    "</a> <b>pharmacy</b></body></html>\r\n"
+    "</a> <b>pharmacy</b><FONT color=red>now</font><table1234567890abcdefgh>"
+    "</body></html>\r\n"
     "--b1--\r\n";
 
 
@@ -281,8 +302,14 @@ test_message_tokens(mime_arena_t *arena)
        "message tokenized");
 
     ok(has(&t, "s:gr\xc3\xbc\xc3\x9f" "e") && has(&t, "s:free")
-       && has(&t, "s:offer"),
+       && has(&t, "s:offer") && has(&t, "s:FREE")
+       && has(&t, "s:Gr\xc3\xbc\xc3\x9f" "e"),
        "Subject decoded from RFC 2047");
+    ok(has(&t, "rt:orders") && has(&t, "rt:replies.example")
+       && has(&t, "mid:abc123") && has(&t, "mid:bulk.example")
+       && has(&t, "pri:highest") && has(&t, "rp:bounces.example")
+       && has(&t, "org:meds") && has(&t, "org:Meds"),
+       "Reply-To, Message-ID, priority, Return-Path, Organization");
     ok(has(&t, "f:cheap") && has(&t, "f:deals") && has(&t, "f:pharma.example")
        && has(&t, "t:victim") && has(&t, "t:example.org"),
        "From and To words");
@@ -296,6 +323,11 @@ test_message_tokens(mime_arena_t *arena)
     ok(has(&t, "pharmacy") && has(&t, "unsubscribe") && !has(&t, "href")
        && !has(&t, "body"),
        "HTML reduced to its text");
+    ok(has(&t, "html:html") && has(&t, "html:body") && has(&t, "html:a")
+       && has(&t, "html:b") && has(&t, "html:font")
+       && has(&t, "html:table1234567890a") && !has(&t, "html:FONT")
+       && !has(&t, "html:color") && !has(&t, "html:font.color"),
+       "HTML tag names, lowercased, 16 bytes at most, no attributes");
     ok(has(&t, "u:click.spam.example") && has(&t, "u:spam.example"),
        "link host from the HTML");
     ok(!has(&t, "relay") && !has(&t, "relay.example")
