@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build and run the delivery queue's libFuzzer targets, one after the
-# other, on one core: the SMTP reply parser and the DNS answer handling
-# (through c-ares's parsers).
+# other, on one core: the SMTP reply parser, the DNS answer handling
+# (through c-ares's parsers), the delivery status notifications (a
+# remote server's text in them) and the 8BITMIME to 7 bit conversion.
 #   fuzz/run-queue.sh [seconds]     (per target, default 300)
 # Needs clang (Debian package "clang", with libFuzzer) and
 # libc-ares-dev; installs them if missing.  Crashes land in
@@ -26,8 +27,8 @@ mkdir -p "$OUT"
 make -s -C "$TOP/modules/queue" fuzz O="$OUT"
 
 # the longest input each target looks at: a reply of BYTES_MAX and
-# more; a DNS answer over TCP
-for target in reply:20480 dns:65540; do
+# more; a DNS answer over TCP; a report's values and a message
+for target in reply:20480 dns:65540 report:16384 downgrade:65536; do
     name=${target%%:*}
     max_len=${target##*:}
     dir=$TOP/fuzz/out/queue_$name

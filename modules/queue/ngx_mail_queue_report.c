@@ -348,8 +348,10 @@ ngx_mail_queue_report_human(const ngx_mail_queue_report_t *r,
         ngx_mail_queue_report_raw(o, "Your message could not be delivered"
                                   " to one or more recipients.");
         ngx_mail_queue_report_crlf(o);
-        ngx_mail_queue_report_raw(o, "It is attached below, with the"
-                                  " reasons the receiving systems gave.");
+        ngx_mail_queue_report_raw(o, o->full ? "It is attached below,"
+                                  " after the reasons given for each."
+                                  : "Its header is attached below,"
+                                  " after the reasons given for each.");
         break;
 
     case NGX_MAIL_QUEUE_REPORT_DELAYED:

@@ -125,12 +125,12 @@ well_formed(void)
         return 0;
     }
 
-    b = find(out, out_len, "boundary=\"", 10);
+    b = find(out, out_len, "\r\n\tboundary=\"", 13);
     if (b == NULL) {
         return 0;
     }
 
-    b += 10;
+    b += 13;
     e = memchr(b, '"', out + out_len - b);
 
     if (e == NULL || (size_t) (e - b) >= sizeof(boundary)
