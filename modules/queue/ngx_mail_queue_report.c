@@ -759,9 +759,10 @@ ngx_mail_queue_report_address(ngx_mail_queue_report_out_t *o,
     unsigned long         cp;
     const unsigned char  *p;
 
+    /* a quoted local part may hold spaces (RFC 5321 4.1.2) */
     if (!ngx_mail_queue_report_has_8bit(address->data, address->len)) {
         ngx_mail_queue_report_raw(o, "rfc822; ");
-        ngx_mail_queue_report_value(o, address, show_atom);
+        ngx_mail_queue_report_value(o, address, show_text);
         return;
     }
 

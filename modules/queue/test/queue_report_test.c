@@ -430,7 +430,7 @@ test_report_injection(void)
        "injection: remote MTA");
     ok(has("Original-Recipient: rfc822;x+0D+0AX-Evil:+204@example.org\r\n"),
        "injection: ORCPT decoding to a control stays xtext");
-    ok(has("Final-Recipient: rfc822; bob@example.org??X-Evil:?1\r\n"),
+    ok(has("Final-Recipient: rfc822; bob@example.org??X-Evil: 1\r\n"),
        "injection: Final-Recipient");
     ok(has("To: <alice@example.com>??X-Evil: 5>\r\n"), "injection: To");
 }
@@ -547,6 +547,34 @@ test_report_utf8(void)
 
 
 static void
+test_report_quoted(void)
+{
+    ngx_mail_queue_report_t       r;
+    ngx_mail_queue_report_rcpt_t  rcpt;
+
+    memset(&rcpt, 0, sizeof(rcpt));
+
+    rcpt.address = str("\"john doe\"@example.org");
+    rcpt.action = NGX_MAIL_QUEUE_REPORT_FAILED;
+    rcpt.status = str("5.1.1");
+
+    base(&r, &rcpt, 1);
+
+    ok(report(&r)
+       && has("\r\nFinal-Recipient: rfc822; \"john doe\"@example.org\r\n")
+       && has("\r\n<\"john doe\"@example.org>: failed\r\n"),
+       "a quoted local part keeps its space");
+
+    rcpt.address = str("\"j\xc3\xb6rg x\"@example.org");
+
+    ok(report(&r)
+       && has("\r\nFinal-Recipient: utf-8; \"j\\x{F6}rg\\x{20}x\"@"
+              "example.org\r\n"),
+       "... in utf-8-addr-xtext as \\x{20}");
+}
+
+
+static void
 test_report_boundary(void)
 {
     char                          b0[NGX_MAIL_QUEUE_REPORT_BOUNDARY_LEN + 1];
@@ -629,6 +657,7 @@ test_report(void)
     test_report_injection();
     test_report_long();
     test_report_utf8();
+    test_report_quoted();
     test_report_boundary();
     test_report_status();
 
