@@ -336,8 +336,7 @@ ngx_mail_queue_report_human(const ngx_mail_queue_report_t *r,
     ngx_mail_queue_report_crlf(o);
 
     ngx_mail_queue_report_raw(o, "This is the mail system at ");
-    ngx_mail_queue_report_value(o, &r->reporting_mta,
-                                show_atom);
+    ngx_mail_queue_report_value(o, &r->reporting_mta, show_atom);
     ngx_mail_queue_report_raw(o, ".");
     ngx_mail_queue_report_crlf(o);
     ngx_mail_queue_report_crlf(o);
@@ -382,8 +381,7 @@ ngx_mail_queue_report_human(const ngx_mail_queue_report_t *r,
     if (r->queue_id.len) {
         ngx_mail_queue_report_crlf(o);
         ngx_mail_queue_report_raw(o, "Its queue ID here is ");
-        ngx_mail_queue_report_value(o, &r->queue_id,
-                                    show_atom);
+        ngx_mail_queue_report_value(o, &r->queue_id, show_atom);
         ngx_mail_queue_report_raw(o, ".");
         ngx_mail_queue_report_crlf(o);
     }
@@ -405,15 +403,13 @@ ngx_mail_queue_report_human_rcpt(ngx_mail_queue_report_out_t *o,
              ? (unsigned) rcpt->action : NGX_MAIL_QUEUE_REPORT_FAILED;
 
     ngx_mail_queue_report_raw(o, "<");
-    ngx_mail_queue_report_value(o, &rcpt->address,
-                                show_utf8);
+    ngx_mail_queue_report_value(o, &rcpt->address, show_utf8);
     ngx_mail_queue_report_raw(o, ">: ");
     ngx_mail_queue_report_raw(o, ngx_mail_queue_report_actions[action]);
 
     if (rcpt->remote_mta.len) {
         ngx_mail_queue_report_raw(o, ", host ");
-        ngx_mail_queue_report_value(o, &rcpt->remote_mta,
-                                    show_atom);
+        ngx_mail_queue_report_value(o, &rcpt->remote_mta, show_atom);
         ngx_mail_queue_report_raw(o, rcpt->diagnostic.len ? " said:"
                                                           : "");
     }
@@ -442,19 +438,7 @@ ngx_mail_queue_report_status(const ngx_mail_queue_report_t *r,
     ngx_mail_queue_report_crlf(o);
     ngx_mail_queue_report_crlf(o);
 
-    /* RFC 3461 6.3 (b): our name, and "dns" as we believe it is one */
-    ngx_mail_queue_report_raw(o, "Reporting-MTA: dns; ");
-    ngx_mail_queue_report_value(o, &r->reporting_mta,
-                                show_atom);
-    ngx_mail_queue_report_crlf(o);
-
-    /* RFC 3464 2.4: an extension field, as Postfix has its queue id */
-    if (r->queue_id.len) {
-        ngx_mail_queue_report_raw(o, "X-Queue-ID: ");
-        ngx_mail_queue_report_value(o, &r->queue_id,
-                                    show_atom);
-        ngx_mail_queue_report_crlf(o);
-    }
+    /* in the order of RFC 3464 2.2's grammar */
 
     /* RFC 3461 6.3 (a): the ENVID, xtext decoded */
     if (r->envid.len) {
@@ -463,9 +447,21 @@ ngx_mail_queue_report_status(const ngx_mail_queue_report_t *r,
         ngx_mail_queue_report_crlf(o);
     }
 
+    /* RFC 3461 6.3 (b): our name, and "dns" as we believe it is one */
+    ngx_mail_queue_report_raw(o, "Reporting-MTA: dns; ");
+    ngx_mail_queue_report_value(o, &r->reporting_mta, show_atom);
+    ngx_mail_queue_report_crlf(o);
+
     if (r->arrival > 0) {
         ngx_mail_queue_report_raw(o, "Arrival-Date: ");
         ngx_mail_queue_report_date(o, r->arrival);
+        ngx_mail_queue_report_crlf(o);
+    }
+
+    /* RFC 3464 2.4: an extension field, as Postfix has its queue id */
+    if (r->queue_id.len) {
+        ngx_mail_queue_report_raw(o, "X-Queue-ID: ");
+        ngx_mail_queue_report_value(o, &r->queue_id, show_atom);
         ngx_mail_queue_report_crlf(o);
     }
 
@@ -505,8 +501,7 @@ ngx_mail_queue_report_status_rcpt(ngx_mail_queue_report_out_t *o,
     ngx_mail_queue_report_raw(o, "Status: ");
 
     if (ngx_mail_queue_report_status_valid(&rcpt->status)) {
-        ngx_mail_queue_report_value(o, &rcpt->status,
-                                    show_atom);
+        ngx_mail_queue_report_value(o, &rcpt->status, show_atom);
 
     } else {
         ngx_mail_queue_report_raw(o,
@@ -518,8 +513,7 @@ ngx_mail_queue_report_status_rcpt(ngx_mail_queue_report_out_t *o,
 
     if (rcpt->remote_mta.len) {
         ngx_mail_queue_report_raw(o, "Remote-MTA: dns; ");
-        ngx_mail_queue_report_value(o, &rcpt->remote_mta,
-                                    show_atom);
+        ngx_mail_queue_report_value(o, &rcpt->remote_mta, show_atom);
         ngx_mail_queue_report_crlf(o);
     }
 

@@ -253,10 +253,10 @@ test_report_bounce(void)
        "bounce: text, local reason");
 
     ok(has("Content-Type: message/delivery-status\r\n\r\n"
-           "Reporting-MTA: dns; mx.example.com\r\n"
-           "X-Queue-ID: q1a2b3\r\n"
            "Original-Envelope-Id: QQ=314\r\n"
+           "Reporting-MTA: dns; mx.example.com\r\n"
            "Arrival-Date: Mon, 23 Nov 2026 14:04:07 +0000\r\n"
+           "X-Queue-ID: q1a2b3\r\n"
            "\r\n"
            "Final-Recipient: rfc822; bob@example.org\r\n"
            "Action: failed\r\n"
