@@ -279,10 +279,14 @@ ngx_mail_queue_downgrade_multipart(ngx_mail_queue_downgrade_t *d,
 
 
 /*
- * The next delimiter line at or after p, at a line start: returns where
- * the content before it ends (before the line end that precedes it, or
- * p itself), *next where the following part begins, *close for the
- * close delimiter.  NULL when there is none.
+ * The next delimiter line at or after p: a line that begins with "--"
+ * and the boundary.  RFC 2046 5.1.1 has the rest of the line be white
+ * space, but tells implementors that the boundary at the line's start
+ * suffices, as parsers have it: so it is here, for the parts seen to
+ * be the parts a reader sees.  Returns where the content before it ends
+ * (before the line end that precedes it, or p itself), *next where the
+ * following part begins, *close for the close delimiter.  NULL when
+ * there is none.
  */
 
 static const unsigned char *
@@ -294,55 +298,38 @@ ngx_mail_queue_downgrade_delimiter(ngx_mail_queue_header_t *h,
     const unsigned char  *line, *q, *content_end;
 
     len = h->boundary_len;
-    line = p;
 
-    while (line < end) {
-        q = line;
-
-        if ((size_t) (end - q) >= len + 2 && q[0] == '-' && q[1] == '-'
-            && memcmp(q + 2, h->boundary, len) == 0)
+    for (line = p; line < end;
+         line = ngx_mail_queue_downgrade_line_end(line, end))
+    {
+        if ((size_t) (end - line) < len + 2 || line[0] != '-'
+            || line[1] != '-' || memcmp(line + 2, h->boundary, len) != 0)
         {
-            q += len + 2;
-
-            if (end - q >= 2 && q[0] == '-' && q[1] == '-') {
-                *close = 1;
-                *next = end;
-
-            } else {
-                while (q < end && (*q == ' ' || *q == '\t')) {
-                    q++;
-                }
-
-                if (q < end && *q != '\r' && *q != '\n') {
-                    goto next_line;
-                }
-
-                if (q < end && *q == '\r'
-                    && (end - q < 2 || q[1] != '\n'))
-                {
-                    goto next_line;
-                }
-
-                *close = 0;
-                *next = ngx_mail_queue_downgrade_line_end(q, end);
-            }
-
-            content_end = line;
-
-            if (content_end > p && content_end[-1] == '\n') {
-                content_end--;
-
-                if (content_end > p && content_end[-1] == '\r') {
-                    content_end--;
-                }
-            }
-
-            return content_end;
+            continue;
         }
 
-    next_line:
+        q = line + len + 2;
 
-        line = ngx_mail_queue_downgrade_line_end(line, end);
+        if (end - q >= 2 && q[0] == '-' && q[1] == '-') {
+            *close = 1;
+            *next = end;
+
+        } else {
+            *close = 0;
+            *next = ngx_mail_queue_downgrade_line_end(q, end);
+        }
+
+        content_end = line;
+
+        if (content_end > p && content_end[-1] == '\n') {
+            content_end--;
+
+            if (content_end > p && content_end[-1] == '\r') {
+                content_end--;
+            }
+        }
+
+        return content_end;
     }
 
     return NULL;
@@ -415,7 +402,12 @@ ngx_mail_queue_downgrade_field(ngx_mail_queue_header_t *h,
 }
 
 
-/* RFC 2045 5.1: type "/" subtype *(";" parameter) */
+/*
+ * RFC 2045 5.1: type "/" subtype *(";" parameter).  A field with a
+ * type, even one without subtype, names the part's type, as in the
+ * MIME library: an IMAP client is shown the same tree that is
+ * converted here.
+ */
 
 static void
 ngx_mail_queue_downgrade_type(ngx_mail_queue_header_t *h,
@@ -425,17 +417,20 @@ ngx_mail_queue_downgrade_type(ngx_mail_queue_header_t *h,
 
     type = ngx_mail_queue_downgrade_cfws(p, end);
     type_end = ngx_mail_queue_downgrade_token(type, end);
-    p = ngx_mail_queue_downgrade_cfws(type_end, end);
 
-    if (type == type_end || p == end || *p != '/') {
+    if (type == type_end) {
         return;
     }
 
-    subtype = ngx_mail_queue_downgrade_cfws(p + 1, end);
-    subtype_end = ngx_mail_queue_downgrade_token(subtype, end);
+    h->type = NGX_MAIL_QUEUE_PART_LEAF;
 
-    if (subtype == subtype_end) {
-        return;
+    p = ngx_mail_queue_downgrade_cfws(type_end, end);
+    subtype = p;
+    subtype_end = p;
+
+    if (p < end && *p == '/') {
+        subtype = ngx_mail_queue_downgrade_cfws(p + 1, end);
+        subtype_end = ngx_mail_queue_downgrade_token(subtype, end);
     }
 
     if (ngx_mail_queue_downgrade_is(type, type_end - type, "multipart")) {
@@ -459,10 +454,7 @@ ngx_mail_queue_downgrade_type(ngx_mail_queue_header_t *h,
                                               "rfc822")
                   ? NGX_MAIL_QUEUE_PART_RFC822
                   : NGX_MAIL_QUEUE_PART_MESSAGE;
-        return;
     }
-
-    h->type = NGX_MAIL_QUEUE_PART_LEAF;
 }
 
 

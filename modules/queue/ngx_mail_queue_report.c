@@ -37,7 +37,6 @@ typedef enum {
 
 
 typedef struct {
-    unsigned char              *start;
     unsigned char              *pos;
     size_t                      col;
     unsigned                    kind;   /* the worst action */
@@ -190,7 +189,6 @@ ngx_mail_queue_report_write(const ngx_mail_queue_report_t *r,
     for (attempt = 0; attempt < NGX_MAIL_QUEUE_REPORT_ATTEMPTS; attempt++) {
         ngx_mail_queue_report_boundary(r->boundary_seed, attempt, o.boundary);
 
-        o.start = buf;
         o.pos = buf;
         o.col = 0;
 

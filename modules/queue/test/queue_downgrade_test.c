@@ -233,8 +233,8 @@ test_downgrade_refused(void)
     p = deep;
 
     for (i = 0; i < 40; i++) {
-        p += sprintf(p, "Content-Type: multipart/mixed; boundary=b%zu\r\n"
-                     "\r\n--b%zu\r\n", i, i);
+        p += sprintf(p, "Content-Type: multipart/mixed; boundary=b%zux\r\n"
+                     "\r\n--b%zux\r\n", i, i);
     }
 
     p += sprintf(p, "\r\n\xff\r\n");
@@ -244,8 +244,8 @@ test_downgrade_refused(void)
     p = deep;
 
     for (i = 0; i < 20; i++) {
-        p += sprintf(p, "Content-Type: multipart/mixed; boundary=b%zu\r\n"
-                     "\r\n--b%zu\r\n", i, i);
+        p += sprintf(p, "Content-Type: multipart/mixed; boundary=b%zux\r\n"
+                     "\r\n--b%zux\r\n", i, i);
     }
 
     p += sprintf(p, "\r\n\xff\r\n");
@@ -370,12 +370,15 @@ test_downgrade_multipart(void)
        == -1, "a part without blank line has 8-bit in its header");
 
     ok(convert_str("Content-Type: multipart/mixed; boundary=b\r\n\r\n"
-                   "--b\r\n\r\n\xff\r\n--bx\r\n--b--junk\r\nafter")
+                   "--b\r\n\r\n\xff\r\n--bx\xff\r\n\r\n\xfe\r\n"
+                   "--b--junk\xff\r\nafter\xff")
        && is("Content-Type: multipart/mixed; boundary=b\r\n\r\n"
              "--b\r\n"
              "Content-Transfer-Encoding: quoted-printable\r\n"
-             "\r\n=FF\r\n=2D-bx\r\n--b--junk\r\nafter"),
-       "a longer boundary is content; a close delimiter ends the parts");
+             "\r\n=FF\r\n--bx?\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n"
+             "\r\n=FE\r\n--b--junk?\r\nafter?"),
+       "the boundary at a line's start is a delimiter (RFC 2046 5.1.1)");
 
     ok(convert_str("Content-Type: multipart/mixed\r\n\r\n"
                    "--b\r\n\r\n\xff\r\n")
