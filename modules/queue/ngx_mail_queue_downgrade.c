@@ -16,6 +16,12 @@
 #include "ngx_mail_queue_downgrade.h"
 
 
+/*
+ * A quoted boundary with quoted-pairs or folds is copied unquoted: into
+ * this many octets, which the 70 of RFC 2046 5.1.1 fit with room.
+ */
+#define NGX_MAIL_QUEUE_DOWNGRADE_QUOTED  256
+
 /* RFC 2045 6.7 (5): encoded lines of at most 76 characters */
 #define NGX_MAIL_QUEUE_QP_LINE  76
 
@@ -57,6 +63,7 @@ typedef struct {
     ngx_mail_queue_cte_e        cte;
     const unsigned char        *boundary;
     size_t                      boundary_len;
+    unsigned char               boundary_buf[NGX_MAIL_QUEUE_DOWNGRADE_QUOTED];
 } ngx_mail_queue_header_t;
 
 
@@ -76,6 +83,10 @@ static void ngx_mail_queue_downgrade_type(ngx_mail_queue_header_t *h,
     const unsigned char *p, const unsigned char *end);
 static void ngx_mail_queue_downgrade_params(ngx_mail_queue_header_t *h,
     const unsigned char *p, const unsigned char *end);
+static const unsigned char *ngx_mail_queue_downgrade_quoted_end(
+    const unsigned char *p, const unsigned char *end);
+static void ngx_mail_queue_downgrade_boundary(ngx_mail_queue_header_t *h,
+    const unsigned char *p, const unsigned char *end, int quoted);
 static void ngx_mail_queue_downgrade_cte(ngx_mail_queue_header_t *h,
     const unsigned char *p, const unsigned char *end);
 static void ngx_mail_queue_downgrade_copy_header(
@@ -458,16 +469,13 @@ ngx_mail_queue_downgrade_type(ngx_mail_queue_header_t *h,
 }
 
 
-/*
- * The boundary among the parameters.  A quoted value is taken between
- * its quotes: RFC 2046 5.1.1's bchars have no backslash, so a value
- * with one, or a boundary of the wrong length, is no boundary.
- */
+/* the boundary among the parameters */
 
 static void
 ngx_mail_queue_downgrade_params(ngx_mail_queue_header_t *h,
     const unsigned char *p, const unsigned char *end)
 {
+    int                   quoted;
     const unsigned char  *name, *name_end, *value, *value_end;
 
     for ( ;; ) {
@@ -487,25 +495,12 @@ ngx_mail_queue_downgrade_params(ngx_mail_queue_header_t *h,
 
         p = ngx_mail_queue_downgrade_cfws(p + 1, end);
 
-        if (p < end && *p == '"') {
+        quoted = (p < end && *p == '"');
+
+        if (quoted) {
             value = p + 1;
-            value_end = value;
-
-            while (value_end < end && *value_end != '"') {
-                if (*value_end == '\\' || *value_end == '\r'
-                    || *value_end == '\n')
-                {
-                    return;
-                }
-
-                value_end++;
-            }
-
-            if (value_end == end) {
-                return;
-            }
-
-            p = value_end + 1;
+            value_end = ngx_mail_queue_downgrade_quoted_end(value, end);
+            p = (value_end < end) ? value_end + 1 : end;
 
         } else {
             value = p;
@@ -514,16 +509,74 @@ ngx_mail_queue_downgrade_params(ngx_mail_queue_header_t *h,
         }
 
         if (ngx_mail_queue_downgrade_is(name, name_end - name, "boundary")) {
-            if (value_end > value
-                && value_end - value <= NGX_MAIL_QUEUE_DOWNGRADE_BOUNDARY_MAX)
-            {
-                h->boundary = value;
-                h->boundary_len = value_end - value;
-            }
-
+            ngx_mail_queue_downgrade_boundary(h, value, value_end, quoted);
             return;
         }
     }
+}
+
+
+/* the closing quote, or end: an unclosed string runs to the end */
+
+static const unsigned char *
+ngx_mail_queue_downgrade_quoted_end(const unsigned char *p,
+    const unsigned char *end)
+{
+    for ( /* void */ ; p < end && *p != '"'; p++) {
+        if (*p == '\\' && p + 1 < end) {
+            p++;
+        }
+    }
+
+    return p;
+}
+
+
+/*
+ * RFC 5322 3.2.4: a quoted value without its quoted-pairs' backslashes
+ * and its folds' line ends.  Only when there are some is it copied,
+ * and then only when it fits; else the part has no boundary.
+ */
+
+static void
+ngx_mail_queue_downgrade_boundary(ngx_mail_queue_header_t *h,
+    const unsigned char *p, const unsigned char *end, int quoted)
+{
+    size_t  n;
+
+    if (p == end) {
+        return;
+    }
+
+    h->boundary = p;
+    h->boundary_len = end - p;
+
+    if (!quoted
+        || (memchr(p, '\\', end - p) == NULL
+            && memchr(p, '\r', end - p) == NULL
+            && memchr(p, '\n', end - p) == NULL))
+    {
+        return;
+    }
+
+    for (n = 0; p < end; p++) {
+        if (*p == '\\' && p + 1 < end) {
+            p++;
+
+        } else if (*p == '\r' || *p == '\n') {
+            continue;
+        }
+
+        if (n == NGX_MAIL_QUEUE_DOWNGRADE_QUOTED) {
+            h->boundary = NULL;
+            return;
+        }
+
+        h->boundary_buf[n++] = *p;
+    }
+
+    h->boundary = (n > 0) ? h->boundary_buf : NULL;
+    h->boundary_len = n;
 }
 
 

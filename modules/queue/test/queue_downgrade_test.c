@@ -380,6 +380,15 @@ test_downgrade_multipart(void)
              "\r\n=FE\r\n--b--junk?\r\nafter?"),
        "the boundary at a line's start is a delimiter (RFC 2046 5.1.1)");
 
+    /* the boundary is a\b c: a quoted-pair and a fold inside quotes */
+    ok(convert_str("Content-Type: multipart/mixed; boundary=\"a\\\\b\r\n"
+                   " c\"\r\n\r\n--a\\b c\r\n\r\n\xff\r\n--ab c")
+       && is("Content-Type: multipart/mixed; boundary=\"a\\\\b\r\n"
+             " c\"\r\n\r\n--a\\b c\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n"
+             "\r\n=FF\r\n=2D-ab c"),
+       "a quoted boundary unquoted and unfolded");
+
     ok(convert_str("Content-Type: multipart/mixed\r\n\r\n"
                    "--b\r\n\r\n\xff\r\n")
        && is("Content-Type: multipart/mixed\r\n"
