@@ -635,7 +635,10 @@ ngx_mail_queue_report_delimiter(ngx_mail_queue_report_out_t *o, int close)
 }
 
 
-/* our own text, ASCII without line ends */
+/*
+ * Our own text, ASCII without line ends.  It may follow a long value
+ * from outside near the end of a line: then the line is folded first.
+ */
 
 static void
 ngx_mail_queue_report_raw(ngx_mail_queue_report_out_t *o, const char *s)
@@ -643,6 +646,12 @@ ngx_mail_queue_report_raw(ngx_mail_queue_report_out_t *o, const char *s)
     size_t  len;
 
     len = strlen(s);
+
+    if (o->col > 0 && o->col + len > NGX_MAIL_QUEUE_REPORT_LINE_MAX) {
+        ngx_mail_queue_report_crlf(o);
+        *o->pos++ = ' ';
+        o->col = 1;
+    }
 
     memcpy(o->pos, s, len);
     o->pos += len;
@@ -772,15 +781,8 @@ ngx_mail_queue_report_address(ngx_mail_queue_report_out_t *o,
             continue;
         }
 
+        /* written whole: raw() folds before it, never inside */
         snprintf(hex, sizeof(hex), "\\x{%lX}", cp);
-
-        /* the whole escape on one line: a fold inside would break it */
-        if (o->col + strlen(hex) > NGX_MAIL_QUEUE_REPORT_LINE_MAX) {
-            ngx_mail_queue_report_crlf(o);
-            *o->pos++ = ' ';
-            o->col = 1;
-        }
-
         ngx_mail_queue_report_raw(o, hex);
     }
 }

@@ -494,6 +494,23 @@ test_report_long(void)
     ok(has("\r\nX-Bare: lf\r\nX-Cr: cr\r\n\r\n\r\nbody "),
        "long: bare LF and CR made CRLF");
 
+    /* our text after a value that ends near the line's limit */
+    memset(diag, 'a', 975);
+    memcpy(diag + 975, "@example.org", 12);
+    rcpt.address.len = 987;
+    rcpt.address.data = (unsigned char *) diag;
+    rcpt.remote_mta = rcpt.address;
+
+    ok(report(&r) && has("@example.org\r\n >: failed, host aaa"),
+       "long: our text after a long address folded");
+
+    memcpy(diag + 970, "\xc3\xb6", 2);
+
+    ok(report(&r) && has("aaa\\x{F6}aaa"), "long: a long UTF-8 address");
+
+    rcpt.address = str("bob@example.org");
+    rcpt.remote_mta.len = 0;
+
     /* no line end at all: one is added */
     r.message = str("Subject: x");
     r.ret_full = 0;
