@@ -69,7 +69,7 @@ typedef struct {
 
 static int ngx_mail_queue_downgrade_entity(ngx_mail_queue_downgrade_t *d,
     const unsigned char *p, const unsigned char *end, unsigned depth,
-    int digest);
+    int message, int digest);
 static int ngx_mail_queue_downgrade_multipart(ngx_mail_queue_downgrade_t *d,
     ngx_mail_queue_header_t *h, const unsigned char *end, unsigned depth);
 static const unsigned char *ngx_mail_queue_downgrade_delimiter(
@@ -135,7 +135,7 @@ ngx_mail_queue_downgrade_size(const unsigned char *msg, size_t len)
     d.out = NULL;
     d.len = 0;
 
-    if (ngx_mail_queue_downgrade_entity(&d, msg, msg + len, 0, 0) != 0) {
+    if (ngx_mail_queue_downgrade_entity(&d, msg, msg + len, 0, 1, 0) != 0) {
         return 0;
     }
 
@@ -158,25 +158,29 @@ ngx_mail_queue_downgrade(const unsigned char *msg, size_t len,
     d.out = NULL;
     d.len = 0;
 
-    if (ngx_mail_queue_downgrade_entity(&d, msg, msg + len, 0, 0) != 0) {
+    if (ngx_mail_queue_downgrade_entity(&d, msg, msg + len, 0, 1, 0) != 0) {
         return (size_t) -1;
     }
 
     d.out = out;
     d.len = 0;
 
-    (void) ngx_mail_queue_downgrade_entity(&d, msg, msg + len, 0, 0);
+    (void) ngx_mail_queue_downgrade_entity(&d, msg, msg + len, 0, 1, 0);
 
     return d.len;
 }
 
 
-/* one entity, its header and its body: 0, or -1 if not convertible */
+/*
+ * One entity, its header and its body: 0, or -1 if not convertible.
+ * "message": it is a message (the whole, or a message/rfc822 body), not
+ * a body part; "digest": it is a part of a multipart/digest.
+ */
 
 static int
 ngx_mail_queue_downgrade_entity(ngx_mail_queue_downgrade_t *d,
     const unsigned char *p, const unsigned char *end, unsigned depth,
-    int digest)
+    int message, int digest)
 {
     ngx_mail_queue_header_t  h;
 
@@ -212,7 +216,7 @@ ngx_mail_queue_downgrade_entity(ngx_mail_queue_downgrade_t *d,
 
         if (h.type == NGX_MAIL_QUEUE_PART_RFC822) {
             return ngx_mail_queue_downgrade_entity(d, h.body, end, depth + 1,
-                                                   0);
+                                                   1, 0);
         }
 
         return ngx_mail_queue_downgrade_multipart(d, &h, end, depth);
@@ -227,11 +231,11 @@ ngx_mail_queue_downgrade_entity(ngx_mail_queue_downgrade_t *d,
 
         /*
          * RFC 2045 4: without MIME-Version the new field would not be
-         * read as MIME; only the message's own header needs it.
+         * read as MIME; a message's header needs it, a body part's not.
          */
         ngx_mail_queue_downgrade_copy_header(d, p, h.body,
                                              "quoted-printable",
-                                             h.mime_version || depth > 0);
+                                             h.mime_version || !message);
         ngx_mail_queue_downgrade_qp(d, h.body, end);
         return 0;
     }
@@ -271,7 +275,7 @@ ngx_mail_queue_downgrade_multipart(ngx_mail_queue_downgrade_t *d,
 
         if (ngx_mail_queue_downgrade_entity(d, part,
                                             part_end ? part_end : end,
-                                            depth + 1,
+                                            depth + 1, 0,
                                             h->type
                                             == NGX_MAIL_QUEUE_PART_DIGEST)
             != 0)

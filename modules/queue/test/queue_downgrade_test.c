@@ -344,6 +344,7 @@ test_downgrade_multipart(void)
         "Content-Type: message/rfc822\r\n"
         "\r\n"
         "Subject: inner\r\n"
+        "MIME-Version: 1.0\r\n"
         "Content-Transfer-Encoding: quoted-printable\r\n"
         "\r\n"
         "=E2=82=AC\r\n"
@@ -358,6 +359,7 @@ test_downgrade_multipart(void)
                    "--d\r\nContent-Type: text/plain\r\n\r\n\xc3\xa9\r\n--d--")
        && is("Content-Type: multipart/digest; boundary=d\r\n\r\n"
              "--d\r\n\r\nSubject: m\r\n"
+             "MIME-Version: 1.0\r\n"
              "Content-Transfer-Encoding: quoted-printable\r\n"
              "\r\n=C3=A9\r\n"
              "--d\r\nContent-Type: text/plain\r\n"
