@@ -24,7 +24,7 @@ packages=(
     libhiredis-dev libcrypt-dev libssl-dev libc-ares-dev
     redis-server redis-tools
     perl libmail-imapclient-perl libio-socket-ssl-perl libauthen-sasl-perl
-    libnet-dns-perl fetchmail curl isync mutt
+    libnet-dns-perl libmime-tools-perl fetchmail curl isync mutt
     dnsmasq-base
 )
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build and run the delivery queue's libFuzzer targets, one after the
-# other, on one core: the SMTP reply parser and the DNS answer handling
-# (through c-ares's parsers).
+# other, on one core: the SMTP reply parser, the DNS answer handling
+# (through c-ares's parsers), the delivery status notifications (a
+# remote server's text in them) and the 8BITMIME to 7 bit conversion,
+# alone and against the MIME library's reading of it.
 #   fuzz/run-queue.sh [seconds]     (per target, default 300)
 # Needs clang (Debian package "clang", with libFuzzer) and
 # libc-ares-dev; installs them if missing.  Crashes land in
@@ -26,15 +28,16 @@ mkdir -p "$OUT"
 make -s -C "$TOP/modules/queue" fuzz O="$OUT"
 
 # the longest input each target looks at: a reply of BYTES_MAX and
-# more; a DNS answer over TCP
-for target in reply:20480 dns:65540; do
+# more; a DNS answer over TCP; a report's values and a message
+for target in reply:20480 dns:65540 report:16384 downgrade:65536 \
+        downgrade-mime:65536; do
     name=${target%%:*}
     max_len=${target##*:}
-    dir=$TOP/fuzz/out/queue_$name
+    dir=$TOP/fuzz/out/queue_${name//-/_}
     mkdir -p "$dir/corpus"
     echo "== queue-$name-fuzz for $SECONDS_TO_RUN s"
     (cd "$dir" && "$OUT/queue-$name-fuzz" \
         -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
         -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$dir/" \
-        corpus "$TOP/fuzz/corpus/queue_$name")
+        corpus "$TOP/fuzz/corpus/queue_${name//-/_}")
 done

@@ -16,6 +16,12 @@
 #include "ngx_mail_queue_downgrade.h"
 
 
+/*
+ * A quoted boundary with quoted-pairs or folds is copied unquoted: into
+ * this many octets, which the 70 of RFC 2046 5.1.1 fit with room.
+ */
+#define NGX_MAIL_QUEUE_DOWNGRADE_QUOTED  256
+
 /* RFC 2045 6.7 (5): encoded lines of at most 76 characters */
 #define NGX_MAIL_QUEUE_QP_LINE  76
 
@@ -57,12 +63,13 @@ typedef struct {
     ngx_mail_queue_cte_e        cte;
     const unsigned char        *boundary;
     size_t                      boundary_len;
+    unsigned char               boundary_buf[NGX_MAIL_QUEUE_DOWNGRADE_QUOTED];
 } ngx_mail_queue_header_t;
 
 
 static int ngx_mail_queue_downgrade_entity(ngx_mail_queue_downgrade_t *d,
     const unsigned char *p, const unsigned char *end, unsigned depth,
-    int digest);
+    int message, int digest);
 static int ngx_mail_queue_downgrade_multipart(ngx_mail_queue_downgrade_t *d,
     ngx_mail_queue_header_t *h, const unsigned char *end, unsigned depth);
 static const unsigned char *ngx_mail_queue_downgrade_delimiter(
@@ -76,6 +83,10 @@ static void ngx_mail_queue_downgrade_type(ngx_mail_queue_header_t *h,
     const unsigned char *p, const unsigned char *end);
 static void ngx_mail_queue_downgrade_params(ngx_mail_queue_header_t *h,
     const unsigned char *p, const unsigned char *end);
+static const unsigned char *ngx_mail_queue_downgrade_quoted_end(
+    const unsigned char *p, const unsigned char *end);
+static void ngx_mail_queue_downgrade_boundary(ngx_mail_queue_header_t *h,
+    const unsigned char *p, const unsigned char *end, int quoted);
 static void ngx_mail_queue_downgrade_cte(ngx_mail_queue_header_t *h,
     const unsigned char *p, const unsigned char *end);
 static void ngx_mail_queue_downgrade_copy_header(
@@ -124,7 +135,7 @@ ngx_mail_queue_downgrade_size(const unsigned char *msg, size_t len)
     d.out = NULL;
     d.len = 0;
 
-    if (ngx_mail_queue_downgrade_entity(&d, msg, msg + len, 0, 0) != 0) {
+    if (ngx_mail_queue_downgrade_entity(&d, msg, msg + len, 0, 1, 0) != 0) {
         return 0;
     }
 
@@ -147,25 +158,29 @@ ngx_mail_queue_downgrade(const unsigned char *msg, size_t len,
     d.out = NULL;
     d.len = 0;
 
-    if (ngx_mail_queue_downgrade_entity(&d, msg, msg + len, 0, 0) != 0) {
+    if (ngx_mail_queue_downgrade_entity(&d, msg, msg + len, 0, 1, 0) != 0) {
         return (size_t) -1;
     }
 
     d.out = out;
     d.len = 0;
 
-    (void) ngx_mail_queue_downgrade_entity(&d, msg, msg + len, 0, 0);
+    (void) ngx_mail_queue_downgrade_entity(&d, msg, msg + len, 0, 1, 0);
 
     return d.len;
 }
 
 
-/* one entity, its header and its body: 0, or -1 if not convertible */
+/*
+ * One entity, its header and its body: 0, or -1 if not convertible.
+ * "message": it is a message (the whole, or a message/rfc822 body), not
+ * a body part; "digest": it is a part of a multipart/digest.
+ */
 
 static int
 ngx_mail_queue_downgrade_entity(ngx_mail_queue_downgrade_t *d,
     const unsigned char *p, const unsigned char *end, unsigned depth,
-    int digest)
+    int message, int digest)
 {
     ngx_mail_queue_header_t  h;
 
@@ -201,7 +216,7 @@ ngx_mail_queue_downgrade_entity(ngx_mail_queue_downgrade_t *d,
 
         if (h.type == NGX_MAIL_QUEUE_PART_RFC822) {
             return ngx_mail_queue_downgrade_entity(d, h.body, end, depth + 1,
-                                                   0);
+                                                   1, 0);
         }
 
         return ngx_mail_queue_downgrade_multipart(d, &h, end, depth);
@@ -216,11 +231,11 @@ ngx_mail_queue_downgrade_entity(ngx_mail_queue_downgrade_t *d,
 
         /*
          * RFC 2045 4: without MIME-Version the new field would not be
-         * read as MIME; only the message's own header needs it.
+         * read as MIME; a message's header needs it, a body part's not.
          */
         ngx_mail_queue_downgrade_copy_header(d, p, h.body,
                                              "quoted-printable",
-                                             h.mime_version || depth > 0);
+                                             h.mime_version || !message);
         ngx_mail_queue_downgrade_qp(d, h.body, end);
         return 0;
     }
@@ -260,7 +275,7 @@ ngx_mail_queue_downgrade_multipart(ngx_mail_queue_downgrade_t *d,
 
         if (ngx_mail_queue_downgrade_entity(d, part,
                                             part_end ? part_end : end,
-                                            depth + 1,
+                                            depth + 1, 0,
                                             h->type
                                             == NGX_MAIL_QUEUE_PART_DIGEST)
             != 0)
@@ -279,10 +294,14 @@ ngx_mail_queue_downgrade_multipart(ngx_mail_queue_downgrade_t *d,
 
 
 /*
- * The next delimiter line at or after p, at a line start: returns where
- * the content before it ends (before the line end that precedes it, or
- * p itself), *next where the following part begins, *close for the
- * close delimiter.  NULL when there is none.
+ * The next delimiter line at or after p: a line that begins with "--"
+ * and the boundary.  RFC 2046 5.1.1 has the rest of the line be white
+ * space, but tells implementors that the boundary at the line's start
+ * suffices, as parsers have it: so it is here, for the parts seen to
+ * be the parts a reader sees.  Returns where the content before it ends
+ * (before the line end that precedes it, or p itself), *next where the
+ * following part begins, *close for the close delimiter.  NULL when
+ * there is none.
  */
 
 static const unsigned char *
@@ -294,55 +313,38 @@ ngx_mail_queue_downgrade_delimiter(ngx_mail_queue_header_t *h,
     const unsigned char  *line, *q, *content_end;
 
     len = h->boundary_len;
-    line = p;
 
-    while (line < end) {
-        q = line;
-
-        if ((size_t) (end - q) >= len + 2 && q[0] == '-' && q[1] == '-'
-            && memcmp(q + 2, h->boundary, len) == 0)
+    for (line = p; line < end;
+         line = ngx_mail_queue_downgrade_line_end(line, end))
+    {
+        if ((size_t) (end - line) < len + 2 || line[0] != '-'
+            || line[1] != '-' || memcmp(line + 2, h->boundary, len) != 0)
         {
-            q += len + 2;
-
-            if (end - q >= 2 && q[0] == '-' && q[1] == '-') {
-                *close = 1;
-                *next = end;
-
-            } else {
-                while (q < end && (*q == ' ' || *q == '\t')) {
-                    q++;
-                }
-
-                if (q < end && *q != '\r' && *q != '\n') {
-                    goto next_line;
-                }
-
-                if (q < end && *q == '\r'
-                    && (end - q < 2 || q[1] != '\n'))
-                {
-                    goto next_line;
-                }
-
-                *close = 0;
-                *next = ngx_mail_queue_downgrade_line_end(q, end);
-            }
-
-            content_end = line;
-
-            if (content_end > p && content_end[-1] == '\n') {
-                content_end--;
-
-                if (content_end > p && content_end[-1] == '\r') {
-                    content_end--;
-                }
-            }
-
-            return content_end;
+            continue;
         }
 
-    next_line:
+        q = line + len + 2;
 
-        line = ngx_mail_queue_downgrade_line_end(line, end);
+        if (end - q >= 2 && q[0] == '-' && q[1] == '-') {
+            *close = 1;
+            *next = end;
+
+        } else {
+            *close = 0;
+            *next = ngx_mail_queue_downgrade_line_end(q, end);
+        }
+
+        content_end = line;
+
+        if (content_end > p && content_end[-1] == '\n') {
+            content_end--;
+
+            if (content_end > p && content_end[-1] == '\r') {
+                content_end--;
+            }
+        }
+
+        return content_end;
     }
 
     return NULL;
@@ -415,7 +417,12 @@ ngx_mail_queue_downgrade_field(ngx_mail_queue_header_t *h,
 }
 
 
-/* RFC 2045 5.1: type "/" subtype *(";" parameter) */
+/*
+ * RFC 2045 5.1: type "/" subtype *(";" parameter).  A field with a
+ * type, even one without subtype, names the part's type, as in the
+ * MIME library: an IMAP client is shown the same tree that is
+ * converted here.
+ */
 
 static void
 ngx_mail_queue_downgrade_type(ngx_mail_queue_header_t *h,
@@ -425,17 +432,20 @@ ngx_mail_queue_downgrade_type(ngx_mail_queue_header_t *h,
 
     type = ngx_mail_queue_downgrade_cfws(p, end);
     type_end = ngx_mail_queue_downgrade_token(type, end);
-    p = ngx_mail_queue_downgrade_cfws(type_end, end);
 
-    if (type == type_end || p == end || *p != '/') {
+    if (type == type_end) {
         return;
     }
 
-    subtype = ngx_mail_queue_downgrade_cfws(p + 1, end);
-    subtype_end = ngx_mail_queue_downgrade_token(subtype, end);
+    h->type = NGX_MAIL_QUEUE_PART_LEAF;
 
-    if (subtype == subtype_end) {
-        return;
+    p = ngx_mail_queue_downgrade_cfws(type_end, end);
+    subtype = p;
+    subtype_end = p;
+
+    if (p < end && *p == '/') {
+        subtype = ngx_mail_queue_downgrade_cfws(p + 1, end);
+        subtype_end = ngx_mail_queue_downgrade_token(subtype, end);
     }
 
     if (ngx_mail_queue_downgrade_is(type, type_end - type, "multipart")) {
@@ -459,23 +469,17 @@ ngx_mail_queue_downgrade_type(ngx_mail_queue_header_t *h,
                                               "rfc822")
                   ? NGX_MAIL_QUEUE_PART_RFC822
                   : NGX_MAIL_QUEUE_PART_MESSAGE;
-        return;
     }
-
-    h->type = NGX_MAIL_QUEUE_PART_LEAF;
 }
 
 
-/*
- * The boundary among the parameters.  A quoted value is taken between
- * its quotes: RFC 2046 5.1.1's bchars have no backslash, so a value
- * with one, or a boundary of the wrong length, is no boundary.
- */
+/* the boundary among the parameters */
 
 static void
 ngx_mail_queue_downgrade_params(ngx_mail_queue_header_t *h,
     const unsigned char *p, const unsigned char *end)
 {
+    int                   quoted;
     const unsigned char  *name, *name_end, *value, *value_end;
 
     for ( ;; ) {
@@ -495,25 +499,12 @@ ngx_mail_queue_downgrade_params(ngx_mail_queue_header_t *h,
 
         p = ngx_mail_queue_downgrade_cfws(p + 1, end);
 
-        if (p < end && *p == '"') {
+        quoted = (p < end && *p == '"');
+
+        if (quoted) {
             value = p + 1;
-            value_end = value;
-
-            while (value_end < end && *value_end != '"') {
-                if (*value_end == '\\' || *value_end == '\r'
-                    || *value_end == '\n')
-                {
-                    return;
-                }
-
-                value_end++;
-            }
-
-            if (value_end == end) {
-                return;
-            }
-
-            p = value_end + 1;
+            value_end = ngx_mail_queue_downgrade_quoted_end(value, end);
+            p = (value_end < end) ? value_end + 1 : end;
 
         } else {
             value = p;
@@ -522,16 +513,74 @@ ngx_mail_queue_downgrade_params(ngx_mail_queue_header_t *h,
         }
 
         if (ngx_mail_queue_downgrade_is(name, name_end - name, "boundary")) {
-            if (value_end > value
-                && value_end - value <= NGX_MAIL_QUEUE_DOWNGRADE_BOUNDARY_MAX)
-            {
-                h->boundary = value;
-                h->boundary_len = value_end - value;
-            }
-
+            ngx_mail_queue_downgrade_boundary(h, value, value_end, quoted);
             return;
         }
     }
+}
+
+
+/* the closing quote, or end: an unclosed string runs to the end */
+
+static const unsigned char *
+ngx_mail_queue_downgrade_quoted_end(const unsigned char *p,
+    const unsigned char *end)
+{
+    for ( /* void */ ; p < end && *p != '"'; p++) {
+        if (*p == '\\' && p + 1 < end) {
+            p++;
+        }
+    }
+
+    return p;
+}
+
+
+/*
+ * RFC 5322 3.2.4: a quoted value without its quoted-pairs' backslashes
+ * and its folds' line ends.  Only when there are some is it copied,
+ * and then only when it fits; else the part has no boundary.
+ */
+
+static void
+ngx_mail_queue_downgrade_boundary(ngx_mail_queue_header_t *h,
+    const unsigned char *p, const unsigned char *end, int quoted)
+{
+    size_t  n;
+
+    if (p == end) {
+        return;
+    }
+
+    h->boundary = p;
+    h->boundary_len = end - p;
+
+    if (!quoted
+        || (memchr(p, '\\', end - p) == NULL
+            && memchr(p, '\r', end - p) == NULL
+            && memchr(p, '\n', end - p) == NULL))
+    {
+        return;
+    }
+
+    for (n = 0; p < end; p++) {
+        if (*p == '\\' && p + 1 < end) {
+            p++;
+
+        } else if (*p == '\r' || *p == '\n') {
+            continue;
+        }
+
+        if (n == NGX_MAIL_QUEUE_DOWNGRADE_QUOTED) {
+            h->boundary = NULL;
+            return;
+        }
+
+        h->boundary_buf[n++] = *p;
+    }
+
+    h->boundary = (n > 0) ? h->boundary_buf : NULL;
+    h->boundary_len = n;
 }
 
 

@@ -18,6 +18,11 @@
  * encoding, which is broken; an 8-bit "message" other than rfc822
  * (RFC 2046 5.2.2, 5.2.3 want them 7bit); nesting deeper than DEPTH.
  *
+ * The parts are the ones the MIME library (modules/mime) finds, so that
+ * what is converted is what IMAP clients are shown: a line that begins
+ * with "--" and the boundary is a delimiter (RFC 2046 5.1.1's note to
+ * implementors), the first Content-Type field counts.
+ *
  * The preamble and epilogue of a multipart are not part of any body
  * (RFC 2046 5.1.1: "to be ignored"): their 8-bit octets are shown as
  * "?" rather than failing the message for them.
@@ -42,9 +47,6 @@
 
 /* the deepest nesting of multiparts and messages walked into */
 #define NGX_MAIL_QUEUE_DOWNGRADE_DEPTH  32
-
-/* RFC 2046 5.1.1 allows 70; a little more is tolerated */
-#define NGX_MAIL_QUEUE_DOWNGRADE_BOUNDARY_MAX  200
 
 
 /* 1 when the message has an octet above 127 or a NUL, else 0 */

@@ -37,7 +37,6 @@ typedef enum {
 
 
 typedef struct {
-    unsigned char              *start;
     unsigned char              *pos;
     size_t                      col;
     unsigned                    kind;   /* the worst action */
@@ -190,7 +189,6 @@ ngx_mail_queue_report_write(const ngx_mail_queue_report_t *r,
     for (attempt = 0; attempt < NGX_MAIL_QUEUE_REPORT_ATTEMPTS; attempt++) {
         ngx_mail_queue_report_boundary(r->boundary_seed, attempt, o.boundary);
 
-        o.start = buf;
         o.pos = buf;
         o.col = 0;
 
@@ -336,8 +334,7 @@ ngx_mail_queue_report_human(const ngx_mail_queue_report_t *r,
     ngx_mail_queue_report_crlf(o);
 
     ngx_mail_queue_report_raw(o, "This is the mail system at ");
-    ngx_mail_queue_report_value(o, &r->reporting_mta,
-                                show_atom);
+    ngx_mail_queue_report_value(o, &r->reporting_mta, show_atom);
     ngx_mail_queue_report_raw(o, ".");
     ngx_mail_queue_report_crlf(o);
     ngx_mail_queue_report_crlf(o);
@@ -348,8 +345,10 @@ ngx_mail_queue_report_human(const ngx_mail_queue_report_t *r,
         ngx_mail_queue_report_raw(o, "Your message could not be delivered"
                                   " to one or more recipients.");
         ngx_mail_queue_report_crlf(o);
-        ngx_mail_queue_report_raw(o, "It is attached below, with the"
-                                  " reasons the receiving systems gave.");
+        ngx_mail_queue_report_raw(o, o->full ? "It is attached below,"
+                                  " after the reasons given for each."
+                                  : "Its header is attached below,"
+                                  " after the reasons given for each.");
         break;
 
     case NGX_MAIL_QUEUE_REPORT_DELAYED:
@@ -380,8 +379,7 @@ ngx_mail_queue_report_human(const ngx_mail_queue_report_t *r,
     if (r->queue_id.len) {
         ngx_mail_queue_report_crlf(o);
         ngx_mail_queue_report_raw(o, "Its queue ID here is ");
-        ngx_mail_queue_report_value(o, &r->queue_id,
-                                    show_atom);
+        ngx_mail_queue_report_value(o, &r->queue_id, show_atom);
         ngx_mail_queue_report_raw(o, ".");
         ngx_mail_queue_report_crlf(o);
     }
@@ -403,15 +401,13 @@ ngx_mail_queue_report_human_rcpt(ngx_mail_queue_report_out_t *o,
              ? (unsigned) rcpt->action : NGX_MAIL_QUEUE_REPORT_FAILED;
 
     ngx_mail_queue_report_raw(o, "<");
-    ngx_mail_queue_report_value(o, &rcpt->address,
-                                show_utf8);
+    ngx_mail_queue_report_value(o, &rcpt->address, show_utf8);
     ngx_mail_queue_report_raw(o, ">: ");
     ngx_mail_queue_report_raw(o, ngx_mail_queue_report_actions[action]);
 
     if (rcpt->remote_mta.len) {
         ngx_mail_queue_report_raw(o, ", host ");
-        ngx_mail_queue_report_value(o, &rcpt->remote_mta,
-                                    show_atom);
+        ngx_mail_queue_report_value(o, &rcpt->remote_mta, show_atom);
         ngx_mail_queue_report_raw(o, rcpt->diagnostic.len ? " said:"
                                                           : "");
     }
@@ -440,19 +436,7 @@ ngx_mail_queue_report_status(const ngx_mail_queue_report_t *r,
     ngx_mail_queue_report_crlf(o);
     ngx_mail_queue_report_crlf(o);
 
-    /* RFC 3461 6.3 (b): our name, and "dns" as we believe it is one */
-    ngx_mail_queue_report_raw(o, "Reporting-MTA: dns; ");
-    ngx_mail_queue_report_value(o, &r->reporting_mta,
-                                show_atom);
-    ngx_mail_queue_report_crlf(o);
-
-    /* RFC 3464 2.4: an extension field, as Postfix has its queue id */
-    if (r->queue_id.len) {
-        ngx_mail_queue_report_raw(o, "X-Queue-ID: ");
-        ngx_mail_queue_report_value(o, &r->queue_id,
-                                    show_atom);
-        ngx_mail_queue_report_crlf(o);
-    }
+    /* in the order of RFC 3464 2.2's grammar */
 
     /* RFC 3461 6.3 (a): the ENVID, xtext decoded */
     if (r->envid.len) {
@@ -461,9 +445,21 @@ ngx_mail_queue_report_status(const ngx_mail_queue_report_t *r,
         ngx_mail_queue_report_crlf(o);
     }
 
+    /* RFC 3461 6.3 (b): our name, and "dns" as we believe it is one */
+    ngx_mail_queue_report_raw(o, "Reporting-MTA: dns; ");
+    ngx_mail_queue_report_value(o, &r->reporting_mta, show_atom);
+    ngx_mail_queue_report_crlf(o);
+
     if (r->arrival > 0) {
         ngx_mail_queue_report_raw(o, "Arrival-Date: ");
         ngx_mail_queue_report_date(o, r->arrival);
+        ngx_mail_queue_report_crlf(o);
+    }
+
+    /* RFC 3464 2.4: an extension field, as Postfix has its queue id */
+    if (r->queue_id.len) {
+        ngx_mail_queue_report_raw(o, "X-Queue-ID: ");
+        ngx_mail_queue_report_value(o, &r->queue_id, show_atom);
         ngx_mail_queue_report_crlf(o);
     }
 
@@ -503,8 +499,7 @@ ngx_mail_queue_report_status_rcpt(ngx_mail_queue_report_out_t *o,
     ngx_mail_queue_report_raw(o, "Status: ");
 
     if (ngx_mail_queue_report_status_valid(&rcpt->status)) {
-        ngx_mail_queue_report_value(o, &rcpt->status,
-                                    show_atom);
+        ngx_mail_queue_report_value(o, &rcpt->status, show_atom);
 
     } else {
         ngx_mail_queue_report_raw(o,
@@ -516,8 +511,7 @@ ngx_mail_queue_report_status_rcpt(ngx_mail_queue_report_out_t *o,
 
     if (rcpt->remote_mta.len) {
         ngx_mail_queue_report_raw(o, "Remote-MTA: dns; ");
-        ngx_mail_queue_report_value(o, &rcpt->remote_mta,
-                                    show_atom);
+        ngx_mail_queue_report_value(o, &rcpt->remote_mta, show_atom);
         ngx_mail_queue_report_crlf(o);
     }
 
@@ -641,7 +635,10 @@ ngx_mail_queue_report_delimiter(ngx_mail_queue_report_out_t *o, int close)
 }
 
 
-/* our own text, ASCII without line ends */
+/*
+ * Our own text, ASCII without line ends.  It may follow a long value
+ * from outside near the end of a line: then the line is folded first.
+ */
 
 static void
 ngx_mail_queue_report_raw(ngx_mail_queue_report_out_t *o, const char *s)
@@ -649,6 +646,12 @@ ngx_mail_queue_report_raw(ngx_mail_queue_report_out_t *o, const char *s)
     size_t  len;
 
     len = strlen(s);
+
+    if (o->col > 0 && o->col + len > NGX_MAIL_QUEUE_REPORT_LINE_MAX) {
+        ngx_mail_queue_report_crlf(o);
+        *o->pos++ = ' ';
+        o->col = 1;
+    }
 
     memcpy(o->pos, s, len);
     o->pos += len;
@@ -757,9 +760,10 @@ ngx_mail_queue_report_address(ngx_mail_queue_report_out_t *o,
     unsigned long         cp;
     const unsigned char  *p;
 
+    /* a quoted local part may hold spaces (RFC 5321 4.1.2) */
     if (!ngx_mail_queue_report_has_8bit(address->data, address->len)) {
         ngx_mail_queue_report_raw(o, "rfc822; ");
-        ngx_mail_queue_report_value(o, address, show_atom);
+        ngx_mail_queue_report_value(o, address, show_text);
         return;
     }
 
@@ -777,15 +781,8 @@ ngx_mail_queue_report_address(ngx_mail_queue_report_out_t *o,
             continue;
         }
 
+        /* written whole: raw() folds before it, never inside */
         snprintf(hex, sizeof(hex), "\\x{%lX}", cp);
-
-        /* the whole escape on one line: a fold inside would break it */
-        if (o->col + strlen(hex) > NGX_MAIL_QUEUE_REPORT_LINE_MAX) {
-            ngx_mail_queue_report_crlf(o);
-            *o->pos++ = ' ';
-            o->col = 1;
-        }
-
         ngx_mail_queue_report_raw(o, hex);
     }
 }

@@ -233,8 +233,8 @@ test_downgrade_refused(void)
     p = deep;
 
     for (i = 0; i < 40; i++) {
-        p += sprintf(p, "Content-Type: multipart/mixed; boundary=b%zu\r\n"
-                     "\r\n--b%zu\r\n", i, i);
+        p += sprintf(p, "Content-Type: multipart/mixed; boundary=b%zux\r\n"
+                     "\r\n--b%zux\r\n", i, i);
     }
 
     p += sprintf(p, "\r\n\xff\r\n");
@@ -244,8 +244,8 @@ test_downgrade_refused(void)
     p = deep;
 
     for (i = 0; i < 20; i++) {
-        p += sprintf(p, "Content-Type: multipart/mixed; boundary=b%zu\r\n"
-                     "\r\n--b%zu\r\n", i, i);
+        p += sprintf(p, "Content-Type: multipart/mixed; boundary=b%zux\r\n"
+                     "\r\n--b%zux\r\n", i, i);
     }
 
     p += sprintf(p, "\r\n\xff\r\n");
@@ -344,6 +344,7 @@ test_downgrade_multipart(void)
         "Content-Type: message/rfc822\r\n"
         "\r\n"
         "Subject: inner\r\n"
+        "MIME-Version: 1.0\r\n"
         "Content-Transfer-Encoding: quoted-printable\r\n"
         "\r\n"
         "=E2=82=AC\r\n"
@@ -358,6 +359,7 @@ test_downgrade_multipart(void)
                    "--d\r\nContent-Type: text/plain\r\n\r\n\xc3\xa9\r\n--d--")
        && is("Content-Type: multipart/digest; boundary=d\r\n\r\n"
              "--d\r\n\r\nSubject: m\r\n"
+             "MIME-Version: 1.0\r\n"
              "Content-Transfer-Encoding: quoted-printable\r\n"
              "\r\n=C3=A9\r\n"
              "--d\r\nContent-Type: text/plain\r\n"
@@ -370,12 +372,24 @@ test_downgrade_multipart(void)
        == -1, "a part without blank line has 8-bit in its header");
 
     ok(convert_str("Content-Type: multipart/mixed; boundary=b\r\n\r\n"
-                   "--b\r\n\r\n\xff\r\n--bx\r\n--b--junk\r\nafter")
+                   "--b\r\n\r\n\xff\r\n--bx\xff\r\n\r\n\xfe\r\n"
+                   "--b--junk\xff\r\nafter\xff")
        && is("Content-Type: multipart/mixed; boundary=b\r\n\r\n"
              "--b\r\n"
              "Content-Transfer-Encoding: quoted-printable\r\n"
-             "\r\n=FF\r\n=2D-bx\r\n--b--junk\r\nafter"),
-       "a longer boundary is content; a close delimiter ends the parts");
+             "\r\n=FF\r\n--bx?\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n"
+             "\r\n=FE\r\n--b--junk?\r\nafter?"),
+       "the boundary at a line's start is a delimiter (RFC 2046 5.1.1)");
+
+    /* the boundary is a\b c: a quoted-pair and a fold inside quotes */
+    ok(convert_str("Content-Type: multipart/mixed; boundary=\"a\\\\b\r\n"
+                   " c\"\r\n\r\n--a\\b c\r\n\r\n\xff\r\n--ab c")
+       && is("Content-Type: multipart/mixed; boundary=\"a\\\\b\r\n"
+             " c\"\r\n\r\n--a\\b c\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n"
+             "\r\n=FF\r\n=2D-ab c"),
+       "a quoted boundary unquoted and unfolded");
 
     ok(convert_str("Content-Type: multipart/mixed\r\n\r\n"
                    "--b\r\n\r\n\xff\r\n")

@@ -125,12 +125,12 @@ well_formed(void)
         return 0;
     }
 
-    b = find(out, out_len, "boundary=\"", 10);
+    b = find(out, out_len, "\r\n\tboundary=\"", 13);
     if (b == NULL) {
         return 0;
     }
 
-    b += 10;
+    b += 13;
     e = memchr(b, '"', out + out_len - b);
 
     if (e == NULL || (size_t) (e - b) >= sizeof(boundary)
@@ -253,10 +253,10 @@ test_report_bounce(void)
        "bounce: text, local reason");
 
     ok(has("Content-Type: message/delivery-status\r\n\r\n"
-           "Reporting-MTA: dns; mx.example.com\r\n"
-           "X-Queue-ID: q1a2b3\r\n"
            "Original-Envelope-Id: QQ=314\r\n"
+           "Reporting-MTA: dns; mx.example.com\r\n"
            "Arrival-Date: Mon, 23 Nov 2026 14:04:07 +0000\r\n"
+           "X-Queue-ID: q1a2b3\r\n"
            "\r\n"
            "Final-Recipient: rfc822; bob@example.org\r\n"
            "Action: failed\r\n"
@@ -430,7 +430,7 @@ test_report_injection(void)
        "injection: remote MTA");
     ok(has("Original-Recipient: rfc822;x+0D+0AX-Evil:+204@example.org\r\n"),
        "injection: ORCPT decoding to a control stays xtext");
-    ok(has("Final-Recipient: rfc822; bob@example.org??X-Evil:?1\r\n"),
+    ok(has("Final-Recipient: rfc822; bob@example.org??X-Evil: 1\r\n"),
        "injection: Final-Recipient");
     ok(has("To: <alice@example.com>??X-Evil: 5>\r\n"), "injection: To");
 }
@@ -494,6 +494,23 @@ test_report_long(void)
     ok(has("\r\nX-Bare: lf\r\nX-Cr: cr\r\n\r\n\r\nbody "),
        "long: bare LF and CR made CRLF");
 
+    /* our text after a value that ends near the line's limit */
+    memset(diag, 'a', 975);
+    memcpy(diag + 975, "@example.org", 12);
+    rcpt.address.len = 987;
+    rcpt.address.data = (unsigned char *) diag;
+    rcpt.remote_mta = rcpt.address;
+
+    ok(report(&r) && has("@example.org\r\n >: failed, host aaa"),
+       "long: our text after a long address folded");
+
+    memcpy(diag + 970, "\xc3\xb6", 2);
+
+    ok(report(&r) && has("aaa\\x{F6}aaa"), "long: a long UTF-8 address");
+
+    rcpt.address = str("bob@example.org");
+    rcpt.remote_mta.len = 0;
+
     /* no line end at all: one is added */
     r.message = str("Subject: x");
     r.ret_full = 0;
@@ -543,6 +560,34 @@ test_report_utf8(void)
        "utf-8: remote text in ASCII");
     ok(has("boundary=\"=_report_") && occurs("8bit") == 2,
        "utf-8: the multipart is 8bit too");
+}
+
+
+static void
+test_report_quoted(void)
+{
+    ngx_mail_queue_report_t       r;
+    ngx_mail_queue_report_rcpt_t  rcpt;
+
+    memset(&rcpt, 0, sizeof(rcpt));
+
+    rcpt.address = str("\"john doe\"@example.org");
+    rcpt.action = NGX_MAIL_QUEUE_REPORT_FAILED;
+    rcpt.status = str("5.1.1");
+
+    base(&r, &rcpt, 1);
+
+    ok(report(&r)
+       && has("\r\nFinal-Recipient: rfc822; \"john doe\"@example.org\r\n")
+       && has("\r\n<\"john doe\"@example.org>: failed\r\n"),
+       "a quoted local part keeps its space");
+
+    rcpt.address = str("\"j\xc3\xb6rg x\"@example.org");
+
+    ok(report(&r)
+       && has("\r\nFinal-Recipient: utf-8; \"j\\x{F6}rg\\x{20}x\"@"
+              "example.org\r\n"),
+       "... in utf-8-addr-xtext as \\x{20}");
 }
 
 
@@ -629,6 +674,7 @@ test_report(void)
     test_report_injection();
     test_report_long();
     test_report_utf8();
+    test_report_quoted();
     test_report_boundary();
     test_report_status();
 
