@@ -226,11 +226,13 @@ ngx_mail_queue_smtp_next(ngx_mail_queue_smtp_t *sc)
 
     for ( ;; ) {
         if (sc->host >= sc->mx->nhosts) {
-            /* every host failed: the last reason stands for all */
-            ngx_mail_queue_smtp_settle_rest(sc,
-                (sc->error_code >= 500 && sc->error_code < 600
-                 && sc->mx->nhosts == 1 && sc->mx->hosts[0].naddrs == 1)
-                ? NGX_MAIL_QUEUE_RCPT_FAILED : NGX_MAIL_QUEUE_RCPT_DEFERRED,
+            /*
+             * every host failed before a transaction: the last reason
+             * stands for all, and it is temporary even when a server
+             * said 5xx to its greeting, EHLO or AUTH — a refusal of
+             * this connection, not of the mail; queue_lifetime ends it
+             */
+            ngx_mail_queue_smtp_settle_rest(sc, NGX_MAIL_QUEUE_RCPT_DEFERRED,
                 sc->error_code, &sc->error_status, &sc->error);
             ngx_mail_queue_smtp_finish(sc);
             return;
@@ -314,7 +316,8 @@ ngx_mail_queue_smtp_next(ngx_mail_queue_smtp_t *sc)
     c->log = sc->job->log;
     c->read->log = c->log;
     c->write->log = c->log;
-    c->read->handler = ngx_mail_queue_smtp_read_handler;
+    /* whichever event comes first tells how the connect went */
+    c->read->handler = ngx_mail_queue_smtp_connected;
     c->write->handler = ngx_mail_queue_smtp_connected;
 
     if (rc == NGX_AGAIN) {
@@ -327,15 +330,17 @@ ngx_mail_queue_smtp_next(ngx_mail_queue_smtp_t *sc)
 
 
 static void
-ngx_mail_queue_smtp_connected(ngx_event_t *wev)
+ngx_mail_queue_smtp_connected(ngx_event_t *ev)
 {
     int                     err;
     socklen_t               len;
+    ngx_event_t            *wev;
     ngx_connection_t       *c;
     ngx_mail_queue_smtp_t  *sc;
 
-    c = wev->data;
+    c = ev->data;
     sc = c->data;
+    wev = c->write;
 
     ngx_str_set(&sc->error_status, "4.4.1");
     sc->reply.code = 0;
@@ -364,6 +369,7 @@ ngx_mail_queue_smtp_connected(ngx_event_t *wev)
     }
 
     sc->connected = 1;
+    c->read->handler = ngx_mail_queue_smtp_read_handler;
     c->write->handler = ngx_mail_queue_smtp_write_handler;
 
     ngx_add_timer(c->read, sc->qcf->timeout);

@@ -1,0 +1,103 @@
+# A hosting setup: every outbound message goes to a smarthost
+# (queue_relayhost) with AUTH PLAIN (queue_relayhost_auth), no MX lookup.
+# The smarthost is a second instance of our own server, with its own
+# Redis, where the message must land in the outbound queue.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use MIME::Base64 qw(encode_base64);
+use MailTest qw(free_port client send_line reply_of);
+
+# the smarthost: submission with AUTH, its queue not running
+my $relay = MailTest->new;
+$relay->start_redis;
+my $relay_port = free_port();
+$relay->start_nginx(<<CONF, ports => [$relay_port]);
+    server {
+        listen 127.0.0.1:$relay_port;
+        protocol smtpd;
+        smtpd_role submission;
+        smtpd_auth_plaintext on;
+    }
+CONF
+# the smarthost's account is the sender's: submission allows no other
+$relay->add_user('demo@example.test', 'Relay-Pass-1');
+
+sub node {
+    my ($password) = @_;
+    my $t = MailTest->new;
+    $t->start_redis;
+    my $sub = free_port();
+    $t->start_nginx(<<CONF, ports => [$sub]);
+    queue_workers 1;
+    queue_relayhost 127.0.0.1:$relay_port;
+    queue_relayhost_auth demo\@example.test $password;
+    queue_tls off;
+    queue_poll_interval 100ms;
+    queue_retry 60s 60s;
+    server {
+        listen 127.0.0.1:$sub;
+        protocol smtpd;
+        smtpd_role submission;
+        smtpd_auth_plaintext on;
+    }
+CONF
+    $t->add_user('demo@example.test', 'Secret-1');
+    return ($t, $sub);
+}
+
+sub cmd { send_line($_[0], $_[1]); reply_of($_[0]) }
+
+sub submit {
+    my ($port, @rcpts) = @_;
+    my $s = client($port);
+    reply_of($s);
+    cmd($s, 'EHLO client.example');
+    cmd($s, 'AUTH PLAIN '
+            . encode_base64("\0demo\@example.test\0Secret-1", ''));
+    cmd($s, 'MAIL FROM:<demo@example.test>');
+    cmd($s, "RCPT TO:<$_>") for @rcpts;
+    cmd($s, 'DATA');
+    print $s "Subject: via the smarthost\r\n\r\nbody\r\n.\r\n";
+    my $r = reply_of($s);
+    die "DATA: $r" unless $r =~ /^250.*queued as (\w+)/;
+    cmd($s, 'QUIT');
+    return $1;
+}
+
+sub wait_for {
+    my ($cond, $what) = @_;
+    for (1 .. 200) { return 1 if $cond->(); select undef, undef, undef, 0.1 }
+    diag "timed out waiting for $what";
+    return 0;
+}
+
+my ($t, $sub) = node('Relay-Pass-1');
+my $id = submit($sub, 'a@one.example', 'b@two.example');
+ok(wait_for(sub { !$t->redis('EXISTS', "queue:{$id}:env") }, 'relay'),
+   'sent to the smarthost');
+my @ids = split /\n/, $relay->redis('ZRANGE', 'queue:ids', 0, -1);
+is(scalar @ids, 1, 'one message in the smarthost\'s queue');
+my %env = map { $_ => $relay->redis('HGET', "queue:{$ids[0]}:env", $_) }
+          qw(from rcpts params);
+is($env{from}, 'demo@example.test', 'with the envelope sender');
+is_deeply([sort split /\n/, $env{rcpts}],
+          ['a@one.example', 'b@two.example'],
+          'both recipients, in one transaction');
+like($env{params}, qr/AUTH=demo\@example\.test/,
+     'submitted as the relay account');
+like($t->error_log, qr/to 127\.0\.0\.1\[127\.0\.0\.1:\d+\]: 250/,
+     'no MX lookup: the relayhost itself');
+
+# a wrong password: the smarthost refuses AUTH, the message waits
+my ($t2, $sub2) = node('wrong');
+$id = submit($sub2, 'c@three.example');
+ok(wait_for(sub { $t2->redis('ZSCORE', 'queue:deferred', $id) }, 'defer'),
+   'refused AUTH defers');
+like($t2->redis('HGET', "queue:{$id}:rcpt", 'c@three.example'),
+     qr/^deferred .* 535 5\.7\.8 .*AUTH/, 'with the smarthost\'s 535');
+
+done_testing;

@@ -1,0 +1,142 @@
+# Nodes share the queue through a Redis consumer group: a node whose
+# worker is killed (SIGKILL) in the middle of a delivery loses the entry
+# to another node after queue_reclaim_timeout, and the message arrives
+# exactly once.  While a worker lives, it keeps its claim however long
+# the delivery takes.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use MIME::Base64 qw(encode_base64);
+use MailTest qw(free_port client send_line reply_of);
+use SMTPPeer;
+
+my $ta = MailTest->new;
+my $redis = $ta->start_redis;
+$redis = $ta->redis_port;
+
+my $dns = $ta->start_dns({
+    mx => { 'remote.test' => [[10, 'mx.remote.test']] },
+    a  => { 'mx.remote.test' => '127.0.0.2' },
+});
+
+# the greeting waits until the test lets it go: the delivery is "in the
+# middle" for as long as the test needs
+my $port = free_port();
+my $gate = $ta->dir . '/gate';
+my $peer = SMTPPeer->start(addr => '127.0.0.2', port => $port,
+    dir => $ta->dir, ehlo => ['PIPELINING'],
+    greeting => sub {
+        select undef, undef, undef, 0.05 until -e $gate;
+        return undef;
+    });
+
+my $queue = <<CONF;
+    queue_workers 1;
+    queue_resolver 127.0.0.1:$dns;
+    queue_smtp_port $port;
+    queue_poll_interval 100ms;
+    queue_reclaim_timeout 2s;
+    queue_timeout 60s;
+CONF
+
+my $sub = free_port();
+$ta->start_nginx(<<CONF, ports => [$sub]);
+$queue
+    server {
+        listen 127.0.0.1:$sub;
+        protocol smtpd;
+        smtpd_role submission;
+        smtpd_auth_plaintext on;
+    }
+CONF
+
+$ta->add_user('demo@example.test', 'Secret-1');
+
+sub cmd { send_line($_[0], $_[1]); reply_of($_[0]) }
+
+sub submit {
+    my ($subject) = @_;
+    my $s = client($sub);
+    reply_of($s);
+    cmd($s, 'EHLO client.example');
+    cmd($s, 'AUTH PLAIN '
+            . encode_base64("\0demo\@example.test\0Secret-1", ''));
+    cmd($s, 'MAIL FROM:<demo@example.test>');
+    cmd($s, 'RCPT TO:<someone@remote.test>');
+    cmd($s, 'DATA');
+    print $s "Subject: $subject\r\n\r\nbody\r\n.\r\n";
+    my $r = reply_of($s);
+    die "DATA: $r" unless $r =~ /^250.*queued as (\w+)/;
+    cmd($s, 'QUIT');
+    return $1;
+}
+
+sub wait_for {
+    my ($cond, $what, $secs) = @_;
+    for (1 .. ($secs || 20) * 10) {
+        return 1 if $cond->();
+        select undef, undef, undef, 0.1;
+    }
+    diag "timed out waiting for $what";
+    return 0;
+}
+
+# the consumers holding entries: name => count
+sub holders {
+    my $out = $ta->redis('XPENDING', 'queue:outbound', 'delivery');
+    my @l = split /\n/, $out;
+    my %h;
+    while (@l) {
+        my $x = shift @l;
+        $h{$x} = shift @l if $x =~ /:\d+\z/;
+    }
+    return %h;
+}
+
+# --- a slow delivery keeps its claim ------------------------------------
+my $id = submit('slow');
+ok($peer->wait_connections(1, 20), 'node A connected to the MX');
+my %h = holders();
+is(scalar keys %h, 1, 'one consumer holds the entry');
+my ($holder) = keys %h;
+like($holder, qr/:\d+\z/, "consumer name is host:pid ($holder)");
+
+# node B comes up while A's delivery hangs for longer than the timeout
+my $tb = MailTest->new;
+$tb->{redis_port} = $redis;
+$tb->start_nginx($queue . "    server { listen 127.0.0.1:" . free_port()
+                 . "; protocol smtpd; }\n",
+                 redis => "mail_redis 127.0.0.1:$redis;");
+# over two reclaim timeouts: a live worker's claim holds (a state after
+# the time has passed, not a timing measurement)
+sleep 5;
+%h = holders();
+is_deeply([keys %h], [$holder], 'the live worker kept its claim');
+is($peer->connections, 1, 'node B did not start a second delivery');
+
+# --- the holding worker dies: another takes over, exactly once ----------
+my ($worker) = $holder =~ /:(\d+)\z/;
+ok(kill('KILL', $worker), "SIGKILL to the delivering worker $worker");
+open my $g, '>', $gate; close $g;      # the MX answers from now on
+ok(wait_for(sub { !$ta->redis('EXISTS', "queue:{$id}:env") }, 'takeover'),
+   'the message was delivered after the takeover');
+my @tx = grep { $_->{data} =~ /Subject: slow/ } $peer->transactions;
+is(scalar @tx, 1, 'exactly once');
+is($ta->redis('XLEN', 'queue:outbound'), 0, 'the stream entry is gone');
+%h = holders();
+is(scalar keys %h, 0, 'nothing pending');
+like($ta->error_log . $tb->error_log, qr/took over 1 entries/,
+     'the takeover is logged');
+
+# --- and both nodes keep delivering -------------------------------------
+my @ids = map { submit("after-$_") } 1 .. 6;
+ok(wait_for(sub { !grep { $ta->redis('EXISTS', "queue:{$_}:env") } @ids },
+            'after'), 'six more delivered');
+my %n;
+$n{$_->{data} =~ /Subject: (after-\d)/ ? $1 : ''}++ for $peer->transactions;
+is_deeply([map { $n{"after-$_"} } 1 .. 6], [(1) x 6], 'each exactly once');
+
+done_testing;
