@@ -356,6 +356,11 @@ ngx_mail_queue_init_main_conf(ngx_conf_t *cf, void *conf)
         return "has a queue_reclaim_timeout below 300ms";
     }
 
+    /* the poll also renews the claims: it must come often enough */
+    if (qcf->poll_interval > qcf->reclaim_timeout / 3) {
+        qcf->poll_interval = qcf->reclaim_timeout / 3;
+    }
+
     if (qcf->helo_name.len == 0) {
         qcf->helo_name = cf->cycle->hostname;
     }
@@ -717,6 +722,8 @@ ngx_mail_queue_read(void)
     qcf = ngx_mail_queue_main_conf;
 
     if (ngx_mail_queue_active >= qcf->concurrency) {
+        /* full: only the claims are renewed, at the next poll */
+        ngx_mail_queue_schedule(qcf->poll_interval);
         return;
     }
 
