@@ -178,6 +178,21 @@ ngx_int_t ngx_mail_queue_dns_init(ngx_cycle_t *cycle,
     ngx_mail_queue_conf_t *qcf);
 
 /*
+ * Any question, for the other modules (the spam checks): the handler
+ * gets c-ares's status and the raw answer, possibly before the call
+ * returns.  NULL: no DNS now.  A query is cancelled before its caller
+ * goes away.
+ */
+typedef struct ngx_mail_queue_dns_query_s  ngx_mail_queue_dns_query_t;
+
+typedef void (*ngx_mail_queue_dns_answer_pt)(int status, u_char *abuf,
+    size_t alen, void *data);
+
+ngx_mail_queue_dns_query_t *ngx_mail_queue_dns_query(const char *name,
+    int type, ngx_mail_queue_dns_answer_pt handler, void *data);
+void ngx_mail_queue_dns_cancel(ngx_mail_queue_dns_query_t *q);
+
+/*
  * The hosts to try for a domain, with their addresses; with "no_mx" the
  * name is a host itself (a relayhost).  The handler is always called,
  * later, with mx->result set.

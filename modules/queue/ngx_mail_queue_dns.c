@@ -31,7 +31,7 @@ typedef struct {
     ngx_mail_queue_dns_ctx_t   *ctx;
     unsigned                    host;
     unsigned                    family;
-} ngx_mail_queue_dns_query_t;
+} ngx_mail_queue_dns_addr_t;
 
 
 struct ngx_mail_queue_dns_ctx_s {
@@ -39,7 +39,7 @@ struct ngx_mail_queue_dns_ctx_s {
     ngx_mail_queue_dns_handler_pt   handler;
     void                           *data;
     ngx_uint_t                      pending;
-    ngx_mail_queue_dns_query_t      queries[2 * NGX_MAIL_QUEUE_MX_MAX];
+    ngx_mail_queue_dns_addr_t       queries[2 * NGX_MAIL_QUEUE_MX_MAX];
 };
 
 
@@ -57,12 +57,21 @@ static void ngx_mail_queue_dns_finish(ngx_mail_queue_dns_ctx_t *ctx);
 static ngx_int_t ngx_mail_queue_dns_literal(ngx_mail_queue_mx_t *mx,
     ngx_str_t *name);
 static uint32_t ngx_mail_queue_dns_random(void *data);
+static void ngx_mail_queue_dns_answer(void *arg, int status, int timeouts,
+    unsigned char *abuf, int alen);
 
 
 static ares_channel       ngx_mail_queue_dns_channel;
 static ngx_event_t        ngx_mail_queue_dns_timer;
 static ngx_connection_t  *ngx_mail_queue_dns_conns[NGX_MAIL_QUEUE_DNS_SOCKETS];
 static ngx_log_t         *ngx_mail_queue_dns_log;
+static ngx_uint_t         ngx_mail_queue_dns_ready;
+
+
+struct ngx_mail_queue_dns_query_s {
+    ngx_mail_queue_dns_answer_pt    handler;
+    void                           *data;
+};
 
 
 ngx_int_t
@@ -133,7 +142,70 @@ ngx_mail_queue_dns_init(ngx_cycle_t *cycle, ngx_mail_queue_conf_t *qcf)
     ngx_mail_queue_dns_timer.data = NULL;
     ngx_mail_queue_dns_timer.cancelable = 1;
 
+    ngx_mail_queue_dns_ready = 1;
+
     return NGX_OK;
+}
+
+
+/*
+ * One question, for the spam checks (TXT, A, AAAA, MX, PTR): the handler
+ * gets the raw answer, or a c-ares status; it may be called before this
+ * returns.  c-ares cannot cancel one query, so a query is a small record
+ * whose handler a cancel clears: the answer then only frees it.
+ */
+
+ngx_mail_queue_dns_query_t *
+ngx_mail_queue_dns_query(const char *name, int type,
+    ngx_mail_queue_dns_answer_pt handler, void *data)
+{
+    ngx_mail_queue_dns_query_t  *q;
+
+    if (!ngx_mail_queue_dns_ready) {
+        return NULL;
+    }
+
+    q = ngx_alloc(sizeof(ngx_mail_queue_dns_query_t), ngx_mail_queue_dns_log);
+    if (q == NULL) {
+        return NULL;
+    }
+
+    q->handler = handler;
+    q->data = data;
+
+    ares_query(ngx_mail_queue_dns_channel, name, C_IN, type,
+               ngx_mail_queue_dns_answer, q);
+
+    ngx_mail_queue_dns_schedule();
+
+    return q;
+}
+
+
+void
+ngx_mail_queue_dns_cancel(ngx_mail_queue_dns_query_t *q)
+{
+    q->handler = NULL;
+}
+
+
+static void
+ngx_mail_queue_dns_answer(void *arg, int status, int timeouts,
+    unsigned char *abuf, int alen)
+{
+    ngx_mail_queue_dns_query_t  *q = arg;
+
+    ngx_mail_queue_dns_answer_pt   handler;
+    void                          *data;
+
+    handler = q->handler;
+    data = q->data;
+
+    ngx_free(q);
+
+    if (handler) {
+        handler(status, abuf, alen < 0 ? 0 : (size_t) alen, data);
+    }
 }
 
 
@@ -367,7 +439,7 @@ ngx_mail_queue_dns_query_addrs(ngx_mail_queue_dns_ctx_t *ctx)
 {
     unsigned                     i, n;
     ngx_mail_queue_mx_t         *mx;
-    ngx_mail_queue_dns_query_t  *q;
+    ngx_mail_queue_dns_addr_t   *q;
 
     mx = ctx->mx;
     n = 0;
@@ -402,7 +474,7 @@ static void
 ngx_mail_queue_dns_addr_answer(void *arg, int status, int timeouts,
     unsigned char *abuf, int alen)
 {
-    ngx_mail_queue_dns_query_t  *q = arg;
+    ngx_mail_queue_dns_addr_t   *q = arg;
     ngx_mail_queue_dns_ctx_t    *ctx;
 
     ctx = q->ctx;

@@ -588,12 +588,13 @@ ngx_mail_queue_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_worker >= qcf->workers) {
-        return NGX_OK;
-    }
-
+    /* every worker: the spam checks of SMTP sessions ask DNS too */
     if (ngx_mail_queue_dns_init(cycle, qcf) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    if (ngx_worker >= qcf->workers) {
+        return NGX_OK;
     }
 
     /* the consumer's name in the group: which node and process holds it */
