@@ -1,0 +1,136 @@
+
+/*
+ * The spam filter in the SMTP path: the checks of one message and what
+ * they come to.
+ *
+ *   ngx_mail_spam_module.c    directives, the score, the verdict, the log
+ *                             line (the SMTP server calls it)
+ *   ngx_mail_spam_dnsbl.c     RFC 5782 lookups of the client address,
+ *                             cached in Redis with their TTL
+ *   ngx_mail_spam_spf_run.c   the SPF evaluator (ngx_mail_spf.c) on DNS
+ *   ngx_mail_spam_store.c     the Bayes token counts in Redis: classify
+ *                             and learn (SMTP, IMAP training, mailctl)
+ *   ngx_mail_spam_bayes.c     tokenizer and classifier (plain C)
+ *   ngx_mail_spf.c            RFC 7208 evaluator (plain C)
+ *
+ * DNS is the queue's c-ares channel (ngx_mail_queue_dns_query()).
+ * Key names: docs/redis-keys.md, "Spam filter".
+ */
+
+#ifndef _NGX_MAIL_SPAM_H_INCLUDED_
+#define _NGX_MAIL_SPAM_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_mail.h>
+
+#include "ngx_mail_spf.h"
+
+
+typedef void (*ngx_mail_spam_done_pt)(void *data);
+
+
+/* DNSBL (RFC 5782) */
+
+typedef struct {
+    ngx_str_t                   zone;
+    double                      weight;
+} ngx_mail_spam_dnsbl_zone_t;
+
+
+typedef struct {
+    ngx_str_t                   zone;
+    in_addr_t                   answer;      /* 127.0.0.x, network order */
+} ngx_mail_spam_dnsbl_hit_t;
+
+
+typedef struct ngx_mail_spam_dnsbl_s  ngx_mail_spam_dnsbl_t;
+
+struct ngx_mail_spam_dnsbl_s {
+    /* the result, once the handler is called */
+    double                      score;       /* the weights of the hits */
+    ngx_array_t                 hits;        /* ngx_mail_spam_dnsbl_hit_t */
+    ngx_uint_t                  failed;      /* zones without an answer */
+    unsigned                    done:1;
+
+    /* the lookups' own */
+    void                       *priv;
+};
+
+
+/*
+ * Looks up the address in every zone (Redis cache first, then DNS),
+ * IPv4 and IPv6 (RFC 5782 2.4).  The handler is called once, when every
+ * zone answered or "timeout" passed, never before this returns; "pool"
+ * must outlive it, or ngx_mail_spam_dnsbl_cancel() be called first.
+ * NULL: out of memory, or no zones.
+ */
+ngx_mail_spam_dnsbl_t *ngx_mail_spam_dnsbl_start(ngx_pool_t *pool,
+    ngx_log_t *log, struct sockaddr *sa, socklen_t socklen,
+    ngx_array_t *zones, ngx_msec_t timeout, ngx_mail_spam_done_pt handler,
+    void *data);
+void ngx_mail_spam_dnsbl_cancel(ngx_mail_spam_dnsbl_t *d);
+
+
+/* SPF (RFC 7208) */
+
+typedef struct ngx_mail_spam_spf_s  ngx_mail_spam_spf_t;
+
+struct ngx_mail_spam_spf_s {
+    ngx_mail_spf_t             *spf;         /* spf->result once done */
+    unsigned                    done:1;
+    unsigned                    timedout:1;  /* then result temperror */
+    void                       *priv;
+};
+
+
+/*
+ * Evaluates check_host() for the identity in "params" (an empty sender
+ * domain: the HELO identity).  Same contract as the DNSBL: the handler
+ * once, never before this returns, within "timeout" (temperror then).
+ */
+ngx_mail_spam_spf_t *ngx_mail_spam_spf_start(ngx_pool_t *pool,
+    ngx_log_t *log, ngx_mail_spf_params_t *params, ngx_msec_t timeout,
+    ngx_mail_spam_done_pt handler, void *data);
+void ngx_mail_spam_spf_cancel(ngx_mail_spam_spf_t *s);
+
+
+/* Bayes in Redis */
+
+typedef struct ngx_mail_spam_bayes_req_s  ngx_mail_spam_bayes_req_t;
+
+struct ngx_mail_spam_bayes_req_s {
+    /* the result: -1 when the scope has learnt too little to judge */
+    double                      probability;
+    ngx_str_t                   scope;       /* the one that judged */
+    unsigned                    done:1;
+    void                       *priv;
+};
+
+
+/*
+ * Classifies a message (as stored: CRLF, maybe a Return-Path first) for
+ * a user: with the user's own counts when the user has learnt at least
+ * spam_bayes_min_learned spams and hams, else the global ones.  "user"
+ * NULL: global.  The handler once, never before this returns.
+ */
+ngx_mail_spam_bayes_req_t *ngx_mail_spam_bayes_classify_message(
+    ngx_pool_t *pool, ngx_log_t *log, u_char *msg, size_t len,
+    ngx_str_t *user, ngx_mail_spam_done_pt handler, void *data);
+void ngx_mail_spam_bayes_cancel(ngx_mail_spam_bayes_req_t *r);
+
+/*
+ * Learns a message as spam or ham for "user" (NULL: global), in one Lua
+ * script: learning it again as the same is nothing, as the other flips
+ * it.  The handler gets NGX_OK or NGX_ERROR; may be NULL.
+ */
+typedef void (*ngx_mail_spam_learnt_pt)(ngx_int_t rc, void *data);
+
+ngx_int_t ngx_mail_spam_bayes_learn(ngx_pool_t *pool, ngx_log_t *log,
+    u_char *msg, size_t len, ngx_str_t *user, ngx_uint_t spam,
+    ngx_mail_spam_learnt_pt handler, void *data);
+
+
+#endif /* _NGX_MAIL_SPAM_H_INCLUDED_ */
