@@ -257,6 +257,7 @@ static ngx_uint_t              ngx_mail_queue_group_ready;
 static ngx_uint_t              ngx_mail_queue_polling;
 static ngx_msec_t              ngx_mail_queue_last_reclaim;
 static ngx_msec_t              ngx_mail_queue_last_heartbeat;
+static ngx_msec_t              ngx_mail_queue_last_promote;
 
 
 /*
@@ -728,18 +729,26 @@ ngx_mail_queue_read(void)
         return;
     }
 
-    ngx_mail_redis_cmd_init(&cmd, "EVAL");
-    ngx_mail_redis_cmd_arg(&cmd, (u_char *) ngx_mail_queue_promote_lua,
-                           sizeof(ngx_mail_queue_promote_lua) - 1);
-    ngx_mail_redis_cmd_cstr(&cmd, "0");
-    ngx_mail_redis_cmd_arg(&cmd, now, ngx_sprintf(now, "%T", ngx_time())
-                                      - now);
-
-    if (ngx_mail_redis_send(&cmd, 1, ngx_mail_queue_ignore, NULL, qcf->log)
-        == NULL)
+    /* deferred messages are due by the second: once per poll interval */
+    if (ngx_current_msec - ngx_mail_queue_last_promote >= qcf->poll_interval
+        || ngx_mail_queue_last_promote == 0)
     {
-        ngx_mail_queue_schedule(qcf->poll_interval);
-        return;
+        ngx_mail_queue_last_promote = ngx_current_msec;
+
+        ngx_mail_redis_cmd_init(&cmd, "EVAL");
+        ngx_mail_redis_cmd_arg(&cmd, (u_char *) ngx_mail_queue_promote_lua,
+                               sizeof(ngx_mail_queue_promote_lua) - 1);
+        ngx_mail_redis_cmd_cstr(&cmd, "0");
+        ngx_mail_redis_cmd_arg(&cmd, now, ngx_sprintf(now, "%T", ngx_time())
+                                          - now);
+
+        if (ngx_mail_redis_send(&cmd, 1, ngx_mail_queue_ignore, NULL,
+                                qcf->log)
+            == NULL)
+        {
+            ngx_mail_queue_schedule(qcf->poll_interval);
+            return;
+        }
     }
 
     n = qcf->concurrency - ngx_mail_queue_active;
