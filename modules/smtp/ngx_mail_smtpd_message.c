@@ -604,6 +604,8 @@ ngx_mail_smtpd_message_end(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx)
     env.from = tx->from;
     env.params = tx->params;
     env.remote = &tx->remote;
+    ngx_str_null(&env.headers);
+    env.junk = NULL;
 
     io->busy = 1;
 
