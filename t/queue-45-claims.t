@@ -135,4 +135,18 @@ ok(wait_for(sub { !$t->redis('EXISTS', "queue:{$id}:env") }, 'after'),
    'a new message is delivered after the reload');
 is(delivered('after'), 1, 'once');
 
+# --- deleted while it is delivered ---------------------------------------
+# the attempt ends without the content; its record must not bring back
+# the recipient states of a message that is gone
+unlink $gate;
+$id = submit('deleted');
+ok($peer->wait_connections(4, 20), 'a worker connected for "deleted"');
+my ($rc) = $t->mailctl(undef, 'queue', 'delete', $id);
+is($rc, 0, 'mailctl queue delete');
+open $g, '>', $gate; close $g;
+ok(wait_for(sub { $t->error_log =~ /\Q$id\E: from=.*GONE/ }, 'settled'),
+   'the attempt settled as gone');
+is($t->redis('EXISTS', "queue:{$id}:rcpt"), 0, 'no recipient states left');
+is($t->redis('EXISTS', "queue:{$id}:env"), 0, 'no envelope left');
+
 done_testing;
