@@ -629,8 +629,13 @@ ngx_mail_queue_init_process(ngx_cycle_t *cycle)
 static void
 ngx_mail_queue_schedule(ngx_msec_t delay)
 {
-    if (ngx_exiting || ngx_quit || ngx_terminate) {
-        return;
+    ngx_msec_t  beat;
+
+    /* the poll also renews the claims: it comes at least that often */
+    beat = ngx_mail_queue_main_conf->reclaim_timeout / 3;
+
+    if (delay > beat) {
+        delay = beat;
     }
 
     if (ngx_mail_queue_poll_event.timer_set) {
@@ -653,9 +658,23 @@ ngx_mail_queue_poll(ngx_event_t *ev)
 
     qcf = ngx_mail_queue_main_conf;
 
-    if (ngx_exiting || ngx_quit || ngx_terminate
-        || ngx_mail_queue_polling)
-    {
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        /*
+         * no new entries, but the deliveries under way go on, and so
+         * must their claims, or another worker takes them over and
+         * sends the messages again; the timer is cancelable and does
+         * not keep the process alive
+         */
+        ngx_mail_queue_heartbeat();
+
+        if (ngx_mail_queue_active) {
+            ngx_mail_queue_schedule(qcf->poll_interval);
+        }
+
+        return;
+    }
+
+    if (ngx_mail_queue_polling) {
         return;
     }
 

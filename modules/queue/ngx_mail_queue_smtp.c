@@ -895,7 +895,12 @@ fail:
     sc->reply.code = 0;
     ngx_mail_queue_smtp_settle_rest(sc, NGX_MAIL_QUEUE_RCPT_FAILED, 0,
                                     &status, &text);
-    (void) ngx_mail_queue_smtp_write(sc, "QUIT\r\n");
+
+    /*
+     * the QUIT is close()'s: a write here that failed would have lost
+     * the connection, tried the next host and finished the destination
+     * once already
+     */
     ngx_mail_queue_smtp_finish(sc);
 
     return NGX_ERROR;
