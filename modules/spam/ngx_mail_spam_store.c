@@ -213,6 +213,7 @@ ngx_mail_spam_bayes_learn(ngx_pool_t *pool, ngx_log_t *log, u_char *msg,
     size_t len, ngx_str_t *user, ngx_uint_t spam,
     ngx_mail_spam_learnt_pt handler, void *data)
 {
+    u_char                          *field;
     ngx_int_t                        rc;
     ngx_str_t                        scope, key;
     ngx_uint_t                       i;
@@ -276,10 +277,11 @@ ngx_mail_spam_bayes_learn(ngx_pool_t *pool, ngx_log_t *log, u_char *msg,
     ngx_mail_redis_cmd_arg(&cmd, (u_char *) m.digest,
                            NGX_MAIL_SPAM_DIGEST_LEN);
 
+    field = (u_char *) m.fields;
+
     for (i = 0; i < m.ntokens; i++) {
-        ngx_mail_redis_cmd_arg(&cmd,
-                               (u_char *) m.fields + i * NGX_MAIL_SPAM_FIELD_LEN,
-                               NGX_MAIL_SPAM_FIELD_LEN);
+        ngx_mail_redis_cmd_arg(&cmd, field, NGX_MAIL_SPAM_FIELD_LEN);
+        field += NGX_MAIL_SPAM_FIELD_LEN;
     }
 
     /*
