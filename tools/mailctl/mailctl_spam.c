@@ -200,21 +200,23 @@ mailctl_spam_scope(mailctl_t *ctl, char *scope)
     char      *addr;
     long long  exists;
 
+    addr = (char *) ctl->user_arg;
+
+    if (addr) {
+        rc = mailctl_address_arg(addr);
+        if (rc != MAILCTL_OK) {
+            return rc;
+        }
+    }
+
     rc = mailctl_redis_connect(ctl);
     if (rc != MAILCTL_OK) {
         return rc;
     }
 
-    if (ctl->user_arg == NULL) {
+    if (addr == NULL) {
         strcpy(scope, NGX_MAIL_SPAM_SCOPE_GLOBAL);
         return MAILCTL_OK;
-    }
-
-    addr = (char *) ctl->user_arg;
-
-    rc = mailctl_address_arg(addr);
-    if (rc != MAILCTL_OK) {
-        return rc;
     }
 
     rc = mailctl_redis_integer(ctl, &exists, "EXISTS " MAIL_KEY_USER_FMT,
