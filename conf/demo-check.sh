@@ -9,7 +9,9 @@
 #   - the second came back as a bounce, a multipart/report naming
 #     nobody@remote.test, in demo@example.test's INBOX,
 # and that both left the queue; and that a message to someone@offline.test,
-# whose MX is down, waits in the queue, deferred (then it deletes it).
+# whose MX is down, waits in the queue, deferred (then it deletes it);
+# and that after "mailctl spam learn" a new spam sent to the MX port is
+# filed into demo's Junk.
 # Prints one "ok"/"not ok" line per check; the exit status is 0 when all
 # passed.
 #
@@ -104,6 +106,7 @@ wait_for() {
 }
 
 has() { grep -qiE -- "$2" "$1"; }
+quiet() { "$@" >/dev/null; }
 
 tag="demo-check-$(date +%s)-$$"
 
@@ -178,6 +181,48 @@ if [ -n "$id3" ]; then
         deferred "$id3"
     check "mailctl queue delete removes it" delete "$id3"
 fi
+
+# the spam filter: teach it 25 spams and 25 hams (mailctl spam learn; a
+# message learnt again counts once), then a new spam over the MX port
+# lands in demo's Junk
+words() {
+    local list=($1) i out=
+    for i in $(seq 40); do out="$out ${list[$(( (i * $2 + i / 3) % ${#list[@]} ))]}"; done
+    echo "$out"
+}
+spamwords="viagra casino jackpot winner lottery pharmacy discount bitcoin
+           investment guaranteed prize cheap pills bonus"
+hamwords="meeting agenda project review schedule minutes report lunch budget
+          quarterly colleague draft deadline notes"
+for i in $(seq 25); do
+    printf 'Subject: offer %s\r\n\r\n%s\r\n' "$i" \
+        "$(words "$spamwords" "$i")" > "$tmp/spam$i.eml"
+    printf 'Subject: notes %s\r\n\r\n%s\r\n' "$i" \
+        "$(words "$hamwords" "$i")" > "$tmp/ham$i.eml"
+done
+check "mailctl spam learn --spam (25 messages)" \
+    quiet "$mailctl" -s 127.0.0.1:6380 spam learn --spam "$tmp"/spam*.eml
+check "mailctl spam learn --ham (25 messages)" \
+    quiet "$mailctl" -s 127.0.0.1:6380 spam learn --ham "$tmp"/ham*.eml
+
+printf 'From: <winner@lottery.test>\r\nTo: <demo@example.test>\r\nSubject: %s\r\n\r\n%s\r\n' \
+    "$tag-spam" "$(words "$spamwords" 31)" > "$tmp/spam.eml"
+check "a new spam is accepted on the MX port" \
+    curl -sS --max-time 20 smtp://127.0.0.1:2525 \
+        --mail-from winner@lottery.test --mail-rcpt demo@example.test \
+        -T "$tmp/spam.eml"
+junk_has() {
+    for _ in $(seq $((wait_seconds * 2))); do
+        demo "imap://127.0.0.1:2143/Junk" -X "SEARCH SUBJECT $tag-spam" \
+            | grep -qE '^\* SEARCH [0-9]' && return 0
+        sleep 0.5
+    done
+    return 1
+}
+check "it was filed into demo's Junk by the filter" junk_has
+check "the filter logged its verdict" \
+    grep -q "spam: .* verdict=junk .*bayes=demo@example.test" \
+        "$run/logs/error.log"
 
 check "the queue asked the demo's DNS for the MX of remote.test" \
     grep -q 'query\[MX\] remote\.test ' "$run/logs/dnsmasq.log"
