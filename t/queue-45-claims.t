@@ -141,6 +141,9 @@ is(delivered('after'), 1, 'once');
 unlink $gate;
 $id = submit('deleted');
 ok($peer->wait_connections(4, 20), 'a worker connected for "deleted"');
+# a short read of the content is judged by this
+is($t->redis('HGET', "queue:{$id}:env", 'size'),
+   $t->redis('STRLEN', "blob:{$id}"), 'the size queued is the blob\'s');
 my ($rc) = $t->mailctl(undef, 'queue', 'delete', $id);
 is($rc, 0, 'mailctl queue delete');
 open $g, '>', $gate; close $g;

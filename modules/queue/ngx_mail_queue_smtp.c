@@ -1293,6 +1293,18 @@ ngx_mail_queue_smtp_chunk(redisReply *reply, void *data)
     len = reply->len;
     skip = 0;
 
+    /*
+     * a short read ends the content: short of the size queued, the blob
+     * was deleted meanwhile (the message deleted, or settled by a worker
+     * that took it over), and what was sent must not end with a dot
+     */
+    if (len < NGX_MAIL_QUEUE_SMTP_CHUNK
+        && sc->offset + (off_t) len < sc->job->size)
+    {
+        ngx_mail_queue_smtp_lost(sc, "message content cut short");
+        return;
+    }
+
     if (sc->offset == 0) {
         skip = ngx_mail_queue_smtp_return_path(p, len);
     }
