@@ -134,6 +134,9 @@ static void ngx_mail_queue_smtp_settle_rest(ngx_mail_queue_smtp_t *sc,
 static void ngx_mail_queue_smtp_reply_result(ngx_mail_queue_smtp_t *sc,
     ngx_mail_queue_rcpt_t *rcpt);
 static void ngx_mail_queue_smtp_close(ngx_mail_queue_smtp_t *sc);
+#if (NGX_MAIL_SSL)
+static void ngx_mail_queue_smtp_ssl_closed(ngx_connection_t *c);
+#endif
 static void ngx_mail_queue_smtp_finish(ngx_mail_queue_smtp_t *sc);
 static void ngx_mail_queue_smtp_recorded(redisReply *reply, void *data);
 static ngx_uint_t ngx_mail_queue_smtp_tls_level(ngx_mail_queue_conf_t *qcf,
@@ -1600,17 +1603,40 @@ ngx_mail_queue_smtp_close(ngx_mail_queue_smtp_t *sc)
         (void) c->send(c, (u_char *) "QUIT\r\n", 6);
     }
 
+    sc->peer.connection = NULL;
+    sc->out = NULL;
+
 #if (NGX_MAIL_SSL)
     if (c->ssl) {
         c->ssl->no_wait_shutdown = 1;
-        (void) ngx_ssl_shutdown(c);
+
+        if (ngx_ssl_shutdown(c) == NGX_AGAIN) {
+            /*
+             * the close_notify waits for room in the socket: closed by
+             * ngx_ssl_shutdown()'s handler, which frees the SSL object;
+             * the connection outlives the job and keeps nothing of it
+             */
+            c->data = NULL;
+            c->pool = NULL;
+            c->ssl->handler = ngx_mail_queue_smtp_ssl_closed;
+            return;
+        }
     }
 #endif
 
     ngx_close_connection(c);
-    sc->peer.connection = NULL;
-    sc->out = NULL;
 }
+
+
+#if (NGX_MAIL_SSL)
+
+static void
+ngx_mail_queue_smtp_ssl_closed(ngx_connection_t *c)
+{
+    ngx_close_connection(c);
+}
+
+#endif
 
 
 /* the destination is decided: its states are recorded, then it is done */
