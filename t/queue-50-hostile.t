@@ -16,7 +16,8 @@ use SMTPPeer;
 my $t = MailTest->new;
 $t->start_redis;
 
-my %host = (early => 2, nordata => 3, long => 4, dotclose => 5, big => 6);
+my %host = (early => 2, nordata => 3, long => 4, dotclose => 5, big => 6,
+            dataok => 7, extra => 8);
 my $dns = $t->start_dns({
     mx => { map { ("$_.test" => [[10, "mx.$_.test"]]) } keys %host },
     a  => { map { ("mx.$_.test" => "127.0.0.$host{$_}") } keys %host },
@@ -35,6 +36,12 @@ peer('nordata', rcpt => '550 5.1.1 no such user');
 peer('long', greeting => '220 ' . ('x' x 20000));
 peer('dotclose', data_end => 'CLOSE');
 peer('big');
+peer('dataok', data => '250 2.0.0 no need for the content');
+# one reply too many after EHLO, to a server without 8BITMIME: the
+# message is read for its conversion before MAIL
+$peer{extra} = SMTPPeer->start(addr => "127.0.0.$host{extra}",
+    port => $port, dir => $t->dir,
+    ehlo_reply => "250 peer-extra\n250 2.1.0 a reply to no command");
 
 my $sub = free_port();
 $t->start_nginx(<<CONF, ports => [$sub]);
@@ -58,13 +65,13 @@ $t->add_user('demo@example.test', 'Secret-1');
 sub cmd { send_line($_[0], $_[1]); reply_of($_[0]) }
 
 sub submit {
-    my ($rcpt, $subject, $body) = @_;
+    my ($rcpt, $subject, $body, $mail) = @_;
     my $s = client($sub);
     reply_of($s);
     cmd($s, 'EHLO client.example');
     cmd($s, 'AUTH PLAIN '
             . encode_base64("\0demo\@example.test\0Secret-1", ''));
-    cmd($s, 'MAIL FROM:<demo@example.test>');
+    cmd($s, 'MAIL FROM:<demo@example.test>' . ($mail // ''));
     my $r = cmd($s, "RCPT TO:<$rcpt>");
     die "RCPT: $r" unless $r =~ /^250/;
     cmd($s, 'DATA');
@@ -103,6 +110,22 @@ is(scalar $peer{early}->transactions, 0, 'no content was taken as a mail');
 $id = submit('a@nordata.test', 'nordata');
 ok(wait_for(sub { gone($id) }, 'nordata'), 'the refused recipient settles');
 is(scalar $peer{nordata}->transactions, 0, 'no content sent');
+
+# --- DATA answered 250: no content went, nothing was delivered -----------
+$id = submit('a@dataok.test', 'dataok');
+ok(wait_for(sub { state($id, 'a@dataok.test') =~ /^deferred/ }, 'dataok'),
+   'a 250 to DATA defers');
+like(state($id, 'a@dataok.test'), qr/DATA not answered with 354/,
+     'the reason is recorded');
+
+# --- a reply to no command, before MAIL ------------------------------------
+$id = submit('a@extra.test', 'extra', "gr\xc3\xbc\xc3\x9fe\r\n",
+             ' BODY=8BITMIME');
+ok(wait_for(sub { state($id, 'a@extra.test') =~ /^deferred/ }, 'extra'),
+   'a reply to no command defers');
+like(state($id, 'a@extra.test'), qr/unexpected reply/,
+     'the reason is recorded');
+is(scalar $peer{extra}->transactions, 0, 'not taken for a delivery');
 
 # --- a greeting without end -----------------------------------------------
 $id = submit('a@long.test', 'long');

@@ -426,6 +426,12 @@ ngx_mail_queue_smtp_read_handler(ngx_event_t *rev)
             return;
         }
 
+        /* nothing was asked while the message is read for conversion */
+        if (sc->redis) {
+            ngx_mail_queue_smtp_lost(sc, "unexpected reply");
+            return;
+        }
+
         rc = ngx_mail_queue_reply_parse(&sc->reply, sc->in->pos,
                                         sc->in->last - sc->in->pos,
                                         &consumed);
@@ -1074,13 +1080,20 @@ ngx_mail_queue_smtp_envelope_reply(ngx_mail_queue_smtp_t *sc)
             return ngx_mail_queue_smtp_content_start(sc);
         }
 
-        /* RFC 2920 3.1: a DATA no recipient was accepted for */
-        if (code / 100 != 3) {
+        /* a refused DATA decides for the recipients accepted */
+        if (code / 100 == 4 || code / 100 == 5) {
             ngx_mail_queue_smtp_data_reply(sc);
             return NGX_ERROR;
         }
 
-        ngx_mail_queue_smtp_lost(sc, "DATA accepted without recipients");
+        /*
+         * RFC 5321 4.3.2: DATA is answered 354 or refused; a 2xx is no
+         * delivery (no content was sent), and a 354 with no recipient
+         * accepted (RFC 2920 3.1) starts nothing we could send
+         */
+        ngx_mail_queue_smtp_lost(sc, sc->accepted
+                                     ? "DATA not answered with 354"
+                                     : "DATA accepted without recipients");
         return NGX_ERROR;
     }
 }
@@ -1135,6 +1148,12 @@ ngx_mail_queue_smtp_whole(redisReply *reply, void *data)
 
     if (reply == NULL || reply->type != REDIS_REPLY_STRING) {
         ngx_mail_queue_smtp_lost(sc, "message content unavailable");
+        return;
+    }
+
+    /* a reply left over from before is not one to MAIL */
+    if (sc->in->pos != sc->in->last) {
+        ngx_mail_queue_smtp_lost(sc, "unexpected reply");
         return;
     }
 
