@@ -1625,6 +1625,12 @@ ngx_mail_queue_smtp_close(ngx_mail_queue_smtp_t *sc)
     sc->peer.connection = NULL;
     sc->out = NULL;
 
+    /* what this server did not take must not go to the next one */
+    if (sc->envelope) {
+        sc->envelope->pos = sc->envelope->start;
+        sc->envelope->last = sc->envelope->start;
+    }
+
 #if (NGX_MAIL_SSL)
     if (c->ssl) {
         c->ssl->no_wait_shutdown = 1;
