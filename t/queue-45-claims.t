@@ -9,6 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use POSIX ();
 use MIME::Base64 qw(encode_base64);
 use MailTest qw(free_port client send_line reply_of);
 use SMTPPeer;
@@ -141,6 +142,9 @@ is(delivered('after'), 1, 'once');
 unlink $gate;
 $id = submit('deleted');
 ok($peer->wait_connections(4, 20), 'a worker connected for "deleted"');
+# a short read of the content is judged by this
+is($t->redis('HGET', "queue:{$id}:env", 'size'),
+   $t->redis('STRLEN', "blob:{$id}"), 'the size queued is the blob\'s');
 my ($rc) = $t->mailctl(undef, 'queue', 'delete', $id);
 is($rc, 0, 'mailctl queue delete');
 open $g, '>', $gate; close $g;
@@ -148,5 +152,23 @@ ok(wait_for(sub { $t->error_log =~ /\Q$id\E: from=.*GONE/ }, 'settled'),
    'the attempt settled as gone');
 is($t->redis('EXISTS', "queue:{$id}:rcpt"), 0, 'no recipient states left');
 is($t->redis('EXISTS', "queue:{$id}:env"), 0, 'no envelope left');
+
+# --- nginx -s quit while a delivery runs: it ends first ------------------
+unlink $gate;
+$id = submit('quit');
+ok($peer->wait_connections(5, 20), 'a worker connected for "quit"');
+my $master = $t->{pids}{nginx};
+ok(kill('QUIT', $master), 'nginx -s quit');
+sleep 2;
+ok(kill(0, $master), 'nginx waits for the delivery');
+open $g, '>', $gate; close $g;
+ok(wait_for(sub { waitpid($master, POSIX::WNOHANG()) == $master }, 'exit'),
+   'and exits once it is done');
+delete $t->{pids}{nginx};
+is(delivered('quit'), 1, 'the message was delivered before the exit');
+ok(gone_all($id), 'and settled');
+
+sub gone_all { !$t->redis('EXISTS', "queue:{$_[0]}:env")
+               && !$t->redis('XLEN', 'queue:outbound') }
 
 done_testing;

@@ -135,6 +135,9 @@ static void ngx_mail_queue_smtp_settle_rest(ngx_mail_queue_smtp_t *sc,
 static void ngx_mail_queue_smtp_reply_result(ngx_mail_queue_smtp_t *sc,
     ngx_mail_queue_rcpt_t *rcpt);
 static void ngx_mail_queue_smtp_close(ngx_mail_queue_smtp_t *sc);
+#if (NGX_MAIL_SSL)
+static void ngx_mail_queue_smtp_ssl_closed(ngx_connection_t *c);
+#endif
 static void ngx_mail_queue_smtp_finish(ngx_mail_queue_smtp_t *sc);
 static void ngx_mail_queue_smtp_recorded(redisReply *reply, void *data);
 static ngx_uint_t ngx_mail_queue_smtp_tls_level(ngx_mail_queue_conf_t *qcf,
@@ -425,6 +428,12 @@ ngx_mail_queue_smtp_read_handler(ngx_event_t *rev)
         /* replies not asked for: the server is not in step with us */
         if (sc->state == NGX_MAIL_QUEUE_SMTP_CONTENT) {
             ngx_mail_queue_smtp_lost(sc, "unexpected reply during data");
+            return;
+        }
+
+        /* nothing was asked while the message is read for conversion */
+        if (sc->redis) {
+            ngx_mail_queue_smtp_lost(sc, "unexpected reply");
             return;
         }
 
@@ -1079,13 +1088,20 @@ ngx_mail_queue_smtp_envelope_reply(ngx_mail_queue_smtp_t *sc)
             return ngx_mail_queue_smtp_content_start(sc);
         }
 
-        /* RFC 2920 3.1: a DATA no recipient was accepted for */
-        if (code / 100 != 3) {
+        /* a refused DATA decides for the recipients accepted */
+        if (code / 100 == 4 || code / 100 == 5) {
             ngx_mail_queue_smtp_data_reply(sc);
             return NGX_ERROR;
         }
 
-        ngx_mail_queue_smtp_lost(sc, "DATA accepted without recipients");
+        /*
+         * RFC 5321 4.3.2: DATA is answered 354 or refused; a 2xx is no
+         * delivery (no content was sent), and a 354 with no recipient
+         * accepted (RFC 2920 3.1) starts nothing we could send
+         */
+        ngx_mail_queue_smtp_lost(sc, sc->accepted
+                                     ? "DATA not answered with 354"
+                                     : "DATA accepted without recipients");
         return NGX_ERROR;
     }
 }
@@ -1140,6 +1156,12 @@ ngx_mail_queue_smtp_whole(redisReply *reply, void *data)
 
     if (reply == NULL || reply->type != REDIS_REPLY_STRING) {
         ngx_mail_queue_smtp_lost(sc, "message content unavailable");
+        return;
+    }
+
+    /* a reply left over from before is not one to MAIL */
+    if (sc->in->pos != sc->in->last) {
+        ngx_mail_queue_smtp_lost(sc, "unexpected reply");
         return;
     }
 
@@ -1300,6 +1322,18 @@ ngx_mail_queue_smtp_chunk(redisReply *reply, void *data)
     p = (u_char *) reply->str;
     len = reply->len;
     skip = 0;
+
+    /*
+     * a short read ends the content: short of the size queued, the blob
+     * was deleted meanwhile (the message deleted, or settled by a worker
+     * that took it over), and what was sent must not end with a dot
+     */
+    if (len < NGX_MAIL_QUEUE_SMTP_CHUNK
+        && sc->offset + (off_t) len < sc->job->size)
+    {
+        ngx_mail_queue_smtp_lost(sc, "message content cut short");
+        return;
+    }
 
     if (sc->offset == 0) {
         skip = ngx_mail_queue_smtp_return_path(p, len);
@@ -1600,17 +1634,46 @@ ngx_mail_queue_smtp_close(ngx_mail_queue_smtp_t *sc)
         (void) c->send(c, (u_char *) "QUIT\r\n", 6);
     }
 
+    sc->peer.connection = NULL;
+    sc->out = NULL;
+
+    /* what this server did not take must not go to the next one */
+    if (sc->envelope) {
+        sc->envelope->pos = sc->envelope->start;
+        sc->envelope->last = sc->envelope->start;
+    }
+
 #if (NGX_MAIL_SSL)
     if (c->ssl) {
         c->ssl->no_wait_shutdown = 1;
-        (void) ngx_ssl_shutdown(c);
+
+        if (ngx_ssl_shutdown(c) == NGX_AGAIN) {
+            /*
+             * the close_notify waits for room in the socket: closed by
+             * ngx_ssl_shutdown()'s handler, which frees the SSL object;
+             * the connection outlives the job and keeps nothing of it
+             */
+            c->data = NULL;
+            c->pool = NULL;
+            c->ssl->handler = ngx_mail_queue_smtp_ssl_closed;
+            return;
+        }
     }
 #endif
 
     ngx_close_connection(c);
-    sc->peer.connection = NULL;
-    sc->out = NULL;
 }
+
+
+#if (NGX_MAIL_SSL)
+
+static void
+ngx_mail_queue_smtp_ssl_closed(ngx_connection_t *c)
+{
+    ngx_close_connection(c);
+}
+
+#endif
 
 
 /* the destination is decided: its states are recorded, then it is done */
