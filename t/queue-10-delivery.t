@@ -138,6 +138,8 @@ like($tx[0]{data}, qr/^Received: /, 'content starts with our Received');
 unlike($tx[0]{data}, qr/^Return-Path:/mi, 'no Return-Path sent on');
 like($tx[0]{data}, qr/\r\n\.hidden dot\r\n/, 'dot-stuffing undone');
 like($tx[0]{mail_params} // '', qr/SIZE=\d+/, 'SIZE passed');
+like(($peer{2}->transcripts)[0], qr/C: MAIL FROM:.*\n(?:S: .*\n)*C\+ RCPT TO:.*\n(?:S: .*\n)*C\+ DATA/,
+     'PIPELINING: MAIL, RCPT and DATA in one write');
 is($peer{3}->connections, 0, 'the second MX was not tried');
 is($t->redis('ZCARD', 'queue:ids'), 0, 'queue index empty');
 is($t->redis('XLEN', 'queue:outbound'), 0, 'stream entry deleted');

@@ -140,7 +140,12 @@ ngx_mail_queue_dns_init(ngx_cycle_t *cycle, ngx_mail_queue_conf_t *qcf)
     ngx_mail_queue_dns_timer.handler = ngx_mail_queue_dns_timer_handler;
     ngx_mail_queue_dns_timer.log = cycle->log;
     ngx_mail_queue_dns_timer.data = NULL;
-    ngx_mail_queue_dns_timer.cancelable = 1;
+
+    /*
+     * set only while queries wait: an exiting worker waits for their
+     * answers, or the deliveries resolving would be left unfinished
+     */
+    ngx_mail_queue_dns_timer.cancelable = 0;
 
     ngx_mail_queue_dns_ready = 1;
 
@@ -254,6 +259,9 @@ ngx_mail_queue_dns_sock_state(void *data, ares_socket_t fd, int readable,
         }
 
         ngx_mail_queue_dns_conns[i] = NULL;
+
+        /* c-ares closes the socket: the structure must not claim it */
+        c->fd = (ngx_socket_t) -1;
         ngx_free_connection(c);
         return;
     }
@@ -275,6 +283,12 @@ ngx_mail_queue_dns_sock_state(void *data, ares_socket_t fd, int readable,
         c->read->log = ngx_mail_queue_dns_log;
         c->write->log = ngx_mail_queue_dns_log;
         c->log = ngx_mail_queue_dns_log;
+
+        /*
+         * c-ares keeps its sockets between queries; as for nginx's own
+         * resolver, an exiting worker leaves them to the process's end
+         */
+        c->read->resolver = 1;
 
         ngx_mail_queue_dns_conns[free_slot] = c;
     }

@@ -257,6 +257,7 @@ static ngx_uint_t              ngx_mail_queue_group_ready;
 static ngx_uint_t              ngx_mail_queue_polling;
 static ngx_msec_t              ngx_mail_queue_last_reclaim;
 static ngx_msec_t              ngx_mail_queue_last_heartbeat;
+static ngx_msec_t              ngx_mail_queue_last_promote;
 
 
 /*
@@ -628,8 +629,13 @@ ngx_mail_queue_init_process(ngx_cycle_t *cycle)
 static void
 ngx_mail_queue_schedule(ngx_msec_t delay)
 {
-    if (ngx_exiting || ngx_quit || ngx_terminate) {
-        return;
+    ngx_msec_t  beat;
+
+    /* the poll also renews the claims: it comes at least that often */
+    beat = ngx_mail_queue_main_conf->reclaim_timeout / 3;
+
+    if (delay > beat) {
+        delay = beat;
     }
 
     if (ngx_mail_queue_poll_event.timer_set) {
@@ -652,9 +658,23 @@ ngx_mail_queue_poll(ngx_event_t *ev)
 
     qcf = ngx_mail_queue_main_conf;
 
-    if (ngx_exiting || ngx_quit || ngx_terminate
-        || ngx_mail_queue_polling)
-    {
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        /*
+         * no new entries, but the deliveries under way go on, and so
+         * must their claims, or another worker takes them over and
+         * sends the messages again; the timer is cancelable and does
+         * not keep the process alive
+         */
+        ngx_mail_queue_heartbeat();
+
+        if (ngx_mail_queue_active) {
+            ngx_mail_queue_schedule(qcf->poll_interval);
+        }
+
+        return;
+    }
+
+    if (ngx_mail_queue_polling) {
         return;
     }
 
@@ -728,18 +748,26 @@ ngx_mail_queue_read(void)
         return;
     }
 
-    ngx_mail_redis_cmd_init(&cmd, "EVAL");
-    ngx_mail_redis_cmd_arg(&cmd, (u_char *) ngx_mail_queue_promote_lua,
-                           sizeof(ngx_mail_queue_promote_lua) - 1);
-    ngx_mail_redis_cmd_cstr(&cmd, "0");
-    ngx_mail_redis_cmd_arg(&cmd, now, ngx_sprintf(now, "%T", ngx_time())
-                                      - now);
-
-    if (ngx_mail_redis_send(&cmd, 1, ngx_mail_queue_ignore, NULL, qcf->log)
-        == NULL)
+    /* deferred messages are due by the second: once per poll interval */
+    if (ngx_current_msec - ngx_mail_queue_last_promote >= qcf->poll_interval
+        || ngx_mail_queue_last_promote == 0)
     {
-        ngx_mail_queue_schedule(qcf->poll_interval);
-        return;
+        ngx_mail_queue_last_promote = ngx_current_msec;
+
+        ngx_mail_redis_cmd_init(&cmd, "EVAL");
+        ngx_mail_redis_cmd_arg(&cmd, (u_char *) ngx_mail_queue_promote_lua,
+                               sizeof(ngx_mail_queue_promote_lua) - 1);
+        ngx_mail_redis_cmd_cstr(&cmd, "0");
+        ngx_mail_redis_cmd_arg(&cmd, now, ngx_sprintf(now, "%T", ngx_time())
+                                          - now);
+
+        if (ngx_mail_redis_send(&cmd, 1, ngx_mail_queue_ignore, NULL,
+                                qcf->log)
+            == NULL)
+        {
+            ngx_mail_queue_schedule(qcf->poll_interval);
+            return;
+        }
     }
 
     n = qcf->concurrency - ngx_mail_queue_active;

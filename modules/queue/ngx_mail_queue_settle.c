@@ -55,8 +55,14 @@ static size_t ngx_mail_queue_state_line(ngx_mail_queue_rcpt_t *rcpt,
     u_char *buf);
 
 
-/* ARGV: key of the recipient hash, then address/state pairs */
+/*
+ * ARGV: key of the recipient hash, then address/state pairs.  Nothing is
+ * written for a message gone meanwhile (deleted, or settled by a worker
+ * that took it over): the hash would be left behind for good.
+ */
 static char  ngx_mail_queue_record_lua[] =
+    "local env = string.gsub(ARGV[1], ':rcpt$', ':env')\n"
+    "if redis.call('EXISTS', env) == 0 then return 'GONE' end\n"
     "for i = 2, #ARGV, 2 do\n"
     "  redis.call('HSET', ARGV[1], ARGV[i], ARGV[i + 1])\n"
     "end\n"

@@ -88,6 +88,7 @@ typedef struct {
     unsigned                    content_done:1;
     unsigned                    use_mem:1;
     unsigned                    broken:1;
+    unsigned                    cork:1;         /* commands wait to go */
     unsigned                    transaction:1;  /* MAIL sent */
 } ngx_mail_queue_smtp_t;
 
@@ -369,6 +370,10 @@ ngx_mail_queue_smtp_connected(ngx_event_t *ev)
     }
 
     sc->connected = 1;
+
+    /* commands are written whole: no reason to wait for an ACK first */
+    (void) ngx_tcp_nodelay(c);
+
     c->read->handler = ngx_mail_queue_smtp_read_handler;
     c->write->handler = ngx_mail_queue_smtp_write_handler;
 
@@ -890,7 +895,12 @@ fail:
     sc->reply.code = 0;
     ngx_mail_queue_smtp_settle_rest(sc, NGX_MAIL_QUEUE_RCPT_FAILED, 0,
                                     &status, &text);
-    (void) ngx_mail_queue_smtp_write(sc, "QUIT\r\n");
+
+    /*
+     * the QUIT is close()'s: a write here that failed would have lost
+     * the connection, tried the next host and finished the destination
+     * once already
+     */
     ngx_mail_queue_smtp_finish(sc);
 
     return NGX_ERROR;
@@ -940,18 +950,20 @@ ngx_mail_queue_smtp_send_mail(ngx_mail_queue_smtp_t *sc)
         }
     }
 
+    /* RFC 2920 3.1: MAIL, the RCPTs and DATA make one group, one write */
+    sc->cork = (sc->extensions & NGX_MAIL_QUEUE_EXT_PIPELINING) ? 1 : 0;
+
     rc = ngx_mail_queue_smtp_write(sc, "MAIL FROM:<%V>%*s\r\n", &job->from,
                                    (size_t) (p - params), params);
     if (rc != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (!(sc->extensions & NGX_MAIL_QUEUE_EXT_PIPELINING)) {
+    if (!sc->cork) {
         sc->replies_left = 1;
         return NGX_OK;
     }
 
-    /* RFC 2920 3.1: MAIL, the RCPTs and DATA make one group */
     n = sc->dest->rcpts.nelts;
 
     for (i = 0; i < n; i++) {
@@ -961,6 +973,7 @@ ngx_mail_queue_smtp_send_mail(ngx_mail_queue_smtp_t *sc)
     }
 
     sc->replies_left = n + 2;
+    sc->cork = 0;
 
     return ngx_mail_queue_smtp_write(sc, "DATA\r\n");
 }
@@ -1420,6 +1433,10 @@ ngx_mail_queue_smtp_write(ngx_mail_queue_smtp_t *sc, const char *fmt, ...)
     }
 
     sc->out->last = p;
+
+    if (sc->cork) {
+        return NGX_OK;
+    }
 
     if (ngx_mail_queue_smtp_flush(sc) == NGX_ERROR) {
         return NGX_ERROR;

@@ -22,6 +22,7 @@
 #include "ngx_mail_store.h"
 #include "ngx_mail_smtpd.h"
 #include "ngx_mail_smtpd_data.h"
+#include "ngx_mail_spam.h"
 
 
 #define NGX_MAIL_SMTPD_CHUNK  65536
@@ -42,6 +43,10 @@ static void ngx_mail_smtpd_appended(ngx_mail_session_t *s, ngx_int_t rc,
     ngx_str_t *detail);
 static void ngx_mail_smtpd_message_end(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx);
+static void ngx_mail_smtpd_judged(ngx_mail_session_t *s,
+    ngx_mail_spam_verdict_t *v);
+static void ngx_mail_smtpd_deliver(ngx_mail_session_t *s,
+    ngx_mail_smtpd_ctx_t *ctx, ngx_mail_spam_verdict_t *v);
 static void ngx_mail_smtpd_delivered(ngx_mail_session_t *s, ngx_int_t rc,
     ngx_str_t *detail);
 static void ngx_mail_smtpd_message_reply(ngx_mail_session_t *s,
@@ -560,9 +565,9 @@ static void
 ngx_mail_smtpd_message_end(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx)
 {
     size_t                      written;
+    ngx_int_t                   rc;
     ngx_mail_smtpd_tx_t        *tx;
     ngx_mail_server_io_t       *io;
-    ngx_mail_store_envelope_t   env;
 
     tx = ctx->tx;
     io = ngx_mail_server_io(s);
@@ -601,11 +606,76 @@ ngx_mail_smtpd_message_end(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx)
         return;
     }
 
+    io->busy = 1;
+
+    if (ngx_mail_spam_enabled(s, ctx->authenticated)) {
+        rc = ngx_mail_spam_check(s, tx->pool, &tx->spool.id, &tx->spool.key,
+                                 &tx->from, &tx->local,
+                                 ngx_mail_smtpd_judged);
+        if (rc == NGX_OK) {
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            io->busy = 0;
+            ngx_mail_store_spool_discard(&tx->spool);
+            ngx_mail_smtpd_message_reply(s, "451 4.3.0 Error: out of memory",
+                                         NULL);
+            return;
+        }
+    }
+
+    ngx_mail_smtpd_deliver(s, ctx, NULL);
+}
+
+
+/* the spam filter's verdict: refused, or delivered with its fields */
+
+static void
+ngx_mail_smtpd_judged(ngx_mail_session_t *s, ngx_mail_spam_verdict_t *v)
+{
+    ngx_mail_smtpd_ctx_t  *ctx;
+    ngx_mail_server_io_t  *io;
+
+    ctx = ngx_mail_get_module_ctx(s, ngx_mail_smtpd_module);
+
+    if (v->filtered && v->reject) {
+        io = ngx_mail_server_io(s);
+        io->busy = 0;
+        ngx_mail_store_spool_discard(&ctx->tx->spool);
+        ngx_mail_smtpd_message_reply(s, "550 5.7.1 Message rejected as spam",
+                                     NULL);
+        ngx_mail_server_resume(s);
+        return;
+    }
+
+    ngx_mail_smtpd_deliver(s, ctx, v->filtered ? v : NULL);
+}
+
+
+static void
+ngx_mail_smtpd_deliver(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
+    ngx_mail_spam_verdict_t *v)
+{
+    ngx_mail_smtpd_tx_t        *tx;
+    ngx_mail_server_io_t       *io;
+    ngx_mail_store_envelope_t   env;
+
+    tx = ctx->tx;
+    io = ngx_mail_server_io(s);
+
     env.from = tx->from;
     env.params = tx->params;
     env.remote = &tx->remote;
 
-    io->busy = 1;
+    if (v) {
+        env.headers = v->headers;
+        env.junk = v->junk;
+
+    } else {
+        ngx_str_null(&env.headers);
+        env.junk = NULL;
+    }
 
     /* queued behind the APPENDs: Redis runs it after the last of them */
     if (ngx_mail_store_deliver(&tx->spool, tx->pool, &tx->local, &env,
@@ -616,6 +686,11 @@ ngx_mail_smtpd_message_end(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx)
         ngx_mail_store_spool_discard(&tx->spool);
         ngx_mail_smtpd_message_reply(s, "451 4.3.0 Error: queue file write "
                                      "error", NULL);
+
+        /* from the filter's callback, nothing else resumes the session */
+        if (v) {
+            ngx_mail_server_resume(s);
+        }
     }
 }
 

@@ -15,6 +15,7 @@
 #include "ngx_mail_account.h"
 #include "ngx_mail_smtpd.h"
 #include "ngx_mail_smtpd_envelope.h"
+#include "ngx_mail_spam.h"
 
 
 static ngx_int_t ngx_mail_smtpd_tx_begin(ngx_mail_session_t *s,
@@ -100,6 +101,11 @@ ngx_mail_smtpd_cmd_mail(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     if (ngx_mail_smtpd_tx_begin(s, ctx, &env, arg) != NGX_OK) {
         (void) ngx_mail_server_printf(s, "451 4.3.0 Error: out of memory");
         return NGX_ERROR;
+    }
+
+    /* the spam filter's DNS checks run while the envelope and data come */
+    if (ngx_mail_spam_enabled(s, ctx->authenticated)) {
+        ngx_mail_spam_mail(s, &ctx->tx->from, &ctx->helo);
     }
 
     /* RFC 6409 6.1: a user sends as himself, or as an alias he receives */

@@ -133,4 +133,41 @@ ngx_int_t ngx_mail_spam_bayes_learn(ngx_pool_t *pool, ngx_log_t *log,
     ngx_mail_spam_learnt_pt handler, void *data);
 
 
+/* what the SMTP server calls */
+
+typedef struct {
+    ngx_str_t                   key;         /* the spool's */
+    ngx_uint_t                  filtered;    /* the checks ran */
+    ngx_uint_t                  reject;      /* 550 5.7.1 */
+    ngx_array_t                *junk;        /* ngx_str_t recipients */
+    ngx_str_t                   headers;     /* fields to put first */
+} ngx_mail_spam_verdict_t;
+
+typedef struct ngx_mail_spam_check_s  ngx_mail_spam_check_t;
+
+typedef void (*ngx_mail_spam_verdict_pt)(ngx_mail_session_t *s,
+    ngx_mail_spam_verdict_t *verdict);
+
+/* whether this server filters a session with this authentication */
+ngx_flag_t ngx_mail_spam_enabled(ngx_mail_session_t *s,
+    ngx_flag_t authenticated);
+
+/* MAIL accepted: the DNS checks start */
+void ngx_mail_spam_mail(ngx_mail_session_t *s, ngx_str_t *from,
+    ngx_str_t *helo);
+
+/*
+ * The end of the data, before delivery: NGX_DECLINED when there is
+ * nothing to filter (no local recipient), NGX_ERROR, or NGX_OK and the
+ * handler gets the verdict later (filtered 0 when the checks could not
+ * run: the message is delivered as it is).
+ */
+ngx_int_t ngx_mail_spam_check(ngx_mail_session_t *s, ngx_pool_t *pool,
+    ngx_str_t *id, ngx_str_t *spool_key, ngx_str_t *from,
+    ngx_array_t *local, ngx_mail_spam_verdict_pt handler);
+
+
+extern ngx_module_t  ngx_mail_spam_module;
+
+
 #endif /* _NGX_MAIL_SPAM_H_INCLUDED_ */

@@ -33,7 +33,8 @@ static void ngx_mail_store_replicated(redisReply *reply, void *data);
 
 /*
  * ARGV: spool, size, now, nlocal, local..., from, params, nremote,
- * remote..., queue id.  Keys are built here from the addresses, which
+ * remote..., queue id, header fields to put first, njunk, junk... (the
+ * local recipients whose copy goes to Junk).  Keys are built here from the addresses, which
  * scripts may do outside Redis Cluster; every key of one mailbox carries
  * the owner's hash tag.
  */
@@ -51,8 +52,13 @@ static char  ngx_mail_store_deliver_lua[] =
     "local remotes = {}\n"
     "for n = 1, nremote do remotes[n] = ARGV[i]; i = i + 1 end\n"
     "local qid = ARGV[i]\n"
+    "local headers = ARGV[i + 1]\n"
+    "local junk = {}\n"
+    "for n = 1, tonumber(ARGV[i + 2]) do junk[ARGV[i + 2 + n]] = true end\n"
     /* an APPEND that failed must not leave a truncated message */
     "if redis.call('STRLEN', spool) ~= size then return 'SHORTSPOOL' end\n"
+    /* the stored message: the spam filter's fields, then the spool */
+    "size = size + #headers\n"
     /* a message with nowhere to go must not be acknowledged */
     "if nlocal + nremote == 0 then return 'NORCPT' end\n"
     /* every check before any write: all or nothing */
@@ -71,13 +77,13 @@ static char  ngx_mail_store_deliver_lua[] =
      * a copy, not a RENAME: a string grown by APPEND keeps up to twice
      * its size allocated, the copy is allocated to fit
      */
-    "redis.call('SET', blob, redis.call('GET', spool) or '')\n"
+    "redis.call('SET', blob, headers .. (redis.call('GET', spool) or ''))\n"
     "redis.call('DEL', spool)\n"
     "local refs = #locals\n"
     "if nremote > 0 then refs = refs + 1 end\n"
     "redis.call('SET', blob .. ':refs', refs)\n"
     "for _, a in ipairs(locals) do\n"
-    "  inbox_add('{' .. a .. '}', qid, size, now)\n"
+    "  inbox_add('{' .. a .. '}', qid, size, now, junk[a] and 'Junk')\n"
     "end\n"
     "if nremote > 0 then\n"
     "  queue_add(qid, from, table.concat(remotes, '\\n'), params, size,\n"
@@ -234,14 +240,16 @@ ngx_mail_store_deliver(ngx_mail_store_spool_t *sp, ngx_pool_t *pool,
 {
     u_char                 *p;
     size_t                  need;
-    ngx_uint_t              i, nremote, argc;
+    ngx_uint_t              i, nremote, njunk, argc;
     ngx_str_t              *a;
     ngx_mail_redis_cmd_t   *cmd;
 
     nremote = env->remote ? env->remote->nelts : 0;
 
+    njunk = env->junk ? env->junk->nelts : 0;
+
     /* EVAL script 0 + fixed arguments + addresses */
-    argc = 3 + 8 + local->nelts + nremote;
+    argc = 3 + 10 + local->nelts + nremote + njunk;
 
     cmd = ngx_palloc(pool, sizeof(ngx_mail_redis_cmd_t));
     if (cmd == NULL) {
@@ -252,7 +260,7 @@ ngx_mail_store_deliver(ngx_mail_store_spool_t *sp, ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    need = 4 * NGX_OFF_T_LEN;
+    need = 5 * NGX_OFF_T_LEN;
     p = ngx_pnalloc(pool, need);
     if (p == NULL) {
         return NGX_ERROR;
@@ -286,6 +294,17 @@ ngx_mail_store_deliver(ngx_mail_store_spool_t *sp, ngx_pool_t *pool,
     }
 
     ngx_mail_redis_cmd_arg(cmd, sp->id.data, sp->id.len);
+
+    ngx_mail_redis_cmd_arg(cmd, env->headers.data, env->headers.len);
+    p += NGX_OFF_T_LEN;
+    ngx_mail_redis_cmd_arg(cmd, p, ngx_sprintf(p, "%ui", njunk) - p);
+
+    if (njunk) {
+        a = env->junk->elts;
+        for (i = 0; i < njunk; i++) {
+            ngx_mail_redis_cmd_arg(cmd, a[i].data, a[i].len);
+        }
+    }
 
     if (sp->ninflight == NGX_MAIL_STORE_INFLIGHT) {
         return NGX_ERROR;

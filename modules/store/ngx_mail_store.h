@@ -45,26 +45,32 @@ typedef struct {
     ngx_str_t                   from;
     ngx_array_t                *remote;      /* ngx_str_t recipients */
     ngx_str_t                   params;      /* DSN etc., "k=v k=v" */
+    /* the spam filter's: header fields put first, and who gets Junk */
+    ngx_str_t                   headers;
+    ngx_array_t                *junk;        /* ngx_str_t, of "local" */
 } ngx_mail_store_envelope_t;
 
 
 /*
  * The Lua functions that put a stored blob where it goes, shared by SMTP
- * delivery and the queue's reports: inbox_add(t, qid, size, now) files
- * blob qid into the INBOX of the user whose hash tag is t (creating the
- * INBOX if it is missing), and queue_add(qid, from, rcpts, params, size,
+ * delivery and the queue's reports: inbox_add(t, qid, size, now, name)
+ * files blob qid into mailbox "name" (INBOX when nil; the spam filter
+ * gives Junk) of the user whose hash tag is t, creating it if it is
+ * missing, and queue_add(qid, from, rcpts, params, size,
  * now) queues it for remote recipients (rcpts: lines "addr PARAMS").
  * The caller has set the blob and counted its references.
  */
 #define NGX_MAIL_STORE_INBOX_LUA                                              \
-    "local function inbox_add(t, qid, size, now)\n"                           \
-    "  local id = redis.call('HGET', 'mailboxes:' .. t, 'INBOX')\n"           \
+    "local function inbox_add(t, qid, size, now, name)\n"                     \
+    "  name = name or 'INBOX'\n"                                              \
+    "  local id = redis.call('HGET', 'mailboxes:' .. t, name)\n"              \
     "  if not id then\n"                                                      \
     "    id = redis.call('HINCRBY', 'user:' .. t, 'mailbox_next', 1)\n"       \
-    "    redis.call('HSET', 'mailboxes:' .. t, 'INBOX', id)\n"                \
-    "    redis.call('HSET', 'mailbox:' .. t .. ':' .. id, 'name', 'INBOX',\n" \
+    "    redis.call('HSET', 'mailboxes:' .. t, name, id)\n"                   \
+    "    redis.call('HSET', 'mailbox:' .. t .. ':' .. id, 'name', name,\n"    \
     "               'uidvalidity', now, 'uidnext', 1, 'highestmodseq', 1,\n"  \
-    "               'messages', 0, 'unseen', 0)\n"                            \
+    "               'messages', 0, 'unseen', 0, 'subscribed', 1,\n"           \
+    "               'special_use', name == 'Junk' and '\\\\Junk' or '')\n"     \
     "  end\n"                                                                 \
     "  local mb = 'mailbox:' .. t .. ':' .. id\n"                             \
     "  local uid = redis.call('HINCRBY', mb, 'uidnext', 1) - 1\n"             \

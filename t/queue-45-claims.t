@@ -1,0 +1,152 @@
+# A worker keeps its claim on the entries it delivers however long the
+# delivery takes: also when all its places are taken (queue_concurrency
+# reached, so it reads no new entries), and after nginx -s reload, while
+# the old worker finishes what it started.  Else another worker takes the
+# entry over after queue_reclaim_timeout and the message goes out twice.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use MIME::Base64 qw(encode_base64);
+use MailTest qw(free_port client send_line reply_of);
+use SMTPPeer;
+
+my $t = MailTest->new;
+$t->start_redis;
+
+my $dns = $t->start_dns({
+    mx => { 'remote.test' => [[10, 'mx.remote.test']] },
+    a  => { 'mx.remote.test' => '127.0.0.2' },
+});
+
+# the greeting waits while the gate is shut
+my $port = free_port();
+my $gate = $t->dir . '/gate';
+my $peer = SMTPPeer->start(addr => '127.0.0.2', port => $port,
+    dir => $t->dir, ehlo => ['PIPELINING'],
+    greeting => sub {
+        select undef, undef, undef, 0.05 until -e $gate;
+        return undef;
+    });
+
+# two delivering workers, one place each: the one that delivers is full
+my $sub = free_port();
+$t->start_nginx(<<CONF, ports => [$sub], workers => 2);
+    queue_workers 2;
+    queue_concurrency 1;
+    queue_resolver 127.0.0.1:$dns;
+    queue_smtp_port $port;
+    queue_poll_interval 100ms;
+    queue_reclaim_timeout 2s;
+    queue_timeout 60s;
+    server {
+        listen 127.0.0.1:$sub;
+        protocol smtpd;
+        smtpd_role submission;
+        smtpd_auth_plaintext on;
+    }
+CONF
+
+$t->add_user('demo@example.test', 'Secret-1');
+
+sub cmd { send_line($_[0], $_[1]); reply_of($_[0]) }
+
+sub submit {
+    my ($subject) = @_;
+    my $s = client($sub);
+    reply_of($s);
+    cmd($s, 'EHLO client.example');
+    cmd($s, 'AUTH PLAIN '
+            . encode_base64("\0demo\@example.test\0Secret-1", ''));
+    cmd($s, 'MAIL FROM:<demo@example.test>');
+    cmd($s, 'RCPT TO:<someone@remote.test>');
+    cmd($s, 'DATA');
+    print $s "Subject: $subject\r\n\r\nbody\r\n.\r\n";
+    my $r = reply_of($s);
+    die "DATA: $r" unless $r =~ /^250.*queued as (\w+)/;
+    cmd($s, 'QUIT');
+    return $1;
+}
+
+sub wait_for {
+    my ($cond, $what, $secs) = @_;
+    for (1 .. ($secs || 20) * 10) {
+        return 1 if $cond->();
+        select undef, undef, undef, 0.1;
+    }
+    diag "timed out waiting for $what";
+    return 0;
+}
+
+sub holders {
+    my $out = $t->redis('XPENDING', 'queue:outbound', 'delivery');
+    my @l = split /\n/, $out;
+    my %h;
+    while (@l) {
+        my $x = shift @l;
+        $h{$x} = shift @l if $x =~ /:\d+\z/;
+    }
+    return %h;
+}
+
+sub delivered {
+    my ($subject) = @_;
+    return scalar grep { $_->{data} =~ /Subject: $subject\r\n/ }
+                       $peer->transactions;
+}
+
+# --- a full worker renews its claim ---------------------------------------
+my $id = submit('full');
+ok($peer->wait_connections(1, 20), 'a worker connected to the MX');
+my ($holder) = keys %{ { holders() } };
+# over two reclaim timeouts (a state once the time has passed)
+sleep 5;
+is_deeply([keys %{ { holders() } }], [$holder],
+          'the full worker kept its claim');
+is($peer->connections, 1, 'the other worker did not deliver it too');
+open my $g, '>', $gate; close $g;
+ok(wait_for(sub { !$t->redis('EXISTS', "queue:{$id}:env") }, 'full'),
+   'delivered');
+is(delivered('full'), 1, 'exactly once');
+
+# --- reload while a delivery runs -----------------------------------------
+unlink $gate;
+$id = submit('reload');
+ok($peer->wait_connections(2, 20), 'a worker connected again');
+($holder) = keys %{ { holders() } };
+my ($old) = $holder =~ /:(\d+)\z/;
+ok(kill('HUP', $t->{pids}{nginx}), 'nginx -s reload');
+sleep 5;
+is_deeply([keys %{ { holders() } }], [$holder],
+          'the old worker kept its claim while it finished');
+is($peer->connections, 2, 'the new workers did not deliver it too');
+open $g, '>', $gate; close $g;
+ok(wait_for(sub { !$t->redis('EXISTS', "queue:{$id}:env") }, 'reload'),
+   'delivered');
+is(delivered('reload'), 1, 'exactly once');
+ok(wait_for(sub { !kill(0, $old) }, 'the old worker to exit'),
+   'the old worker exited once done');
+
+# the new workers deliver
+$id = submit('after');
+ok(wait_for(sub { !$t->redis('EXISTS', "queue:{$id}:env") }, 'after'),
+   'a new message is delivered after the reload');
+is(delivered('after'), 1, 'once');
+
+# --- deleted while it is delivered ---------------------------------------
+# the attempt ends without the content; its record must not bring back
+# the recipient states of a message that is gone
+unlink $gate;
+$id = submit('deleted');
+ok($peer->wait_connections(4, 20), 'a worker connected for "deleted"');
+my ($rc) = $t->mailctl(undef, 'queue', 'delete', $id);
+is($rc, 0, 'mailctl queue delete');
+open $g, '>', $gate; close $g;
+ok(wait_for(sub { $t->error_log =~ /\Q$id\E: from=.*GONE/ }, 'settled'),
+   'the attempt settled as gone');
+is($t->redis('EXISTS', "queue:{$id}:rcpt"), 0, 'no recipient states left');
+is($t->redis('EXISTS', "queue:{$id}:env"), 0, 'no envelope left');
+
+done_testing;

@@ -1,0 +1,172 @@
+# The spam filter in the SMTP path, end to end: messages trained as spam
+# (mailctl spam learn) are filed into Junk with X-Spam-* fields, hams go
+# to the INBOX, a user's own reject score refuses at the end of the data
+# with 550 5.7.1 (no bounce), authenticated submission is not filtered,
+# and each message gets one log line with every check's verdict.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use MIME::Base64 qw(encode_base64);
+use MailTest qw(free_port client send_line reply_of);
+
+my $t = MailTest->new;
+$t->start_redis;
+my ($mx, $sub) = (free_port(), free_port());
+$t->start_nginx(<<CONF, ports => [$mx, $sub]);
+    spam_spf off;
+    server {
+        listen 127.0.0.1:$mx;
+        protocol smtpd;
+        spam on;
+        spam_junk_score 5;
+    }
+    server {
+        listen 127.0.0.1:$sub;
+        protocol smtpd;
+        smtpd_role submission;
+        smtpd_auth_plaintext on;
+        spam on;
+    }
+CONF
+
+for my $u (qw(demo strict)) {
+    my ($rc, $out, $err) = $t->mailctl("Secret-1\n", 'user', 'add',
+                                       "$u\@example.test");
+    die "user add: $err" if $rc && $err !~ /domain/;
+    if ($rc) {
+        $t->mailctl(undef, 'domain', 'add', 'example.test');
+        ($rc, $out, $err) = $t->mailctl("Secret-1\n", 'user', 'add',
+                                        "$u\@example.test");
+        die "user add: $err" if $rc;
+    }
+}
+
+# a small corpus with two clear vocabularies
+my @spamwords = qw(viagra casino jackpot winner lottery pharmacy discount
+                   bitcoin investment guaranteed prize cheap pills bonus);
+my @hamwords = qw(meeting agenda project review schedule minutes report
+                  lunch budget quarterly colleague draft deadline notes);
+sub text {
+    my ($words, $n, $seed) = @_;
+    srand($seed);
+    return join(' ', map { $words->[int rand @$words] } 1 .. $n);
+}
+sub message {
+    my ($subject, $body) = @_;
+    return "From: someone\@sender.example\r\nTo: demo\@example.test\r\n"
+         . "Subject: $subject\r\nMessage-ID: <$subject\@sender.example>"
+         . "\r\n\r\n$body\r\n";
+}
+
+my $dir = $t->dir;
+my (@spam, @ham);
+for my $i (1 .. 30) {
+    for ([\@spam, 's', \@spamwords], [\@ham, 'h', \@hamwords]) {
+        my ($list, $tag, $words) = @$_;
+        my $f = "$dir/$tag$i.eml";
+        open my $fh, '>', $f or die;
+        print $fh message("$tag$i", text($words, 40, $i));
+        close $fh;
+        push @$list, $f;
+    }
+}
+my ($rc, $out, $err) = $t->mailctl(undef, 'spam', 'learn', '--spam', @spam);
+is($rc, 0, 'mailctl spam learn --spam') or diag $err;
+($rc, $out, $err) = $t->mailctl(undef, 'spam', 'learn', '--ham', @ham);
+is($rc, 0, 'mailctl spam learn --ham') or diag $err;
+is($t->redis('HGET', 'bayes:{global}', 'nspam'), 30, '30 spams learnt');
+
+sub cmd { send_line($_[0], $_[1]); reply_of($_[0]) }
+
+# one message over the MX port; returns the reply to the data
+sub mx_send {
+    my ($rcpts, $content) = @_;
+    my $s = client($mx);
+    reply_of($s);
+    cmd($s, 'EHLO sender.example');
+    cmd($s, 'MAIL FROM:<someone@sender.example>');
+    for (@$rcpts) {
+        my $r = cmd($s, "RCPT TO:<$_>");
+        die "RCPT: $r" unless $r =~ /^250/;
+    }
+    cmd($s, 'DATA');
+    print $s $content, ".\r\n";
+    my $r = reply_of($s);
+    cmd($s, 'QUIT');
+    return $r;
+}
+
+# the last message of a user's mailbox by name, as stored
+sub last_in {
+    my ($user, $name) = @_;
+    my $id = $t->redis('HGET', "mailboxes:{$user}", $name);
+    return '' unless length $id;
+    my $uid = $t->redis('ZRANGE', "mailbox:{$user}:$id:uids", -1, -1);
+    return '' unless length $uid;
+    my $blob = $t->redis('HGET', "msg:{$user}:$id:$uid", 'blob');
+    return $t->redis('GET', "blob:{$blob}");
+}
+sub count_in {
+    my ($user, $name) = @_;
+    my $id = $t->redis('HGET', "mailboxes:{$user}", $name);
+    return $t->redis('HGET', "mailbox:{$user}:$id", 'messages') || 0;
+}
+
+my $r = mx_send(['demo@example.test'],
+                message('fresh-spam', text(\@spamwords, 40, 1001)));
+like($r, qr/^250/, 'spam accepted (no reject score set)');
+my $m = last_in('demo@example.test', 'Junk');
+like($m, qr/Subject: fresh-spam/, 'filed into Junk');
+like($m, qr/^X-Spam-Status: Yes, score=\d+\.\d required=5\.0 tests=.*BAYES_9\d/m,
+     'X-Spam-Status: Yes, with the Bayes test');
+like($m, qr/^X-Spam-Score: \d+\.\d\r$/m, 'X-Spam-Score');
+is(count_in('demo@example.test', 'INBOX'), 0, 'not in the INBOX');
+
+$r = mx_send(['demo@example.test'],
+             message('fresh-ham', text(\@hamwords, 40, 2002)));
+like($r, qr/^250/, 'ham accepted');
+$m = last_in('demo@example.test', 'INBOX');
+like($m, qr/Subject: fresh-ham/, 'ham filed into the INBOX');
+like($m, qr/^X-Spam-Status: No, score=-\d+\.\d/m, 'X-Spam-Status: No');
+
+# a user's own reject score: the message is refused, not bounced later
+$t->redis('HSET', 'user:{strict@example.test}', 'spam_reject_score', 4);
+$r = mx_send(['strict@example.test'],
+             message('refused-spam', text(\@spamwords, 40, 3003)));
+like($r, qr/^550 5\.7\.1 /, 'over the reject score: 550 5.7.1');
+is(count_in('strict@example.test', 'Junk')
+   + count_in('strict@example.test', 'INBOX'), 0, 'nothing stored');
+is($t->redis('KEYS', 'spool:*'), '', 'the spool is gone');
+
+# two recipients, one would refuse: the message is taken, both get Junk
+$r = mx_send(['strict@example.test', 'demo@example.test'],
+             message('shared-spam', text(\@spamwords, 40, 4004)));
+like($r, qr/^250/, 'one recipient would refuse, the other takes it');
+like(last_in('strict@example.test', 'Junk'), qr/shared-spam/,
+     'the strict one gets it in Junk');
+like(last_in('demo@example.test', 'Junk'), qr/shared-spam/,
+     'the other too, by score');
+
+# authenticated submission skips the filter
+my $s = client($sub);
+reply_of($s);
+cmd($s, 'EHLO me');
+cmd($s, 'AUTH PLAIN ' . encode_base64("\0demo\@example.test\0Secret-1", ''));
+cmd($s, 'MAIL FROM:<demo@example.test>');
+cmd($s, 'RCPT TO:<strict@example.test>');
+cmd($s, 'DATA');
+print $s message('submitted-spam', text(\@spamwords, 40, 5005)), ".\r\n";
+like(reply_of($s), qr/^250/, 'submission: accepted');
+$m = last_in('strict@example.test', 'INBOX');
+like($m, qr/submitted-spam/, 'submission: into the INBOX, unfiltered');
+unlike($m, qr/^X-Spam-/m, 'no X-Spam fields');
+
+my $log = $t->error_log;
+like($log, qr/spam: \w+ from=<someone\@sender\.example> ip=127\.0\.0\.1 score=\d+\.\d verdict=junk dnsbl=off spf=off bayes=demo\@example\.test:0\.9\d+/,
+     'one log line: verdict and every check');
+like($log, qr/verdict=reject/, 'the rejection is logged');
+
+done_testing;
