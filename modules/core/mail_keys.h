@@ -43,6 +43,26 @@
 /* STRING: how many mailbox messages and queue entries refer to a blob */
 #define MAIL_KEY_BLOB_REFS_FMT      "blob:{%s}:refs"
 
+/* HASH per user: mailbox name -> mailbox id */
+#define MAIL_KEY_MAILBOXES_FMT      "mailboxes:{%s}"
+
+/* ZSET per mailbox (user, id): its UIDs, score = UID */
+#define MAIL_KEY_MAILBOX_UIDS_FMT   "mailbox:{%s}:%s:uids"
+
+/* HASH per message (user, mailbox id, UID): blob, size, flags, ... */
+#define MAIL_KEY_MSG_FMT            "msg:{%s}:%s:%s"
+#define MAIL_FIELD_MSG_BLOB         "blob"
+
+/*
+ * Bayes counts per scope S, "global" or a user's address (the user's
+ * hash tag): HASH nspam, nham; HASHes token field -> in how many learnt
+ * spams (hams) it was; HASH message digest -> "spam" or "ham"
+ */
+#define MAIL_KEY_BAYES_FMT          "bayes:{%s}"
+#define MAIL_KEY_BAYES_SPAM_FMT     "bayes:{%s}:spam"
+#define MAIL_KEY_BAYES_HAM_FMT      "bayes:{%s}:ham"
+#define MAIL_KEY_BAYES_LEARNT_FMT   "bayes:{%s}:learnt"
+
 /* ZSET of every queued message id, score = creation time */
 #define MAIL_KEY_QUEUE_IDS          "queue:ids"
 

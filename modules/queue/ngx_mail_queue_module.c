@@ -48,6 +48,7 @@ static char *ngx_mail_queue_retry(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_mail_queue_init_process(ngx_cycle_t *cycle);
 static void ngx_mail_queue_poll(ngx_event_t *ev);
+static void ngx_mail_queue_woken(ngx_str_t *message, void *data);
 static void ngx_mail_queue_schedule(ngx_msec_t delay);
 static void ngx_mail_queue_group_created(redisReply *reply, void *data);
 static void ngx_mail_queue_read(void);
@@ -258,6 +259,7 @@ static ngx_uint_t              ngx_mail_queue_polling;
 static ngx_msec_t              ngx_mail_queue_last_reclaim;
 static ngx_msec_t              ngx_mail_queue_last_heartbeat;
 static ngx_msec_t              ngx_mail_queue_last_promote;
+static ngx_mail_redis_subscription_t  ngx_mail_queue_wakeup;
 
 
 /*
@@ -571,6 +573,7 @@ static ngx_int_t
 ngx_mail_queue_init_process(ngx_cycle_t *cycle)
 {
     u_char                 *p;
+    ngx_str_t               channel;
     ngx_mail_conf_ctx_t    *ctx;
     ngx_mail_queue_conf_t  *qcf;
 
@@ -622,7 +625,27 @@ ngx_mail_queue_init_process(ngx_cycle_t *cycle)
     /* the Redis connection is being made: the first poll waits a little */
     ngx_add_timer(&ngx_mail_queue_poll_event, 100);
 
+    /* a message queued on any node wakes the workers at once */
+    ngx_str_set(&channel, "queue:wakeup");
+
+    if (ngx_mail_redis_subscribe(&ngx_mail_queue_wakeup, &channel,
+                                 ngx_mail_queue_woken, NULL)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "queue: no wake-ups, polling only");
+    }
+
     return NGX_OK;
+}
+
+
+static void
+ngx_mail_queue_woken(ngx_str_t *message, void *data)
+{
+    if (ngx_mail_queue_group_ready && !ngx_mail_queue_polling) {
+        ngx_mail_queue_schedule(0);
+    }
 }
 
 

@@ -111,10 +111,22 @@ struct ngx_mail_spam_bayes_req_s {
 
 
 /*
+ * spam_bayes_min_learned (default NGX_MAIL_SPAM_MIN_LEARNED, 20): a scope
+ * judges once it has learnt this many spams and this many hams; set by
+ * the spam module's configuration
+ */
+extern ngx_uint_t  ngx_mail_spam_bayes_min_learned;
+
+/*
  * Classifies a message (as stored: CRLF, maybe a Return-Path first) for
  * a user: with the user's own counts when the user has learnt at least
  * spam_bayes_min_learned spams and hams, else the global ones.  "user"
  * NULL: global.  The handler once, never before this returns.
+ */
+/*
+ * Classification, probability -1: neither scope (the global one for
+ * "user" NULL) has learnt enough, or Redis failed.  NULL: out of memory,
+ * or Redis unavailable now; no handler then.
  */
 ngx_mail_spam_bayes_req_t *ngx_mail_spam_bayes_classify_message(
     ngx_pool_t *pool, ngx_log_t *log, u_char *msg, size_t len,
@@ -124,7 +136,10 @@ void ngx_mail_spam_bayes_cancel(ngx_mail_spam_bayes_req_t *r);
 /*
  * Learns a message as spam or ham for "user" (NULL: global), in one Lua
  * script: learning it again as the same is nothing, as the other flips
- * it.  The handler gets NGX_OK or NGX_ERROR; may be NULL.
+ * it.  The handler gets NGX_OK or NGX_ERROR; may be NULL.  NGX_ERROR
+ * returned: nothing was sent, no handler.  Only "data" and a small
+ * context in "pool" must live until the handler, which may destroy the
+ * pool; the message may go as soon as this returns.
  */
 typedef void (*ngx_mail_spam_learnt_pt)(ngx_int_t rc, void *data);
 

@@ -485,15 +485,16 @@ ngx_mail_spam_get_ctx(ngx_mail_session_t *s)
 }
 
 
-/* the session is gone: nothing may call back into it */
+/*
+ * The session is gone: the DNS checks may not call back into it.  A
+ * message being judged keeps the session (the SMTP server waits for the
+ * verdict before it closes), so only the DNS checks can be left.
+ */
 
 static void
 ngx_mail_spam_cleanup(void *data)
 {
     ngx_mail_spam_ctx_t  *ctx = data;
-
-    ngx_uint_t             i;
-    ngx_mail_spam_user_t  *u;
 
     if (ctx->dnsbl && !ctx->dnsbl->done) {
         ngx_mail_spam_dnsbl_cancel(ctx->dnsbl);
@@ -501,24 +502,6 @@ ngx_mail_spam_cleanup(void *data)
 
     if (ctx->spf && !ctx->spf->done) {
         ngx_mail_spam_spf_cancel(ctx->spf);
-    }
-
-    if (ctx->check) {
-        if (ctx->check->redis) {
-            ngx_mail_redis_cancel(ctx->check->redis);
-        }
-
-        if (ctx->check->wait.timer_set) {
-            ngx_del_timer(&ctx->check->wait);
-        }
-
-        u = ctx->check->users.elts;
-
-        for (i = 0; i < ctx->check->users.nelts; i++) {
-            if (u[i].bayes && !u[i].bayes->done) {
-                ngx_mail_spam_bayes_cancel(u[i].bayes);
-            }
-        }
     }
 }
 

@@ -94,6 +94,7 @@ typedef struct {
     "             'size', size, 'created', now, 'attempts', 0)\n"             \
     "  redis.call('ZADD', 'queue:ids', now, qid)\n"                           \
     "  redis.call('XADD', 'queue:outbound', '*', 'id', qid)\n"                \
+    "  redis.call('PUBLISH', 'queue:wakeup', qid)\n"                          \
     "end\n"
 
 

@@ -1,0 +1,165 @@
+
+/*
+ * The Bayes token counts in Redis, as the spam module, IMAP training and
+ * "mailctl spam" all see them: how a message becomes a digest and a list
+ * of token fields, and the Lua script that learns it.  Plain C99, no
+ * nginx dependency, so that mailctl builds the same code
+ * (ngx_mail_spam_message.c).  Key names: mail_keys.h, MAIL_KEY_BAYES_*;
+ * their meaning: docs/redis-keys.md, "Spam filter".
+ *
+ *
+ * What is read of a message
+ *
+ * At most NGX_MAIL_SPAM_READ_MAX bytes of it, as given: a stored blob
+ * (Return-Path, Received, then the message, CRLF), a file or an mbox
+ * entry (maybe LF).  IMAP training reads no more of a blob than that, so
+ * that a 50 MB attachment costs 1 MB; the tokenizer reads at most
+ * 512 kB of decoded text anyway.
+ *
+ *
+ * Token fields
+ *
+ * A token is stored under its ngx_mail_spam_bayes_hash() with the fixed
+ * key NGX_MAIL_SPAM_BAYES_HASH_KEY, the bytes of "bayes-v1" read as a
+ * big-endian number, written as 16 lower-case hexadecimal digits.  Every
+ * node and mailctl must use this key: changing it makes every count
+ * learnt before unreachable.
+ *
+ *
+ * Digest
+ *
+ * The same message learnt twice must be found: delivered to the user
+ * and learnt from its mailbox, or saved to a file and fed to mailctl,
+ * maybe re-sent in between.  The digest is therefore taken of the
+ * message without what each hop and each store add:
+ *
+ *   - header fields Return-Path, Received, Delivered-To, X-Original-To
+ *     and X-Spam-* are left out wherever they stand in the header (a
+ *     field with its continuation lines);
+ *   - CR LF is read as LF, and line ends at the very end are dropped;
+ *   - at most NGX_MAIL_SPAM_DIGEST_MAX bytes of the result are read.
+ *
+ * The digest is two ngx_mail_spam_bayes_hash() of that text with the
+ * keys NGX_MAIL_SPAM_DIGEST_KEY1 and _KEY2 ("digest-1", "digest-2"),
+ * 32 lower-case hexadecimal digits: 128 bits, so that two different
+ * messages of one scope meet with odds of about n^2 / 2^129.  It is no
+ * cryptographic hash: someone who knows a message the user learnt as
+ * ham could craft a spam with its digest; learning that spam would then
+ * move the counts of the spam's own tokens, never below zero (see the
+ * script), which is the harm of one mislearnt message.
+ */
+
+#ifndef _NGX_MAIL_SPAM_STORE_H_INCLUDED_
+#define _NGX_MAIL_SPAM_STORE_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mime.h"
+#include "ngx_mail_spam_bayes.h"
+
+
+#define NGX_MAIL_SPAM_BAYES_HASH_KEY     0x62617965732d7631ULL  /* bayes-v1 */
+#define NGX_MAIL_SPAM_DIGEST_KEY1        0x6469676573742d31ULL  /* digest-1 */
+#define NGX_MAIL_SPAM_DIGEST_KEY2        0x6469676573742d32ULL  /* digest-2 */
+
+#define NGX_MAIL_SPAM_FIELD_LEN          16
+#define NGX_MAIL_SPAM_DIGEST_LEN         32
+
+/* the digested text at most, and the trace fields a read allows for */
+#define NGX_MAIL_SPAM_DIGEST_MAX         (1024 * 1024)
+#define NGX_MAIL_SPAM_READ_MAX           (NGX_MAIL_SPAM_DIGEST_MAX            \
+                                          + 64 * 1024)
+
+/*
+ * spam_bayes_min_learned's default: a user's own counts judge once the
+ * user has learnt this many spams and this many hams
+ */
+#define NGX_MAIL_SPAM_MIN_LEARNED        20
+
+/* the values of bayes:{S}:learnt, and the class argument of the script */
+#define NGX_MAIL_SPAM_CLASS_SPAM         "spam"
+#define NGX_MAIL_SPAM_CLASS_HAM          "ham"
+
+#define NGX_MAIL_SPAM_SCOPE_GLOBAL       "global"
+
+/* bayes:{S} fields */
+#define NGX_MAIL_SPAM_FIELD_NSPAM        "nspam"
+#define NGX_MAIL_SPAM_FIELD_NHAM         "nham"
+
+
+/*
+ * Learns one message.  KEYS: bayes:{S}, bayes:{S}:spam, bayes:{S}:ham,
+ * bayes:{S}:learnt.  ARGV: the class ("spam" or "ham"), the digest, the
+ * token fields.  Returns 0 when the message was learnt as that class
+ * already (nothing changes), 1 when it is learnt, 2 when it was learnt
+ * as the other class and moves: its tokens' counts of the old class and
+ * that class's message count go down by one, never below zero (a field
+ * at zero is deleted), the new ones up.  5000 tokens at most
+ * (NGX_MAIL_SPAM_BAYES_DEFAULT_MAX_TOKENS): one script, a few ms.
+ */
+#define NGX_MAIL_SPAM_LEARN_LUA                                               \
+    "local class, digest = ARGV[1], ARGV[2]\n"                                \
+    "if class ~= 'spam' and class ~= 'ham' then\n"                            \
+    "  return redis.error_reply('bad class')\n"                               \
+    "end\n"                                                                   \
+    "local old = redis.call('HGET', KEYS[4], digest)\n"                       \
+    "if old == class then return 0 end\n"                                     \
+    "local add, nadd, sub, nsub = KEYS[2], 'nspam', KEYS[3], 'nham'\n"        \
+    "if class == 'ham' then\n"                                                \
+    "  add, nadd, sub, nsub = KEYS[3], 'nham', KEYS[2], 'nspam'\n"            \
+    "end\n"                                                                   \
+    "for i = 3, #ARGV do\n"                                                   \
+    "  redis.call('HINCRBY', add, ARGV[i], 1)\n"                              \
+    "end\n"                                                                   \
+    "redis.call('HINCRBY', KEYS[1], nadd, 1)\n"                               \
+    "redis.call('HSET', KEYS[4], digest, class)\n"                            \
+    "if not old then return 1 end\n"                                          \
+    "for i = 3, #ARGV do\n"                                                   \
+    "  if redis.call('HINCRBY', sub, ARGV[i], -1) <= 0 then\n"                \
+    "    redis.call('HDEL', sub, ARGV[i])\n"                                  \
+    "  end\n"                                                                 \
+    "end\n"                                                                   \
+    "if redis.call('HINCRBY', KEYS[1], nsub, -1) < 0 then\n"                  \
+    "  redis.call('HSET', KEYS[1], nsub, 0)\n"                                \
+    "end\n"                                                                   \
+    "return 2\n"
+
+
+/* the script's answers */
+#define NGX_MAIL_SPAM_LEARNT_ALREADY     0
+#define NGX_MAIL_SPAM_LEARNT_NEW         1
+#define NGX_MAIL_SPAM_LEARNT_MOVED       2
+
+
+typedef struct {
+    /* hexadecimal, not terminated */
+    char                      digest[NGX_MAIL_SPAM_DIGEST_LEN];
+    /* ntokens fields of NGX_MAIL_SPAM_FIELD_LEN digits, not terminated */
+    char                     *fields;
+    uint64_t                 *hashes;
+    unsigned                  ntokens;
+    unsigned                  truncated:1;  /* more than was read */
+} ngx_mail_spam_message_t;
+
+
+/*
+ * Parses and tokenizes a message (its first NGX_MAIL_SPAM_READ_MAX bytes)
+ * and takes its digest; memory from the allocator.  "with_digest" 0
+ * leaves the digest out (classification needs none).  Returns
+ * NGX_MAIL_SPAM_BAYES_OK or _ERROR (out of memory).
+ */
+int ngx_mail_spam_message_read(ngx_mail_spam_message_t *m,
+    const mime_allocator_t *allocator, const mime_uchar_t *data, size_t len,
+    int with_digest);
+
+/* the digest alone, into digest[NGX_MAIL_SPAM_DIGEST_LEN] */
+int ngx_mail_spam_message_digest(char *digest,
+    const mime_allocator_t *allocator, const mime_uchar_t *data, size_t len);
+
+/* 16 lower-case hexadecimal digits, not terminated */
+void ngx_mail_spam_message_hex(char *p, uint64_t value);
+
+
+#endif /* _NGX_MAIL_SPAM_STORE_H_INCLUDED_ */
