@@ -55,12 +55,13 @@ my ($mx1, $mx2, $mx3, $sub) = map { free_port() } 1 .. 4;
 
 # the same scores everywhere but the weight of the zone that lists us
 sub spam_conf {
-    my ($listed_weight, $extra) = @_;
+    my ($listed_weight, $extra, $dnsbl_timeout) = @_;
+    $dnsbl_timeout ||= '2s';
     return <<CONF;
         spam on;
         spam_dnsbl listed.test $listed_weight;
         spam_dnsbl clean.test 3;
-        spam_dnsbl_timeout 2s;
+        spam_dnsbl_timeout $dnsbl_timeout;
         spam_spf on;
         spam_spf_score fail 5;
         spam_spf_score softfail 2;
@@ -82,8 +83,8 @@ my $conf = "    queue_resolver 127.0.0.1:$dns;\n"
     . "    server {\n        listen 127.0.0.1:$mx2;\n        protocol smtpd;\n"
     . spam_conf('5.5', '') . "    }\n"
     . "    server {\n        listen 127.0.0.1:$mx3;\n        protocol smtpd;\n"
-    . spam_conf('1.5', "        spam_dnsbl x.timeout.test 4;\n"
-                       . "        spam_dnsbl_timeout 1s;\n") . "    }\n"
+    . spam_conf('1.5', "        spam_dnsbl x.timeout.test 4;\n", '1s')
+    . "    }\n"
     . "    server {\n        listen 127.0.0.1:$sub;\n        protocol smtpd;\n"
     . "        smtpd_role submission;\n        smtpd_auth_plaintext on;\n"
     . spam_conf('5.5', '') . "    }\n";
@@ -211,16 +212,16 @@ for my $from (sort keys %spf) {
          "$from: Received-SPF: $result");
     like($head, qr/^Received-SPF: .*client-ip=127\.0\.0\.1;/m,
          "$from: Received-SPF names the client");
-    like($head, qr/^Authentication-Results: mx\.example\.test;.*\bspf=\Q$result\E\b[^;]*smtp\.mailfrom=\Q$from\E/m,
+    like($head, qr/^Authentication-Results: mx\.example\.test;.*\bspf=\Q$result\E\b(?: \([^)]*\))? smtp\.mailfrom=\Q$from\E/m,
          "$from: Authentication-Results: spf=$result smtp.mailfrom");
     like($head, qr/^X-Spam-Score: \Q$score{$result}\E$/m,
          "$from: X-Spam-Score: $score{$result}");
     my $yes = $result eq 'fail' ? 'Yes' : 'No';
-    like($head, qr/^X-Spam-Status: $yes, score=\Q$score{$result}\E required=5\.0 tests=\S*DNSBL_listed\.test/m,
+    like($head, qr/^X-Spam-Status: $yes, score=\Q$score{$result}\E required=5\.0 tests=\S*DNSBL_LISTED_TEST/m,
          "$from: X-Spam-Status: $yes, with the listing");
     like($head, qr/^X-Spam-Status: .*tests=\S*SPF_FAIL/m,
          "$from: X-Spam-Status names SPF_FAIL") if $result eq 'fail';
-    unlike($head, qr/^X-Spam-Status: .*DNSBL_clean\.test/m,
+    unlike($head, qr/^X-Spam-Status: .*DNSBL_CLEAN_TEST/m,
            "$from: the zone that does not list the client is no test");
     my $verdict = $result eq 'fail' ? 'junk' : 'inbox';
     like(log_line($from),
@@ -242,7 +243,7 @@ like($t->dns->query_log, qr/query\[PTR\] 1\.0\.0\.127\.in-addr\.arpa/,
     my (undef, $head) = find_message($subject);
     like($head, qr/^Received-SPF: pass .*helo=helo\.pass\.test/m,
          'null sender: the HELO name is checked');
-    like($head, qr/^Authentication-Results: mx\.example\.test;.*\bspf=pass\b[^;]*smtp\.helo=helo\.pass\.test/m,
+    like($head, qr/^Authentication-Results: mx\.example\.test;.*\bspf=pass\b(?: \([^)]*\))? smtp\.helo=helo\.pass\.test/m,
          'null sender: smtp.helo in Authentication-Results');
 }
 
@@ -293,7 +294,7 @@ is(scalar @asked, 1, 'DNSBL cache: the clean zone was asked once for '
     is($mailbox, 'INBOX', 'and filed by what is known');
     like($head, qr/^X-Spam-Score: 0\.5$/m,
          'the silent zone counts neither way');
-    unlike($head, qr/DNSBL_x\.timeout\.test/, 'and is no test');
+    unlike($head, qr/DNSBL_X_TIMEOUT_TEST/, 'and is no test');
     is($t->redis('EXISTS', 'dnsbl:{x.timeout.test}:127.0.0.1'), '0',
        'nor cached');
 }
