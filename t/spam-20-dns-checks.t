@@ -46,6 +46,7 @@ my $dns = $t->start_dns({
         'why.exp.test'   => ['%{i} may not send for %{d}'],
         'split.test'     => [['v=spf1 ip4:127.0.0.1', ' -all']],
         'helo.pass.test' => ['v=spf1 ip4:127.0.0.1 -all'],
+        'slow.test'      => ['v=spf1 include:x.timeout.test -all'],
     },
     servfail => ['servfail.test'],
     timeout  => ['timeout.test'],
@@ -149,6 +150,7 @@ sub raw_get {
 sub find_message {
     my ($subject) = @_;
     my $user = 'bob@example.test';
+    return ('', '') unless defined $subject;
     for my $mailbox ('INBOX', 'Junk') {
         my $id = $t->redis('HGET', "mailboxes:{$user}", $mailbox);
         next unless length $id;
@@ -297,6 +299,24 @@ is(scalar @asked, 1, 'DNSBL cache: the clean zone was asked once for '
     unlike($head, qr/DNSBL_X_TIMEOUT_TEST/, 'and is no test');
     is($t->redis('EXISTS', 'dnsbl:{x.timeout.test}:127.0.0.1'), '0',
        'nor cached');
+}
+
+# --- a client that leaves while the lookups wait ---------------------------
+
+{
+    my $s = client($mx3);
+    reply_of($s);
+    send_line($s, 'EHLO client.example');
+    reply_of($s);
+    send_line($s, 'MAIL FROM:<a@slow.test>');
+    like(reply_of($s), qr/^250 /, 'MAIL with an SPF record that times out');
+    close $s;
+    # the DNSBL and SPF timers would have run out by now
+    select(undef, undef, undef, 2.5);
+    my ($reply, $subject) = deliver($mx3, 'a@pass.test');
+    like($reply, qr/^250 /, 'the server goes on after the session went');
+    my ($mailbox, $head) = find_message($subject);
+    like($head, qr/^Received-SPF: pass /m, 'and checks the next one');
 }
 
 # --- authenticated submission skips the filters ---------------------------
