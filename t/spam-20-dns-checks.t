@@ -185,6 +185,7 @@ my %spf = (
     'a@softfail.test'      => 'softfail',
     'a@neutral.test'       => 'neutral',
     'a@none.test'          => 'none',
+    'a@localhost'          => 'none',     # known before any lookup
     'a@perm.test'          => 'permerror',
     'a@two.test'           => 'permerror',
     'a@x.servfail.test'    => 'temperror',
