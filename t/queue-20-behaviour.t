@@ -22,6 +22,7 @@ my $dns = $t->start_dns({
         'busy.test'    => [[10, 'mx1.busy.test'], [20, 'mx2.busy.test']],
         'dsn.test'     => [[10, 'mx.dsn.test']],
         'small.test'   => [[10, 'mx.small.test']],
+        'long.test'    => [[10, 'mx.long.test']],
     },
     a => {
         'mx.garbage.test' => '127.0.0.2',
@@ -31,6 +32,7 @@ my $dns = $t->start_dns({
         'mx2.busy.test'   => '127.0.0.6',
         'mx.dsn.test'     => '127.0.0.6',
         'mx.small.test'   => '127.0.0.7',
+        'mx.long.test'    => '127.0.0.8',
     },
     servfail => ['servfail.test'],
 });
@@ -52,6 +54,10 @@ $peer{good} = SMTPPeer->start(addr => '127.0.0.6', port => $port,
 # an old server: no 8BITMIME, DSN, SMTPUTF8; a small SIZE; no PIPELINING
 $peer{small} = SMTPPeer->start(addr => '127.0.0.7', port => $port,
     dir => $t->dir, ehlo => ['SIZE 4000'], rcpt => $reject);
+
+# a reply line of 5000 octets (RFC 5321 4.5.3.1.5 allows 512)
+$peer{long} = SMTPPeer->start(addr => '127.0.0.8', port => $port,
+    dir => $t->dir, ehlo => [@ext], ehlo_reply => '250 ' . ('x' x 5000));
 
 my $sub = free_port();
 $t->start_nginx(<<CONF, ports => [$sub]);
@@ -140,6 +146,7 @@ sub txns_with { my ($p, $s) = @_; grep { $_->{data} =~ /Subject: $s\r/ }
 my $g = submit(['a@garbage.test'], 'garbage');
 my $c = submit(['a@close.test'], 'closing');
 my $sf = submit(['a@servfail.test'], 'servfail');
+my $long = submit(['a@long.test'], 'long-line');
 ok(wait_for(sub { state($g, 'a@garbage.test') =~ /^deferred/ }, 'garbage'),
    'a reply without a code defers');
 like(state($g, 'a@garbage.test'), qr/malformed reply/,
@@ -151,6 +158,10 @@ like(state($c, 'a@close.test'), qr/4\.4\.2 .*lost connection/,
 ok(wait_for(sub { state($sf, 'a@servfail.test') =~ /^deferred/ },
             'servfail'), 'SERVFAIL defers');
 like(state($sf, 'a@servfail.test'), qr/ 4\.4\.3 /, 'with 4.4.3');
+ok(wait_for(sub { state($long, 'a@long.test') =~ /^deferred/ }, 'long'),
+   'an over-long reply line defers');
+like($t->error_log, qr/malformed reply from 127\.0\.0\.8.*too long/,
+     'and is logged as too long');
 like($t->error_log, qr/malformed reply from 127\.0\.0\.2/,
      'the malformed reply is logged');
 

@@ -48,6 +48,10 @@
 /* SELECT: the messages looked at to find the first unseen one */
 #define NGX_MAIL_IMAPD_UNSEEN_SCAN_STR  "2000"
 
+/* COPY, MOVE into or out of \Junk: the messages the spam filter learns */
+#define NGX_MAIL_IMAPD_TRAIN_MAX     100
+#define NGX_MAIL_IMAPD_TRAIN_MAX_STR "100"
+
 /* RFC 2177 3: at least 30 minutes in IDLE */
 #define NGX_MAIL_IMAPD_IDLE_TIMEOUT  (31 * 60 * 1000)
 
@@ -345,6 +349,10 @@ ngx_int_t ngx_mail_imapd_cmd_copy(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
 ngx_int_t ngx_mail_imapd_cmd_move(ngx_mail_session_t *s,
     ngx_mail_imapd_ctx_t *ctx);
+
+/* the spam filter learns from COPY and MOVE: ngx_mail_imapd_train.c */
+void ngx_mail_imapd_train(ngx_mail_session_t *s, redisReply *class,
+    redisReply *blobs);
 
 
 extern ngx_module_t         ngx_mail_imapd_module;

@@ -121,8 +121,12 @@ static char  ngx_mail_imapd_store_lua[] =
 /*
  * ARGV: user, source id, destination name, move (1/0), uid...  Quota as
  * for delivery: the copies count in full, the blob is shared.  Returns
- * { uidvalidity, { source uid... }, { new uid... } }, "TRYCREATE" or
- * "OVERQUOTA".
+ * { uidvalidity, { source uid... }, { new uid... }, class, { blob... } },
+ * "TRYCREATE" or "OVERQUOTA".  Class and blobs are what the spam filter
+ * learns from the command (ngx_mail_imapd_train.c): "spam" for a copy or
+ * move into the \Junk mailbox, "ham" for a move out of it into any but
+ * \Trash, else empty; the blobs of the first NGX_MAIL_IMAPD_TRAIN_MAX
+ * messages copied, when there is a class.
  */
 static char  ngx_mail_imapd_copy_lua[] =
     NGX_MAIL_IMAPD_KEYWORDS_LUA
@@ -188,7 +192,20 @@ static char  ngx_mail_imapd_copy_lua[] =
     "    redis.call('PUBLISH', 'notify:' .. t, 'EXPUNGE ' .. src)\n"
     "  end\n"
     "end\n"
-    "return { redis.call('HGET', dmb, 'uidvalidity'), from, to }\n";
+    "local class, blobs = '', {}\n"
+    "local su = redis.call('HGET', smb, 'special_use') or ''\n"
+    "local du = redis.call('HGET', dmb, 'special_use') or ''\n"
+    "if du == '\\\\Junk' then class = 'spam'\n"
+    "elseif move and su == '\\\\Junk' and du ~= '\\\\Trash' then\n"
+    "  class = 'ham'\n"
+    "end\n"
+    "if class ~= '' then\n"
+    "  for i = 1, math.min(#msgs, " NGX_MAIL_IMAPD_TRAIN_MAX_STR ") do\n"
+    "    blobs[i] = msgs[i][2][1]\n"
+    "  end\n"
+    "end\n"
+    "return { redis.call('HGET', dmb, 'uidvalidity'), from, to, class,\n"
+    "         blobs }\n";
 
 
 static ngx_int_t ngx_mail_imapd_store_flags(ngx_mail_session_t *s,
@@ -666,14 +683,21 @@ ngx_mail_imapd_copied(redisReply *reply, void *data)
         return;
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5
         || reply->element[0]->type != REDIS_REPLY_STRING
         || reply->element[1]->type != REDIS_REPLY_ARRAY
-        || reply->element[2]->type != REDIS_REPLY_ARRAY)
+        || reply->element[2]->type != REDIS_REPLY_ARRAY
+        || reply->element[3]->type != REDIS_REPLY_STRING
+        || reply->element[4]->type != REDIS_REPLY_ARRAY)
     {
         (void) ngx_mail_imapd_unavailable(s, ctx);
         ngx_mail_imapd_done(s);
         return;
+    }
+
+    /* the copies are made: the spam filter learns from them meanwhile */
+    if (reply->element[3]->len) {
+        ngx_mail_imapd_train(s, reply->element[3], reply->element[4]);
     }
 
     /* RFC 4315 3: COPYUID, left out when the sets do not fit a line */

@@ -96,6 +96,8 @@ static char *ngx_mail_spam_spf_score(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_mail_spam_set_score(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_mail_spam_min_learned(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_mail_spam_ctx_t *ngx_mail_spam_get_ctx(ngx_mail_session_t *s);
 static void ngx_mail_spam_cleanup(void *data);
 static void ngx_mail_spam_dns_done(void *data);
@@ -168,6 +170,13 @@ static ngx_command_t  ngx_mail_spam_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_MAIL_SRV_CONF_OFFSET,
       offsetof(ngx_mail_spam_srv_conf_t, bayes),
+      NULL },
+
+    { ngx_string("spam_bayes_min_learned"),
+      NGX_MAIL_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_mail_spam_min_learned,
+      0,
+      0,
       NULL },
 
     { ngx_string("spam_bayes_score"),
@@ -371,6 +380,27 @@ ngx_mail_spam_set_score(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (ngx_mail_spam_parse_score(&value[1], field) != NGX_OK) {
         return "has an invalid score";
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* one value for every server: the Bayes store is shared */
+
+static char *
+ngx_mail_spam_min_learned(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n < 1) {
+        return "has an invalid number";
+    }
+
+    ngx_mail_spam_bayes_min_learned = n;
 
     return NGX_CONF_OK;
 }

@@ -78,7 +78,10 @@ static char  ngx_mail_spam_bayes_learn_lua[] = NGX_MAIL_SPAM_LEARN_LUA;
  * One request, whatever the scope: the user's counts and the global
  * ones together, the choice made when both are in.  A user with enough
  * of his own counts costs the global lookup for nothing, which is
- * cheaper than a second round trip for everybody else.
+ * cheaper than a second round trip for everybody else.  The two scopes
+ * are in different hash slots: one MULTI over both is for a single
+ * Redis or a Sentinel-managed primary, which is what the product
+ * supports (docs/redis-keys.md).
  */
 
 ngx_mail_spam_bayes_req_t *
@@ -213,6 +216,7 @@ ngx_mail_spam_bayes_learn(ngx_pool_t *pool, ngx_log_t *log, u_char *msg,
     size_t len, ngx_str_t *user, ngx_uint_t spam,
     ngx_mail_spam_learnt_pt handler, void *data)
 {
+    u_char                          *field;
     ngx_int_t                        rc;
     ngx_str_t                        scope, key;
     ngx_uint_t                       i;
@@ -276,10 +280,11 @@ ngx_mail_spam_bayes_learn(ngx_pool_t *pool, ngx_log_t *log, u_char *msg,
     ngx_mail_redis_cmd_arg(&cmd, (u_char *) m.digest,
                            NGX_MAIL_SPAM_DIGEST_LEN);
 
+    field = (u_char *) m.fields;
+
     for (i = 0; i < m.ntokens; i++) {
-        ngx_mail_redis_cmd_arg(&cmd,
-                               (u_char *) m.fields + i * NGX_MAIL_SPAM_FIELD_LEN,
-                               NGX_MAIL_SPAM_FIELD_LEN);
+        ngx_mail_redis_cmd_arg(&cmd, field, NGX_MAIL_SPAM_FIELD_LEN);
+        field += NGX_MAIL_SPAM_FIELD_LEN;
     }
 
     /*
@@ -317,7 +322,8 @@ done:
 
 /*
  * The handler may destroy the pool "ln" is in: nothing touches it after.
- * Failures are logged here, so that a caller that only goes on need not.
+ * Failures are logged here or by Redis's module, so that a caller that
+ * only goes on need not.
  */
 
 static void
@@ -332,10 +338,13 @@ ngx_mail_spam_bayes_learnt(redisReply *reply, void *data)
 
     rc = NGX_OK;
 
-    if (ngx_mail_redis_reply_is_error(reply, log)
-        || reply->type != REDIS_REPLY_INTEGER)
-    {
-        ngx_log_error(NGX_LOG_ERR, log, 0, "spam: learning failed");
+    if (ngx_mail_redis_reply_is_error(reply, log)) {
+        /* logged by Redis's module */
+        rc = NGX_ERROR;
+
+    } else if (reply->type != REDIS_REPLY_INTEGER) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "spam: unexpected reply to the learning script");
         rc = NGX_ERROR;
 
     } else {

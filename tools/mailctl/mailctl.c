@@ -241,11 +241,40 @@ static mailctl_command_t  mailctl_queue_commands[] = {
 };
 
 
+static mailctl_command_t  mailctl_spam_commands[] = {
+
+    { "learn", "--spam|--ham [--user ADDRESS] [--mbox FILE] "
+      "[--folder ADDRESS:MAILBOX] [FILE...]",
+      "teach the spam filter messages",
+      "Learns messages as spam or as ham: each FILE is one message (\"-\"\n"
+      "reads it from standard input), --mbox FILE every message of an\n"
+      "mbox, --folder every message of a user's mailbox (\"INBOX\",\n"
+      "\"Junk\").  The counts learnt are the user's with --user, else the\n"
+      "global ones that every user without enough of his own is judged\n"
+      "by.  A message learnt again as the same class changes nothing;\n"
+      "learnt as the other class, its counts move.  Prints how many\n"
+      "messages were learnt, moved and already learnt.\n",
+      0, -1, MAILCTL_OPT_SPAM|MAILCTL_OPT_HAM|MAILCTL_OPT_USER
+             |MAILCTL_OPT_MBOX|MAILCTL_OPT_FOLDER, mailctl_spam_learn },
+
+    { "stats", "[--user ADDRESS]",
+      "show what the spam filter has learnt",
+      "Prints the scope (\"global\" or ADDRESS), the spams and hams\n"
+      "learnt (nspam, nham), the tokens seen in each (spam_tokens,\n"
+      "ham_tokens) and the messages remembered as learnt, one\n"
+      "\"name: value\" per line.\n",
+      0, 0, MAILCTL_OPT_USER, mailctl_spam_stats },
+
+    { NULL, NULL, NULL, NULL, 0, 0, 0, NULL }
+};
+
+
 static mailctl_group_t  mailctl_groups[] = {
     { "domain", mailctl_domain_commands },
     { "user", mailctl_user_commands },
     { "alias", mailctl_alias_commands },
     { "queue", mailctl_queue_commands },
+    { "spam", mailctl_spam_commands },
     { NULL, NULL }
 };
 
@@ -260,6 +289,11 @@ static mailctl_option_t  mailctl_options[] = {
     { "--force", 0, MAILCTL_OPT_FORCE, MAILCTL_NO_VALUE },
     { "--clear", 0, MAILCTL_OPT_CLEAR, MAILCTL_NO_VALUE },
     { "--all", 0, MAILCTL_OPT_ALL, MAILCTL_NO_VALUE },
+    { "--spam", 0, MAILCTL_OPT_SPAM, MAILCTL_NO_VALUE },
+    { "--ham", 0, MAILCTL_OPT_HAM, MAILCTL_NO_VALUE },
+    { "--user", 0, MAILCTL_OPT_USER, offsetof(mailctl_t, user_arg) },
+    { "--mbox", 0, MAILCTL_OPT_MBOX, offsetof(mailctl_t, mbox_arg) },
+    { "--folder", 0, MAILCTL_OPT_FOLDER, offsetof(mailctl_t, folder_arg) },
     { NULL, 0, 0, 0 }
 };
 
@@ -537,7 +571,7 @@ mailctl_usage(FILE *out)
         "Usage: mailctl [-s HOST:PORT | -s unix:PATH] [-n DB] COMMAND\n"
         "\n"
         "Manages the domains, users and aliases of nginx-mailserver,\n"
-        "and its outbound queue.\n"
+        "its outbound queue and its spam filter's learning.\n"
         "\n"
         "Commands:\n");
 

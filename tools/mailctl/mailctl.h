@@ -43,6 +43,11 @@
 #define MAILCTL_OPT_FORCE       0x40
 #define MAILCTL_OPT_CLEAR       0x80
 #define MAILCTL_OPT_ALL         0x100
+#define MAILCTL_OPT_SPAM        0x200
+#define MAILCTL_OPT_HAM         0x400
+#define MAILCTL_OPT_USER        0x800
+#define MAILCTL_OPT_MBOX        0x1000
+#define MAILCTL_OPT_FOLDER      0x2000
 
 /* accepted by every command */
 #define MAILCTL_OPT_GLOBAL                                                    \
@@ -78,6 +83,9 @@ typedef struct {
     const char         *db_arg;
     const char         *quota_arg;
     const char         *scheme_arg;
+    const char         *user_arg;     /* spam: the scope */
+    const char         *mbox_arg;
+    const char         *folder_arg;
 
     mailctl_server_t    server;
     redisContext       *redis;
@@ -192,6 +200,10 @@ int mailctl_queue_show(mailctl_t *ctl);
 int mailctl_queue_flush(mailctl_t *ctl);
 int mailctl_queue_retry(mailctl_t *ctl);
 int mailctl_queue_delete(mailctl_t *ctl);
+
+/* mailctl_spam.c */
+int mailctl_spam_learn(mailctl_t *ctl);
+int mailctl_spam_stats(mailctl_t *ctl);
 
 
 #endif /* _MAILCTL_H_INCLUDED_ */
