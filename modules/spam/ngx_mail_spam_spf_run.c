@@ -27,6 +27,7 @@
 typedef struct {
     ngx_mail_spam_spf_t          spf_run;
 
+    ngx_pool_t                  *pool;
     ngx_log_t                   *log;
     ngx_mail_queue_dns_query_t  *dns;
 
@@ -103,6 +104,7 @@ ngx_mail_spam_spf_start(ngx_pool_t *pool, ngx_log_t *log,
     cln->data = ctx;
 
     ctx->spf_run.priv = ctx;
+    ctx->pool = pool;
     ctx->log = log;
     ctx->handler = handler;
     ctx->data = data;
@@ -126,6 +128,12 @@ ngx_mail_spam_spf_start(ngx_pool_t *pool, ngx_log_t *log,
 }
 
 
+/*
+ * Also after the handler: the evaluator is a large block of the pool,
+ * given back here, so that a session of many transactions does not keep
+ * one per MAIL.  s->spf is NULL afterwards.
+ */
+
 void
 ngx_mail_spam_spf_cancel(ngx_mail_spam_spf_t *s)
 {
@@ -135,6 +143,11 @@ ngx_mail_spam_spf_cancel(ngx_mail_spam_spf_t *s)
 
     ngx_mail_spam_spf_stop(ctx);
     ctx->finished = 1;
+
+    if (s->spf) {
+        ngx_pfree(ctx->pool, s->spf);
+        s->spf = NULL;
+    }
 }
 
 
