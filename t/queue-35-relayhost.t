@@ -27,7 +27,8 @@ CONF
 $relay->add_user('demo@example.test', 'Relay-Pass-1');
 
 sub node {
-    my ($password) = @_;
+    my ($password, $tls) = @_;
+    $tls ||= 'off';
     my $t = MailTest->new;
     $t->start_redis;
     my $sub = free_port();
@@ -35,7 +36,7 @@ sub node {
     queue_workers 1;
     queue_relayhost 127.0.0.1:$relay_port;
     queue_relayhost_auth demo\@example.test $password;
-    queue_tls off;
+    queue_tls $tls;
     queue_poll_interval 100ms;
     queue_retry 60s 60s;
     server {
@@ -99,5 +100,15 @@ ok(wait_for(sub { $t2->redis('ZSCORE', 'queue:deferred', $id) }, 'defer'),
    'refused AUTH defers');
 like($t2->redis('HGET', "queue:{$id}:rcpt", 'c@three.example'),
      qr/^deferred .* 535 5\.7\.8 .*AUTH/, 'with the smarthost\'s 535');
+
+# queue_tls may: the password is not sent to a relayhost without STARTTLS
+my ($t3, $sub3) = node('Relay-Pass-1', 'may');
+$id = submit($sub3, 'd@four.example');
+ok(wait_for(sub { $t3->redis('ZSCORE', 'queue:deferred', $id) }, 'notls'),
+   'AUTH without TLS is refused on our side');
+like($t3->redis('HGET', "queue:{$id}:rcpt", 'd@four.example'),
+     qr/^deferred .* 4\.7\.0 .*no STARTTLS for AUTH/, 'and says why');
+is(scalar(() = split /\n/, $relay->redis('ZRANGE', 'queue:ids', 0, -1)), 1,
+   'nothing reached the smarthost');
 
 done_testing;

@@ -56,6 +56,7 @@ static void ngx_mail_queue_entries(redisReply *reply, void *data);
 static void ngx_mail_queue_reclaimed(redisReply *reply, void *data);
 static void ngx_mail_queue_take(redisReply *entries);
 static void ngx_mail_queue_heartbeat(void);
+static ngx_uint_t ngx_mail_queue_delivering(ngx_str_t *entry);
 static void ngx_mail_queue_ignore(redisReply *reply, void *data);
 static ngx_int_t ngx_mail_queue_job_start(ngx_str_t *entry, ngx_str_t *id);
 static void ngx_mail_queue_job_loaded(redisReply *reply, void *data);
@@ -275,6 +276,23 @@ static char  ngx_mail_queue_promote_lua[] =
     "  redis.call('XADD', 'queue:outbound', '*', 'id', id)\n"
     "end\n"
     "return #due\n";
+
+
+/*
+ * Renews this consumer's claims (ARGV: consumer, entries): only on the
+ * entries it still holds; one that another worker took over (this one
+ * stalled past queue_reclaim_timeout) is left to that worker.
+ */
+static char  ngx_mail_queue_renew_lua[] =
+    "for i = 2, #ARGV do\n"
+    "  local p = redis.call('XPENDING', 'queue:outbound', 'delivery',\n"
+    "                       ARGV[i], ARGV[i], 1)\n"
+    "  if p[1] and p[1][2] == ARGV[1] then\n"
+    "    redis.call('XCLAIM', 'queue:outbound', 'delivery', ARGV[1], 0,\n"
+    "               ARGV[i], 'JUSTID')\n"
+    "  end\n"
+    "end\n"
+    "return 'OK'\n";
 
 
 ngx_mail_queue_conf_t *
@@ -958,12 +976,40 @@ ngx_mail_queue_take(redisReply *entries)
             }
         }
 
+        /* a reclaim may return an entry this worker is still on */
+        if (ngx_mail_queue_delivering(&entry)) {
+            continue;
+        }
+
         if (ngx_mail_queue_job_start(&entry, &id) != NGX_OK) {
             /* left pending: a later reclaim gives it another chance */
             ngx_log_error(NGX_LOG_ALERT, ngx_mail_queue_main_conf->log, 0,
                           "queue: cannot start entry %V", &entry);
         }
     }
+}
+
+
+static ngx_uint_t
+ngx_mail_queue_delivering(ngx_str_t *entry)
+{
+    ngx_queue_t           *q;
+    ngx_mail_queue_job_t  *job;
+
+    for (q = ngx_queue_head(&ngx_mail_queue_jobs);
+         q != ngx_queue_sentinel(&ngx_mail_queue_jobs);
+         q = ngx_queue_next(q))
+    {
+        job = ngx_queue_data(q, ngx_mail_queue_job_t, queue);
+
+        if (job->entry.len == entry->len
+            && ngx_strncmp(job->entry.data, entry->data, entry->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -998,7 +1044,7 @@ ngx_mail_queue_heartbeat(void)
         return;
     }
 
-    if (ngx_mail_redis_cmd_init_n(&cmd, "XCLAIM", ngx_mail_queue_active + 8,
+    if (ngx_mail_redis_cmd_init_n(&cmd, "EVAL", ngx_mail_queue_active + 8,
                                   pool)
         != NGX_OK)
     {
@@ -1006,11 +1052,11 @@ ngx_mail_queue_heartbeat(void)
         return;
     }
 
-    ngx_mail_redis_cmd_cstr(&cmd, "queue:outbound");
-    ngx_mail_redis_cmd_cstr(&cmd, "delivery");
+    ngx_mail_redis_cmd_arg(&cmd, (u_char *) ngx_mail_queue_renew_lua,
+                           sizeof(ngx_mail_queue_renew_lua) - 1);
+    ngx_mail_redis_cmd_cstr(&cmd, "0");
     ngx_mail_redis_cmd_arg(&cmd, ngx_mail_queue_consumer.data,
                            ngx_mail_queue_consumer.len);
-    ngx_mail_redis_cmd_cstr(&cmd, "0");
 
     n = 0;
 
@@ -1025,8 +1071,6 @@ ngx_mail_queue_heartbeat(void)
             break;
         }
     }
-
-    ngx_mail_redis_cmd_cstr(&cmd, "JUSTID");
 
     (void) ngx_mail_redis_send(&cmd, 1, ngx_mail_queue_ignore, NULL,
                                qcf->log);

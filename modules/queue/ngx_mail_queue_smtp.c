@@ -706,6 +706,14 @@ ngx_mail_queue_smtp_after_hello(ngx_mail_queue_smtp_t *sc)
     }
 
     if (sc->relay && sc->qcf->relay_user.len) {
+        /* the password goes in clear only where TLS was turned off */
+        if (!sc->tls && sc->tls_level != NGX_MAIL_QUEUE_TLS_OFF) {
+            sc->reply.code = 0;
+            ngx_str_set(&sc->error_status, "4.7.0");
+            ngx_mail_queue_smtp_host_failed(sc, "no STARTTLS for AUTH at");
+            return NGX_ERROR;
+        }
+
         return ngx_mail_queue_smtp_auth(sc);
     }
 
