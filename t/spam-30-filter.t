@@ -123,6 +123,8 @@ like($m, qr/Subject: fresh-spam/, 'filed into Junk');
 like($m, qr/^X-Spam-Status: Yes, score=\d+\.\d required=5\.0 tests=.*BAYES_9\d/m,
      'X-Spam-Status: Yes, with the Bayes test');
 like($m, qr/^X-Spam-Score: \d+\.\d\r$/m, 'X-Spam-Score');
+like($m, qr/\AReturn-Path: <someone\@sender\.example>\r\nX-Spam-Score: /,
+     'Return-Path first, then the filter\'s fields');
 is(count_in('demo@example.test', 'INBOX'), 0, 'not in the INBOX');
 
 $r = mx_send(['demo@example.test'],

@@ -77,7 +77,13 @@ static char  ngx_mail_store_deliver_lua[] =
      * a copy, not a RENAME: a string grown by APPEND keeps up to twice
      * its size allocated, the copy is allocated to fit
      */
-    "redis.call('SET', blob, headers .. (redis.call('GET', spool) or ''))\n"
+    /* Return-Path stays first (RFC 5321 4.4), the filter's fields next */
+    "local content = redis.call('GET', spool) or ''\n"
+    "if #headers > 0 then\n"
+    "  local rp = string.match(content, '^Return%-Path:[^\\n]*\\n') or ''\n"
+    "  content = rp .. headers .. string.sub(content, #rp + 1)\n"
+    "end\n"
+    "redis.call('SET', blob, content)\n"
     "redis.call('DEL', spool)\n"
     "local refs = #locals\n"
     "if nremote > 0 then refs = refs + 1 end\n"
