@@ -152,6 +152,15 @@ like(last_in('strict@example.test', 'Junk'), qr/shared-spam/,
 like(last_in('demo@example.test', 'Junk'), qr/shared-spam/,
      'the other too, by score');
 
+# more recipients than are classified one by one (16): the rest follow
+# the first one's score
+my @many = map { "u$_\@example.test" } 1 .. 18;
+$t->add_user($_, 'Secret-1') for @many;
+$r = mx_send(\@many, message('many-spam', text(\@spamwords, 40, 6006)));
+like($r, qr/^250/, '18 recipients: accepted');
+is(scalar(grep { last_in($_, 'Junk') =~ /many-spam/ } @many), 18,
+   'all 18 get it in Junk, the last two by the first one\'s score');
+
 # authenticated submission skips the filter
 my $s = client($sub);
 reply_of($s);

@@ -897,7 +897,7 @@ ngx_mail_spam_judge(ngx_mail_spam_check_t *ck)
     u_char                    *tests, *p, *last;
     double                     base, bayes, score, head, junk;
     ngx_uint_t                 i, rejects;
-    ngx_str_t                 *j;
+    ngx_str_t                 *j, *a;
     ngx_mail_spam_user_t      *u;
     ngx_mail_spam_srv_conf_t  *conf;
 
@@ -965,6 +965,27 @@ ngx_mail_spam_judge(ngx_mail_spam_check_t *ck)
         }
     }
 
+    /*
+     * recipients past USERS_MAX were not classified on their own: the
+     * first recipient's score and the directives' thresholds stand
+     */
+    a = ck->local->elts;
+
+    for (i = ck->users.nelts; i < ck->local->nelts; i++) {
+        if (conf->reject_score > 0 && head >= conf->reject_score) {
+            rejects++;
+
+        } else if (head >= conf->junk_score) {
+            j = ngx_array_push(ck->verdict.junk);
+            if (j == NULL) {
+                ngx_mail_spam_finish(ck);
+                return;
+            }
+
+            *j = a[i];
+        }
+    }
+
     /* one reply for all: refused only when every recipient would refuse */
     ck->verdict.reject = (rejects && rejects == ck->local->nelts);
 
@@ -979,6 +1000,18 @@ ngx_mail_spam_judge(ngx_mail_spam_check_t *ck)
                 }
 
                 *j = u[i].address;
+            }
+        }
+
+        for (i = ck->users.nelts; i < ck->local->nelts; i++) {
+            if (conf->reject_score > 0 && head >= conf->reject_score) {
+                j = ngx_array_push(ck->verdict.junk);
+                if (j == NULL) {
+                    ngx_mail_spam_finish(ck);
+                    return;
+                }
+
+                *j = a[i];
             }
         }
     }
