@@ -1691,6 +1691,15 @@ ngx_mail_queue_smtp_finish(ngx_mail_queue_smtp_t *sc)
 {
     ngx_mail_queue_smtp_close(sc);
 
+    /*
+     * the last destination of the message: the settling script, which
+     * comes next, writes the states itself, in the same round trip
+     */
+    if (sc->job->dests_left == 1) {
+        ngx_mail_queue_dest_done(sc->dest);
+        return;
+    }
+
     if (ngx_mail_queue_record(sc->dest, ngx_mail_queue_smtp_recorded, sc)
         != NGX_OK)
     {
