@@ -53,8 +53,8 @@ $peer{5} = SMTPPeer->start(addr => '127.0.0.5', port => $port,
                   : do { open my $f, '>', $t->dir . "/temp-$_[0]"; close $f;
                          '451 4.7.1 try again later' } });
 
-my $sub = free_port();
-$t->start_nginx(<<CONF, ports => [$sub]);
+my ($sub, $mx) = (free_port(), free_port());
+$t->start_nginx(<<CONF, ports => [$sub, $mx]);
     queue_workers 1;
     queue_resolver 127.0.0.1:$dns;
     queue_smtp_port $port;
@@ -68,6 +68,7 @@ $t->start_nginx(<<CONF, ports => [$sub]);
         smtpd_role submission;
         smtpd_auth_plaintext on;
     }
+    server { listen 127.0.0.1:$mx; protocol smtpd; }
 CONF
 
 $t->add_user('demo@example.test', 'Secret-1');
@@ -224,6 +225,31 @@ ok(wait_for(sub { gone($id) }, 'retry'), 'delivered on the retry');
 ok((grep { $_->{data} =~ /Subject: temporary/ } $peer{5}->transactions),
    'the retry reached the server');
 is(inbox_count(), $inbox, 'no report for a delivery that succeeded later');
+
+# --- a remote sender's bounce is queued, with a null sender --------------
+# fwd@example.test forwards to a refused address; the original sender is
+# at implicit.test, whose server gets the report
+$t->redis('SADD', 'alias:{fwd@example.test}', 'nobody@remote.test');
+my $before = () = $peer{4}->transactions;
+my $s = client($mx);
+reply_of($s);
+for ('EHLO sender.implicit.test', 'MAIL FROM:<writer@implicit.test>',
+     'RCPT TO:<fwd@example.test>', 'DATA')
+{
+    send_line($s, $_);
+    reply_of($s);
+}
+print $s "Subject: forwarded\r\n\r\nbody\r\n.\r\n";
+like(reply_of($s), qr/^250/, 'accepted for a forwarding alias');
+close $s;
+ok(wait_for(sub { scalar(() = $peer{4}->transactions) > $before },
+            'remote bounce'), 'the bounce reached the sender\'s server');
+my ($rb) = grep { $_->{data} =~ /Subject: forwarded/ }
+           $peer{4}->transactions;
+is($rb->{mail_from}, '', 'sent with a null envelope sender');
+is_deeply($rb->{rcpts}, ['writer@implicit.test'], 'to the original sender');
+like($rb->{data}, qr/^Action: failed/mi, 'a failure report');
+unlike($rb->{data}, qr/^Return-Path:/mi, 'without our Return-Path');
 
 like($t->error_log, qr/queue: \w+: from=<demo\@example\.test> attempt 2: 1 sent/,
      'one log line per attempt');
