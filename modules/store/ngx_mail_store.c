@@ -34,9 +34,9 @@ static void ngx_mail_store_replicated(redisReply *reply, void *data);
 /*
  * ARGV: spool, size, now, nlocal, local..., from, params, nremote,
  * remote..., queue id, header fields to put first, njunk, junk... (the
- * local recipients whose copy goes to Junk).  Keys are built here from the addresses, which
- * scripts may do outside Redis Cluster; every key of one mailbox carries
- * the owner's hash tag.
+ * local recipients whose copy goes to Junk).  Keys are built here from
+ * the addresses, which scripts may do outside Redis Cluster; every key
+ * of one mailbox carries the owner's hash tag.
  */
 static char  ngx_mail_store_deliver_lua[] =
     NGX_MAIL_STORE_INBOX_LUA
