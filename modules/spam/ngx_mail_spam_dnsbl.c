@@ -25,23 +25,10 @@
 #include "ngx_mail_redis.h"
 #include "ngx_mail_queue.h"
 #include "ngx_mail_spam.h"
+#include "ngx_mail_spam_dns.h"
 
 
 #define NGX_MAIL_SPAM_DNSBL_KEY_FMT     "dnsbl:{%V}:%V"
-
-/*
- * NXDOMAIN and NODATA carry no TTL c-ares gives us (the SOA minimum of
- * RFC 2308 is in the authority section it does not parse): "not listed"
- * is kept for 5 minutes, a common negative TTL of the big lists.
- */
-#define NGX_MAIL_SPAM_DNSBL_NEGATIVE_TTL  300
-
-/* a TTL of 0 would not cache at all, a week-long one outlives a delisting */
-#define NGX_MAIL_SPAM_DNSBL_MIN_TTL       1
-#define NGX_MAIL_SPAM_DNSBL_MAX_TTL       86400
-
-/* the A records of one answer looked at; real lists give one to three */
-#define NGX_MAIL_SPAM_DNSBL_ADDRS         16
 
 /* 32 nibbles and their dots: RFC 5782 2.4 */
 #define NGX_MAIL_SPAM_DNSBL_REV_LEN       64
@@ -433,111 +420,67 @@ ngx_mail_spam_dnsbl_ask(ngx_mail_spam_dnsbl_lookup_t *lookup)
 }
 
 
+/* the answer is read by ngx_mail_spam_dns.c, the TTL bounded there */
+
 static void
 ngx_mail_spam_dnsbl_answer(int status, u_char *abuf, size_t alen,
     void *data)
 {
     ngx_mail_spam_dnsbl_lookup_t *lookup = data;
 
-    int                         i, n, rc, ttl;
-    in_addr_t                   addr, answer;
+    int                         rc;
+    unsigned                    ttl;
+    uint32_t                    answer;
     ngx_mail_spam_dnsbl_ctx_t  *ctx;
-    struct ares_addrttl         addrs[NGX_MAIL_SPAM_DNSBL_ADDRS];
 
     ctx = lookup->ctx;
 
     lookup->dns = NULL;
     lookup->dns_busy = 0;
 
-    switch (status) {
+    rc = ngx_mail_spam_dns_dnsbl(status, abuf, alen, &answer, &ttl);
 
-    case ARES_SUCCESS:
+    switch (rc) {
+
+    case NGX_MAIL_SPAM_DNS_OK:
+        ngx_log_debug2(NGX_LOG_DEBUG_MAIL, ctx->log, 0,
+                       "spam: dnsbl %s: listed, ttl %ud", lookup->name, ttl);
+
+        ngx_mail_spam_dnsbl_listed(lookup, answer);
+        ngx_mail_spam_dnsbl_cache(lookup, answer, ttl);
         break;
 
-    case ARES_ENOTFOUND:
-    case ARES_ENODATA:
-        /* RFC 5782 2.1: an address not listed has no records */
+    case NGX_MAIL_SPAM_DNS_NOT_LISTED:
         ngx_log_debug1(NGX_LOG_DEBUG_MAIL, ctx->log, 0,
                        "spam: dnsbl %s: not listed", lookup->name);
 
-        ngx_mail_spam_dnsbl_cache(lookup, INADDR_NONE,
-                                  NGX_MAIL_SPAM_DNSBL_NEGATIVE_TTL);
-        ngx_mail_spam_dnsbl_lookup_done(lookup);
-        return;
+        ngx_mail_spam_dnsbl_cache(lookup, INADDR_NONE, ttl);
+        break;
 
-    default:
-        ngx_log_error(NGX_LOG_INFO, ctx->log, 0,
-                      "spam: dnsbl %s: %s", lookup->name,
-                      ares_strerror(status));
-
-        ctx->dnsbl.failed++;
-        ngx_mail_spam_dnsbl_lookup_done(lookup);
-        return;
-    }
-
-    n = NGX_MAIL_SPAM_DNSBL_ADDRS;
-
-    rc = ares_parse_a_reply(abuf, (int) alen, NULL, addrs, &n);
-
-    if (rc == ARES_ENODATA) {
-        /* a CNAME to a name without an A record */
-        ngx_mail_spam_dnsbl_cache(lookup, INADDR_NONE,
-                                  NGX_MAIL_SPAM_DNSBL_NEGATIVE_TTL);
-        ngx_mail_spam_dnsbl_lookup_done(lookup);
-        return;
-    }
-
-    if (rc != ARES_SUCCESS) {
-        ngx_log_error(NGX_LOG_INFO, ctx->log, 0,
-                      "spam: dnsbl %s: bad answer: %s", lookup->name,
-                      ares_strerror(rc));
-
-        ctx->dnsbl.failed++;
-        ngx_mail_spam_dnsbl_lookup_done(lookup);
-        return;
-    }
-
-    /*
-     * RFC 5782 2.1: the A record is a code, never an address, and lists
-     * answer within 127.0.0.0/8; anything else comes from a resolver
-     * that answers every name (an ISP's "search assistance"), and is no
-     * answer of the list's
-     */
-
-    answer = INADDR_NONE;
-    ttl = NGX_MAIL_SPAM_DNSBL_MAX_TTL;
-
-    for (i = 0; i < n; i++) {
-        addr = addrs[i].ipaddr.s_addr;
-
-        if ((ntohl(addr) >> 24) != 127) {
-            continue;
-        }
-
-        if (answer == INADDR_NONE) {
-            answer = addr;
-        }
-
-        if (addrs[i].ttl < ttl) {
-            ttl = addrs[i].ttl;
-        }
-    }
-
-    if (answer == INADDR_NONE) {
+    case NGX_MAIL_SPAM_DNS_OUTSIDE:
         ngx_log_error(NGX_LOG_WARN, ctx->log, 0,
                       "spam: dnsbl %s: answer outside 127.0.0.0/8 ignored, "
                       "is the resolver rewriting NXDOMAIN?", lookup->name);
 
         ctx->dnsbl.failed++;
-        ngx_mail_spam_dnsbl_lookup_done(lookup);
-        return;
+        break;
+
+    default:
+        if (status != ARES_SUCCESS) {
+            ngx_log_error(NGX_LOG_INFO, ctx->log, 0,
+                          "spam: dnsbl %s: %s", lookup->name,
+                          ares_strerror(status));
+
+        } else {
+            ngx_log_error(NGX_LOG_INFO, ctx->log, 0,
+                          "spam: dnsbl %s: bad answer: %s", lookup->name,
+                          ares_strerror(rc));
+        }
+
+        ctx->dnsbl.failed++;
+        break;
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_MAIL, ctx->log, 0,
-                   "spam: dnsbl %s: listed, ttl %d", lookup->name, ttl);
-
-    ngx_mail_spam_dnsbl_listed(lookup, answer);
-    ngx_mail_spam_dnsbl_cache(lookup, answer, ttl);
     ngx_mail_spam_dnsbl_lookup_done(lookup);
 }
 
@@ -586,11 +529,11 @@ ngx_mail_spam_dnsbl_cache(ngx_mail_spam_dnsbl_lookup_t *lookup,
               - value;
     }
 
-    if (ttl < NGX_MAIL_SPAM_DNSBL_MIN_TTL) {
-        ttl = NGX_MAIL_SPAM_DNSBL_MIN_TTL;
+    if (ttl < NGX_MAIL_SPAM_DNS_DNSBL_MIN_TTL) {
+        ttl = NGX_MAIL_SPAM_DNS_DNSBL_MIN_TTL;
 
-    } else if (ttl > NGX_MAIL_SPAM_DNSBL_MAX_TTL) {
-        ttl = NGX_MAIL_SPAM_DNSBL_MAX_TTL;
+    } else if (ttl > NGX_MAIL_SPAM_DNS_DNSBL_MAX_TTL) {
+        ttl = NGX_MAIL_SPAM_DNS_DNSBL_MAX_TTL;
     }
 
     p = ngx_sprintf(seconds, "%T", ttl);

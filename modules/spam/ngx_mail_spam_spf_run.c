@@ -4,7 +4,9 @@
  * question it asks becomes one DNS query, each answer is parsed by
  * c-ares into the records the evaluator reads.  One query is open at a
  * time: RFC 7208 4.6.4 lets an evaluation ask up to about twenty names,
- * each depending on the last, and "timeout" bounds them all.
+ * each depending on the last, and "timeout" bounds them all.  The
+ * answers are read by ngx_mail_spam_dns.c, which the unit tests and the
+ * fuzzer reach without nginx.
  */
 
 
@@ -18,10 +20,7 @@
 
 #include "ngx_mail_queue.h"
 #include "ngx_mail_spam.h"
-
-
-/* addresses of one A or AAAA answer handed over; more is not SPF's use */
-#define NGX_MAIL_SPAM_SPF_ADDRS  64
+#include "ngx_mail_spam_dns.h"
 
 
 typedef struct {
@@ -47,19 +46,8 @@ typedef struct {
 static void ngx_mail_spam_spf_run(ngx_mail_spam_spf_ctx_t *ctx);
 static void ngx_mail_spam_spf_answer(int status, u_char *abuf, size_t alen,
     void *data);
-static int ngx_mail_spam_spf_rcode(int status);
 static void ngx_mail_spam_spf_records(ngx_mail_spam_spf_ctx_t *ctx,
-    u_char *abuf, size_t alen);
-static int ngx_mail_spam_spf_txt(ngx_mail_spam_spf_ctx_t *ctx, u_char *abuf,
-    size_t alen);
-static int ngx_mail_spam_spf_a(ngx_mail_spam_spf_ctx_t *ctx, u_char *abuf,
-    size_t alen);
-static int ngx_mail_spam_spf_aaaa(ngx_mail_spam_spf_ctx_t *ctx,
-    u_char *abuf, size_t alen);
-static int ngx_mail_spam_spf_mx(ngx_mail_spam_spf_ctx_t *ctx, u_char *abuf,
-    size_t alen);
-static int ngx_mail_spam_spf_ptr(ngx_mail_spam_spf_ctx_t *ctx, u_char *abuf,
-    size_t alen);
+    int status, u_char *abuf, size_t alen);
 static void ngx_mail_spam_spf_give(ngx_mail_spam_spf_ctx_t *ctx, int rcode,
     ngx_mail_spf_rr_t *rrs, unsigned nrrs);
 static void ngx_mail_spam_spf_timeout(ngx_event_t *ev);
@@ -225,23 +213,14 @@ ngx_mail_spam_spf_answer(int status, u_char *abuf, size_t alen, void *data)
 {
     ngx_mail_spam_spf_ctx_t  *ctx = data;
 
-    int  rcode;
-
     ctx->dns = NULL;
     ctx->dns_busy = 0;
-
-    rcode = ngx_mail_spam_spf_rcode(status);
 
     ngx_log_debug2(NGX_LOG_DEBUG_MAIL, ctx->log, 0,
                    "spam: spf: answer \"%s\": %s",
                    ctx->spf_run.spf->query_name, ares_strerror(status));
 
-    if (rcode == NGX_MAIL_SPF_RCODE_NOERROR && status == ARES_SUCCESS) {
-        ngx_mail_spam_spf_records(ctx, abuf, alen);
-
-    } else {
-        ngx_mail_spam_spf_give(ctx, rcode, NULL, 0);
-    }
+    ngx_mail_spam_spf_records(ctx, status, abuf, alen);
 
     if (ctx->calling) {
         /* within ngx_mail_queue_dns_query(): the loop goes on */
@@ -253,316 +232,71 @@ ngx_mail_spam_spf_answer(int status, u_char *abuf, size_t alen, void *data)
 
 
 /*
- * c-ares turns the RCODE into a status: RFC 7208 tells NOERROR (with or
- * without records), NXDOMAIN, and everything else apart, a timeout among
- * the rest (4.4: temperror)
+ * The records go to a block of their own for each answer, sized for the
+ * type: a TXT answer's text is no longer than the answer, the names of
+ * an MX or PTR answer are the few the evaluator reads.
  */
-
-static int
-ngx_mail_spam_spf_rcode(int status)
-{
-    switch (status) {
-
-    case ARES_SUCCESS:
-    case ARES_ENODATA:
-        return NGX_MAIL_SPF_RCODE_NOERROR;
-
-    case ARES_ENOTFOUND:
-        return NGX_MAIL_SPF_RCODE_NXDOMAIN;
-
-    case ARES_ETIMEOUT:
-        return NGX_MAIL_SPF_RCODE_TIMEOUT;
-
-    default:
-        return NGX_MAIL_SPF_RCODE_SERVFAIL;
-    }
-}
-
 
 static void
-ngx_mail_spam_spf_records(ngx_mail_spam_spf_ctx_t *ctx, u_char *abuf,
-    size_t alen)
+ngx_mail_spam_spf_records(ngx_mail_spam_spf_ctx_t *ctx, int status,
+    u_char *abuf, size_t alen)
 {
-    int  rc;
-
-    switch (ctx->spf_run.spf->query_type) {
-
-    case NGX_MAIL_SPF_TXT:
-        rc = ngx_mail_spam_spf_txt(ctx, abuf, alen);
-        break;
-
-    case NGX_MAIL_SPF_A:
-        rc = ngx_mail_spam_spf_a(ctx, abuf, alen);
-        break;
-
-    case NGX_MAIL_SPF_AAAA:
-        rc = ngx_mail_spam_spf_aaaa(ctx, abuf, alen);
-        break;
-
-    case NGX_MAIL_SPF_MX:
-        rc = ngx_mail_spam_spf_mx(ctx, abuf, alen);
-        break;
-
-    case NGX_MAIL_SPF_PTR:
-        rc = ngx_mail_spam_spf_ptr(ctx, abuf, alen);
-        break;
-
-    default:
-        rc = ARES_ENOTIMP;
-        break;
-    }
-
-    if (rc == ARES_SUCCESS) {
-        return;
-    }
-
-    if (rc == ARES_ENODATA) {
-        /* e.g. a CNAME to a name without records of the type */
-        ngx_mail_spam_spf_give(ctx, NGX_MAIL_SPF_RCODE_NOERROR, NULL, 0);
-        return;
-    }
-
-    /* an answer that does not parse is a DNS error: temperror */
-    ngx_log_error(NGX_LOG_INFO, ctx->log, 0,
-                  "spam: spf: bad answer for \"%s\": %s",
-                  ctx->spf_run.spf->query_name, ares_strerror(rc));
-
-    ngx_mail_spam_spf_give(ctx, NGX_MAIL_SPF_RCODE_SERVFAIL, NULL, 0);
-}
-
-
-/*
- * TXT: every character-string an rr, record_start on the first of each
- * record (RFC 7208 3.3: the strings of a record are joined, the records
- * are not)
- */
-
-static int
-ngx_mail_spam_spf_txt(ngx_mail_spam_spf_ctx_t *ctx, u_char *abuf,
-    size_t alen)
-{
-    int                   rc;
-    unsigned              n;
-    ngx_mail_spf_rr_t    *rrs;
-    struct ares_txt_ext  *txt, *t;
-
-    txt = NULL;
-
-    rc = ares_parse_txt_reply_ext(abuf, (int) alen, &txt);
-    if (rc != ARES_SUCCESS) {
-        return rc;
-    }
-
-    n = 0;
-
-    for (t = txt; t; t = t->next) {
-        n++;
-    }
-
-    rrs = NULL;
-
-    if (n) {
-        rrs = ngx_alloc(n * sizeof(ngx_mail_spf_rr_t), ctx->log);
-        if (rrs == NULL) {
-            ares_free_data(txt);
-            return ARES_ENOMEM;
-        }
-
-        ngx_memzero(rrs, n * sizeof(ngx_mail_spf_rr_t));
-
-        n = 0;
-
-        for (t = txt; t; t = t->next) {
-            rrs[n].data = t->txt;
-            rrs[n].len = t->length;
-            rrs[n].record_start = t->record_start ? 1 : 0;
-            n++;
-        }
-    }
-
-    ngx_mail_spam_spf_give(ctx, NGX_MAIL_SPF_RCODE_NOERROR, rrs, n);
-
-    if (rrs) {
-        ngx_free(rrs);
-    }
-
-    ares_free_data(txt);
-
-    return ARES_SUCCESS;
-}
-
-
-static int
-ngx_mail_spam_spf_a(ngx_mail_spam_spf_ctx_t *ctx, u_char *abuf, size_t alen)
-{
-    int                  i, n, rc;
-    ngx_mail_spf_rr_t    rrs[NGX_MAIL_SPAM_SPF_ADDRS];
-    struct ares_addrttl  addrs[NGX_MAIL_SPAM_SPF_ADDRS];
-
-    n = NGX_MAIL_SPAM_SPF_ADDRS;
-
-    rc = ares_parse_a_reply(abuf, (int) alen, NULL, addrs, &n);
-    if (rc != ARES_SUCCESS) {
-        return rc;
-    }
-
-    ngx_memzero(rrs, n * sizeof(ngx_mail_spf_rr_t));
-
-    for (i = 0; i < n; i++) {
-        ngx_memcpy(rrs[i].addr, &addrs[i].ipaddr, 4);
-    }
-
-    ngx_mail_spam_spf_give(ctx, NGX_MAIL_SPF_RCODE_NOERROR, rrs, n);
-
-    return ARES_SUCCESS;
-}
-
-
-static int
-ngx_mail_spam_spf_aaaa(ngx_mail_spam_spf_ctx_t *ctx, u_char *abuf,
-    size_t alen)
-{
-    int                   i, n, rc;
-    ngx_mail_spf_rr_t     rrs[NGX_MAIL_SPAM_SPF_ADDRS];
-    struct ares_addr6ttl  addrs[NGX_MAIL_SPAM_SPF_ADDRS];
-
-    n = NGX_MAIL_SPAM_SPF_ADDRS;
-
-    rc = ares_parse_aaaa_reply(abuf, (int) alen, NULL, addrs, &n);
-    if (rc != ARES_SUCCESS) {
-        return rc;
-    }
-
-    ngx_memzero(rrs, n * sizeof(ngx_mail_spf_rr_t));
-
-    for (i = 0; i < n; i++) {
-        ngx_memcpy(rrs[i].addr, &addrs[i].ip6addr, 16);
-    }
-
-    ngx_mail_spam_spf_give(ctx, NGX_MAIL_SPF_RCODE_NOERROR, rrs, n);
-
-    return ARES_SUCCESS;
-}
-
-
-static int
-ngx_mail_spam_spf_mx(ngx_mail_spam_spf_ctx_t *ctx, u_char *abuf,
-    size_t alen)
-{
-    int                    rc;
-    unsigned               n;
-    ngx_mail_spf_rr_t     *rrs;
-    struct ares_mx_reply  *mx, *m;
-
-    mx = NULL;
-
-    rc = ares_parse_mx_reply(abuf, (int) alen, &mx);
-    if (rc != ARES_SUCCESS) {
-        return rc;
-    }
-
-    n = 0;
-
-    for (m = mx; m; m = m->next) {
-        n++;
-    }
-
-    rrs = NULL;
-
-    if (n) {
-        rrs = ngx_alloc(n * sizeof(ngx_mail_spf_rr_t), ctx->log);
-        if (rrs == NULL) {
-            ares_free_data(mx);
-            return ARES_ENOMEM;
-        }
-
-        ngx_memzero(rrs, n * sizeof(ngx_mail_spf_rr_t));
-
-        n = 0;
-
-        for (m = mx; m; m = m->next) {
-            rrs[n].data = (u_char *) m->host;
-            rrs[n].len = ngx_strlen(m->host);
-            n++;
-        }
-    }
-
-    ngx_mail_spam_spf_give(ctx, NGX_MAIL_SPF_RCODE_NOERROR, rrs, n);
-
-    if (rrs) {
-        ngx_free(rrs);
-    }
-
-    ares_free_data(mx);
-
-    return ARES_SUCCESS;
-}
-
-
-/*
- * ares_parse_ptr_reply() wants the address asked about only to fill
- * h_addr_list, and gives every PTR name among h_aliases (h_name is one
- * of them)
- */
-
-static int
-ngx_mail_spam_spf_ptr(ngx_mail_spam_spf_ctx_t *ctx, u_char *abuf,
-    size_t alen)
-{
-    int                 rc;
-    char              **alias;
-    unsigned            n;
-    struct in_addr      addr;
-    struct hostent     *host;
+    int                 rc, rcode;
+    size_t              size;
+    u_char             *storage;
+    unsigned            max, nrrs, type;
     ngx_mail_spf_rr_t  *rrs;
 
-    ngx_memzero(&addr, sizeof(struct in_addr));
-    host = NULL;
+    type = ctx->spf_run.spf->query_type;
+    rrs = NULL;
+    storage = NULL;
+    max = 0;
+    size = 0;
 
-    rc = ares_parse_ptr_reply(abuf, (int) alen, &addr, sizeof(addr), AF_INET,
-                              &host);
-    if (rc != ARES_SUCCESS) {
-        return rc;
-    }
+    if (status == ARES_SUCCESS) {
 
-    n = 0;
+        switch (type) {
 
-    if (host->h_aliases) {
-        for (alias = host->h_aliases; *alias; alias++) {
-            n++;
+        case NGX_MAIL_SPF_TXT:
+            max = NGX_MAIL_SPAM_DNS_RRS_MAX;
+            size = ngx_min(alen, NGX_MAIL_SPAM_DNS_STORAGE);
+            break;
+
+        case NGX_MAIL_SPF_MX:
+        case NGX_MAIL_SPF_PTR:
+            max = NGX_MAIL_SPAM_DNS_NAMES_MAX;
+            size = NGX_MAIL_SPAM_DNS_NAMES_MAX * NGX_MAIL_SPAM_DNS_NAME_LEN;
+            break;
+
+        default:
+            max = NGX_MAIL_SPAM_DNS_ADDRS_MAX;
+            break;
         }
-    }
 
-    rrs = ngx_alloc((n + 1) * sizeof(ngx_mail_spf_rr_t), ctx->log);
-    if (rrs == NULL) {
-        ares_free_hostent(host);
-        return ARES_ENOMEM;
-    }
-
-    ngx_memzero(rrs, (n + 1) * sizeof(ngx_mail_spf_rr_t));
-
-    n = 0;
-
-    if (host->h_aliases) {
-        for (alias = host->h_aliases; *alias; alias++) {
-            rrs[n].data = (u_char *) *alias;
-            rrs[n].len = ngx_strlen(*alias);
-            n++;
+        rrs = ngx_alloc(max * sizeof(ngx_mail_spf_rr_t) + size, ctx->log);
+        if (rrs == NULL) {
+            ngx_mail_spam_spf_give(ctx, NGX_MAIL_SPF_RCODE_SERVFAIL, NULL, 0);
+            return;
         }
+
+        storage = (u_char *) (rrs + max);
     }
 
-    if (n == 0 && host->h_name) {
-        rrs[0].data = (u_char *) host->h_name;
-        rrs[0].len = ngx_strlen(host->h_name);
-        n = 1;
+    rc = ngx_mail_spam_dns_spf_records(type, status, abuf, alen, rrs, max,
+                                       storage, size, &nrrs, &rcode);
+
+    if (rc != NGX_MAIL_SPAM_DNS_OK) {
+        /* an answer that does not parse is a DNS error: temperror */
+        ngx_log_error(NGX_LOG_INFO, ctx->log, 0,
+                      "spam: spf: bad answer for \"%s\": %s",
+                      ctx->spf_run.spf->query_name, ares_strerror(rc));
     }
 
-    ngx_mail_spam_spf_give(ctx, NGX_MAIL_SPF_RCODE_NOERROR, rrs, n);
+    ngx_mail_spam_spf_give(ctx, rcode, rrs, nrrs);
 
-    ngx_free(rrs);
-    ares_free_hostent(host);
-
-    return ARES_SUCCESS;
+    if (rrs) {
+        ngx_free(rrs);
+    }
 }
 
 
