@@ -8,8 +8,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use MIME::Base64 qw(encode_base64);
-use MailTest qw(free_port client send_line reply_of);
+use MailTest qw(free_port client send_line reply_of smtp_cmd smtp_submit
+                wait_for);
 use SMTPPeer;
 
 my $t = MailTest->new;
@@ -73,44 +73,13 @@ CONF
 
 $t->add_user('demo@example.test', 'Secret-1');
 
-sub cmd {
-    my ($s, $line) = @_;
-    send_line($s, $line);
-    return reply_of($s);
-}
-
 # submits a message as demo@example.test; returns the queue id
 sub submit {
     my ($rcpts, $body, %o) = @_;
-    my $s = client($sub);
-    reply_of($s);
-    cmd($s, 'EHLO client.example');
-    cmd($s, 'AUTH PLAIN '
-            . encode_base64("\0demo\@example.test\0Secret-1", ''));
-    my $r = cmd($s, 'MAIL FROM:<demo@example.test>' . ($o{mail} || ''));
-    die "MAIL: $r" unless $r =~ /^250/;
-    for (@$rcpts) {
-        $r = cmd($s, "RCPT TO:<$_>" . ($o{rcpt} || ''));
-        die "RCPT $_: $r" unless $r =~ /^250/;
-    }
-    cmd($s, 'DATA');
-    my $msg = "From: demo\@example.test\r\nTo: someone\r\n"
-            . "Subject: $body\r\nMessage-ID: <$body\@example.test>\r\n\r\n"
-            . "$body\r\n.hidden dot\r\n";
-    (my $wire = $msg) =~ s{^\.}{..}mg;
-    print $s $wire, ".\r\n";
-    $r = reply_of($s);
-    die "DATA: $r" unless $r =~ /^250.*queued as (\w+)/;
-    my $id = $1;
-    cmd($s, 'QUIT');
-    return $id;
-}
-
-sub wait_for {
-    my ($cond, $what) = @_;
-    for (1 .. 200) { return 1 if $cond->(); select undef, undef, undef, 0.1 }
-    diag "timed out waiting for $what";
-    return 0;
+    return smtp_submit(port => $sub, rcpts => $rcpts, %o,
+        content => "From: demo\@example.test\r\nTo: someone\r\n"
+                 . "Subject: $body\r\nMessage-ID: <$body\@example.test>"
+                 . "\r\n\r\n$body\r\n.hidden dot\r\n");
 }
 
 sub gone { my $id = shift; !$t->redis('EXISTS', "queue:{$id}:env") }

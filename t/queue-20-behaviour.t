@@ -7,8 +7,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use MIME::Base64 qw(encode_base64);
-use MailTest qw(free_port client send_line reply_of);
+use MailTest qw(free_port client send_line reply_of smtp_cmd smtp_submit
+                wait_for);
 use SMTPPeer;
 
 my $t = MailTest->new;
@@ -80,42 +80,13 @@ CONF
 
 $t->add_user('demo@example.test', 'Secret-1');
 
-sub cmd { send_line($_[0], $_[1]); reply_of($_[0]) }
-
 sub submit {
     my ($rcpts, $subject, %o) = @_;
-    my $s = client($sub);
-    reply_of($s);
-    cmd($s, 'EHLO client.example');
-    cmd($s, 'AUTH PLAIN '
-            . encode_base64("\0demo\@example.test\0Secret-1", ''));
-    my $from = exists $o{from} ? $o{from} : 'demo@example.test';
-    my $r = cmd($s, "MAIL FROM:<$from>" . ($o{mail} || ''));
-    die "MAIL: $r" unless $r =~ /^250/;
-    for (@$rcpts) {
-        $r = cmd($s, "RCPT TO:<$_>" . ($o{rcpt} || ''));
-        die "RCPT $_: $r" unless $r =~ /^250/;
-    }
-    cmd($s, 'DATA');
-    my $msg = "From: demo\@example.test\r\nTo: x\r\nSubject: $subject\r\n"
-            . ($o{headers} || '') . "\r\n"
-            . ($o{body} || "body of $subject\r\n");
-    $msg =~ s/^\./../mg;
-    print $s $msg, ".\r\n";
-    $r = reply_of($s);
-    die "DATA: $r" unless $r =~ /^250.*queued as (\w+)/;
-    cmd($s, 'QUIT');
-    return $1;
-}
-
-sub wait_for {
-    my ($cond, $what, $secs) = @_;
-    for (1 .. ($secs || 20) * 10) {
-        return 1 if $cond->();
-        select undef, undef, undef, 0.1;
-    }
-    diag "timed out waiting for $what";
-    return 0;
+    my ($headers, $body) = (delete $o{headers}, delete $o{body});
+    return smtp_submit(port => $sub, rcpts => $rcpts, %o,
+        content => "From: demo\@example.test\r\nTo: x\r\n"
+                 . "Subject: $subject\r\n" . ($headers || '') . "\r\n"
+                 . ($body || "body of $subject\r\n"));
 }
 
 sub gone { !$t->redis('EXISTS', "queue:{$_[0]}:env") }

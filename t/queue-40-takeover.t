@@ -9,8 +9,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use MIME::Base64 qw(encode_base64);
-use MailTest qw(free_port client send_line reply_of);
+use MailTest qw(free_port client send_line reply_of smtp_cmd smtp_submit
+                wait_for);
 use SMTPPeer;
 
 my $ta = MailTest->new;
@@ -55,33 +55,10 @@ CONF
 
 $ta->add_user('demo@example.test', 'Secret-1');
 
-sub cmd { send_line($_[0], $_[1]); reply_of($_[0]) }
-
 sub submit {
     my ($subject) = @_;
-    my $s = client($sub);
-    reply_of($s);
-    cmd($s, 'EHLO client.example');
-    cmd($s, 'AUTH PLAIN '
-            . encode_base64("\0demo\@example.test\0Secret-1", ''));
-    cmd($s, 'MAIL FROM:<demo@example.test>');
-    cmd($s, 'RCPT TO:<someone@remote.test>');
-    cmd($s, 'DATA');
-    print $s "Subject: $subject\r\n\r\nbody\r\n.\r\n";
-    my $r = reply_of($s);
-    die "DATA: $r" unless $r =~ /^250.*queued as (\w+)/;
-    cmd($s, 'QUIT');
-    return $1;
-}
-
-sub wait_for {
-    my ($cond, $what, $secs) = @_;
-    for (1 .. ($secs || 20) * 10) {
-        return 1 if $cond->();
-        select undef, undef, undef, 0.1;
-    }
-    diag "timed out waiting for $what";
-    return 0;
+    return smtp_submit(port => $sub, rcpts => ['someone@remote.test'],
+                       content => "Subject: $subject\r\n\r\nbody\r\n");
 }
 
 # the consumers holding entries: name => count

@@ -10,7 +10,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use MIME::Base64 qw(encode_base64);
-use MailTest qw(free_port client send_line reply_of);
+use MailTest qw(free_port client send_line reply_of smtp_cmd);
 
 my $t = MailTest->new;
 $t->start_redis;
@@ -79,23 +79,21 @@ is($rc, 0, 'mailctl spam learn --spam') or diag $err;
 is($rc, 0, 'mailctl spam learn --ham') or diag $err;
 is($t->redis('HGET', 'bayes:{global}', 'nspam'), 30, '30 spams learnt');
 
-sub cmd { send_line($_[0], $_[1]); reply_of($_[0]) }
-
 # one message over the MX port; returns the reply to the data
 sub mx_send {
     my ($rcpts, $content) = @_;
     my $s = client($mx);
     reply_of($s);
-    cmd($s, 'EHLO sender.example');
-    cmd($s, 'MAIL FROM:<someone@sender.example>');
+    smtp_cmd($s, 'EHLO sender.example');
+    smtp_cmd($s, 'MAIL FROM:<someone@sender.example>');
     for (@$rcpts) {
-        my $r = cmd($s, "RCPT TO:<$_>");
+        my $r = smtp_cmd($s, "RCPT TO:<$_>");
         die "RCPT: $r" unless $r =~ /^250/;
     }
-    cmd($s, 'DATA');
+    smtp_cmd($s, 'DATA');
     print $s $content, ".\r\n";
     my $r = reply_of($s);
-    cmd($s, 'QUIT');
+    smtp_cmd($s, 'QUIT');
     return $r;
 }
 
@@ -164,11 +162,11 @@ is(scalar(grep { last_in($_, 'Junk') =~ /many-spam/ } @many), 18,
 # authenticated submission skips the filter
 my $s = client($sub);
 reply_of($s);
-cmd($s, 'EHLO me');
-cmd($s, 'AUTH PLAIN ' . encode_base64("\0demo\@example.test\0Secret-1", ''));
-cmd($s, 'MAIL FROM:<demo@example.test>');
-cmd($s, 'RCPT TO:<strict@example.test>');
-cmd($s, 'DATA');
+smtp_cmd($s, 'EHLO me');
+smtp_cmd($s, 'AUTH PLAIN ' . encode_base64("\0demo\@example.test\0Secret-1", ''));
+smtp_cmd($s, 'MAIL FROM:<demo@example.test>');
+smtp_cmd($s, 'RCPT TO:<strict@example.test>');
+smtp_cmd($s, 'DATA');
 print $s message('submitted-spam', text(\@spamwords, 40, 5005)), ".\r\n";
 like(reply_of($s), qr/^250/, 'submission: accepted');
 $m = last_in('strict@example.test', 'INBOX');

@@ -5,6 +5,7 @@ package MailTest;
 # ports in a temporary directory; everything is stopped when the file ends.
 
 use strict;
+use MIME::Base64 ();
 use warnings;
 
 use Exporter 'import';
@@ -19,7 +20,7 @@ use Test::More ();
 
 our @EXPORT_OK = qw(free_port build_dir top_dir wait_port reply_of
                     client send_line imap_line imap_cmd imap_until
-                    smtp_deliver);
+                    smtp_deliver smtp_cmd smtp_submit wait_for);
 
 my $top = abs_path(File::Spec->catdir(dirname(__FILE__), '..', '..'));
 
@@ -389,6 +390,58 @@ sub smtp_deliver {
 }
 
 # --- teardown ----------------------------------------------------------------
+
+# one SMTP command, its whole reply
+sub smtp_cmd {
+    my ($s, $line) = @_;
+    send_line($s, $line);
+    return reply_of($s);
+}
+
+# Submits a message with AUTH PLAIN (default demo@example.test/Secret-1)
+# and returns its queue id; dies if it is not accepted.  "content" is the
+# message as sent, CRLF, not yet dot-stuffed; "mail" and "rcpt" are
+# parameters added to MAIL and to each RCPT.
+sub smtp_submit {
+    my (%o) = @_;
+    my $user = $o{user} || 'demo@example.test';
+    my $from = exists $o{from} ? $o{from} : $user;
+    my $s = client($o{port});
+    reply_of($s);
+    smtp_cmd($s, 'EHLO client.example');
+    my $r = smtp_cmd($s, 'AUTH PLAIN ' . MIME::Base64::encode_base64(
+                    "\0$user\0" . ($o{password} || 'Secret-1'), ''));
+    die "AUTH: $r" unless $r =~ /^235/;
+    $r = smtp_cmd($s, "MAIL FROM:<$from>" . ($o{mail} || ''));
+    die "MAIL: $r" unless $r =~ /^250/;
+    for (@{ $o{rcpts} }) {
+        $r = smtp_cmd($s, "RCPT TO:<$_>" . ($o{rcpt} || ''));
+        die "RCPT $_: $r" unless $r =~ /^250/;
+    }
+    smtp_cmd($s, 'DATA');
+    (my $wire = $o{content}) =~ s/^\./../mg;
+    print $s $wire, ".\r\n";
+    $r = reply_of($s);
+    die "DATA: $r" unless $r =~ /^250.*queued as (\w+)/;
+    my $id = $1;
+    smtp_cmd($s, 'QUIT');
+    return $id;
+}
+
+# Waits up to "secs" (20) for the condition; 0 and a note if it never held
+sub wait_for {
+    my ($cond, $what, $secs) = @_;
+    for (1 .. ($secs || 20) * 10) {
+        return 1 if $cond->();
+        select undef, undef, undef, 0.1;
+    }
+    Test::More::diag("timed out waiting for $what");
+    return 0;
+}
+
+# whether a message is still in the outbound queue, and a recipient's state
+sub queued { $_[0]->redis('EXISTS', "queue:{$_[1]}:env") }
+sub rcpt_state { $_[0]->redis('HGET', "queue:{$_[1]}:rcpt", $_[2]) // '' }
 
 sub DESTROY {
     my ($self) = @_;
