@@ -189,6 +189,11 @@ static int ngx_mail_imapd_search_seq_match(
 static mime_message_t *ngx_mail_imapd_search_mime(
     ngx_mail_imapd_search_ctx_t *ctx);
 static long ngx_mail_imapd_search_sent_day(ngx_mail_imapd_search_ctx_t *ctx);
+static int ngx_mail_imapd_search_fields(ngx_mail_imapd_search_ctx_t *ctx,
+    mime_message_t *mime, const mime_part_t *part,
+    const ngx_mail_imapd_search_key_t *key, int any_field);
+static int ngx_mail_imapd_search_attached(ngx_mail_imapd_search_ctx_t *ctx,
+    const ngx_mail_imapd_search_key_t *key);
 static int ngx_mail_imapd_search_header(ngx_mail_imapd_search_ctx_t *ctx,
     const ngx_mail_imapd_search_key_t *key, int any_field);
 static int ngx_mail_imapd_search_body(ngx_mail_imapd_search_ctx_t *ctx,
@@ -1567,10 +1572,7 @@ static int
 ngx_mail_imapd_search_header(ngx_mail_imapd_search_ctx_t *ctx,
     const ngx_mail_imapd_search_key_t *key, int any_field)
 {
-    mime_str_t                    raw, utf8;
-    mime_header_t                *h;
-    mime_message_t               *mime;
-    ngx_mail_imapd_search_scan_t  scan;
+    mime_message_t  *mime;
 
     mime = ngx_mail_imapd_search_mime(ctx);
 
@@ -1578,7 +1580,23 @@ ngx_mail_imapd_search_header(ngx_mail_imapd_search_ctx_t *ctx,
         return 0;
     }
 
-    for (h = mime->root->headers; h; h = h->next) {
+    return ngx_mail_imapd_search_fields(ctx, mime, mime->root, key,
+                                        any_field);
+}
+
+
+/* the fields of one part's header, as HEADER (or TEXT: any field) */
+
+static int
+ngx_mail_imapd_search_fields(ngx_mail_imapd_search_ctx_t *ctx,
+    mime_message_t *mime, const mime_part_t *part,
+    const ngx_mail_imapd_search_key_t *key, int any_field)
+{
+    mime_str_t                    raw, utf8;
+    mime_header_t                *h;
+    ngx_mail_imapd_search_scan_t  scan;
+
+    for (h = part->headers; h; h = h->next) {
 
         if (!any_field
             && !mime_header_name_is(mime, h, (const char *) key->name,
@@ -1659,7 +1677,62 @@ ngx_mail_imapd_search_body(ngx_mail_imapd_search_ctx_t *ctx,
     scan.key = key;
     scan.matched = 0;
 
-    return ngx_mail_imapd_search_scan(&scan, ctx->body.data, ctx->body.len);
+    if (ngx_mail_imapd_search_scan(&scan, ctx->body.data, ctx->body.len)) {
+        return 1;
+    }
+
+    return ngx_mail_imapd_search_attached(ctx, key);
+}
+
+
+/*
+ * An attached message's header is part of the body it is attached to
+ * (RFC 3501 6.4.4 BODY): its fields are searched as TEXT searches the
+ * message's own.
+ */
+
+static int
+ngx_mail_imapd_search_attached(ngx_mail_imapd_search_ctx_t *ctx,
+    const ngx_mail_imapd_search_key_t *key)
+{
+    mime_message_t     *mime;
+    const mime_part_t  *part;
+
+    mime = ngx_mail_imapd_search_mime(ctx);
+
+    if (mime == NULL) {
+        return 0;
+    }
+
+    part = mime->root;
+
+    while (part) {
+        if (part->message
+            && ngx_mail_imapd_search_fields(ctx, mime, part->message, key, 1))
+        {
+            return 1;
+        }
+
+        if (part->children) {
+            part = part->children;
+            continue;
+        }
+
+        if (part->message) {
+            part = part->message;
+            continue;
+        }
+
+        while (part && part->next == NULL) {
+            part = part->parent;
+        }
+
+        if (part) {
+            part = part->next;
+        }
+    }
+
+    return 0;
 }
 
 

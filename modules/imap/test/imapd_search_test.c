@@ -565,8 +565,15 @@ test_strings(void)
     yes("BODY \"crème brûlée\"", MULTI);
     yes("BODY softbreak", MULTI);
     yes("BODY \"<p>\"", MULTI);
-    /* an attached message's text, not its headers; no attachments */
+    /*
+     * an attached message's text and its header (part of the body it
+     * is attached to, RFC 3501 6.4.4), not the message's own header;
+     * no attachments
+     */
     yes("BODY zebra", MULTI);
+    yes("BODY \"inner@example.com\"", MULTI);
+    yes("BODY \"subject: inner\"", MULTI);
+    no("HEADER from \"inner@example.com\"", MULTI);
     no("BODY preamble", MULTI);
     no("BODY needle", MULTI);
     no("BODY multipart", MULTI);
