@@ -53,6 +53,7 @@ $t->start_nginx(<<CONF, ports => [$sub]);
     queue_retry 60s 60s;
     queue_timeout 2s;
     queue_tls may;
+    queue_helo_name out.tls.test;
     queue_tls_policy verified.test verify;
     queue_tls_policy wrongname.test verify;
     queue_tls_policy plain.test encrypt;
@@ -82,8 +83,7 @@ my $id = submit('a@tls.test', 'opportunistic');
 ok(wait_for(sub { gone($id) }, 'tls'), 'delivered with STARTTLS offered');
 my $tx = txn($peer{tls}, 'opportunistic');
 ok($tx && $tx->{tls}, 'the transaction ran under TLS');
-is($tx->{helo}, $tx->{helo}, 'EHLO again after TLS')
-    if $tx;
+is($tx->{helo}, 'out.tls.test', 'EHLO under TLS with queue_helo_name');
 like(($peer{tls}->transcripts)[0], qr/C: STARTTLS.*C: EHLO/s,
      'STARTTLS, then EHLO again (RFC 3207 4.2)');
 

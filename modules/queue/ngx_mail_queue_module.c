@@ -1270,6 +1270,15 @@ ngx_mail_queue_job_envelope(ngx_mail_queue_job_t *job, redisReply *env)
         return NGX_ERROR;
     }
 
+    job->blob_key.data = ngx_pnalloc(job->pool, job->blob.len + 8);
+    if (job->blob_key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    job->blob_key.len = ngx_sprintf(job->blob_key.data, "blob:{%V}",
+                                    &job->blob)
+                        - job->blob_key.data;
+
     if (job->size < 0) {
         job->size = 0;
     }

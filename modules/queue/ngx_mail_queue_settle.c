@@ -399,15 +399,8 @@ ngx_mail_queue_settle_plan(ngx_mail_queue_settle_t *st)
     }
 
     /* the original's header, or all of it, for the report's third part */
-    p = ngx_pnalloc(job->pool, job->blob.len + 8);
-    if (p == NULL) {
-        ngx_mail_queue_settle_run(st);
-        return;
-    }
-
     ngx_mail_redis_cmd_init(&cmd, "GETRANGE");
-    ngx_mail_redis_cmd_arg(&cmd, p,
-                           ngx_sprintf(p, "blob:{%V}", &job->blob) - p);
+    ngx_mail_redis_cmd_arg(&cmd, job->blob_key.data, job->blob_key.len);
     ngx_mail_redis_cmd_cstr(&cmd, "0");
     ngx_mail_redis_cmd_arg(&cmd, end,
                            ngx_sprintf(end, "%d",

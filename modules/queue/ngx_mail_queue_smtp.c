@@ -73,7 +73,6 @@ typedef struct {
 
     ngx_buf_t                  *envelope;       /* commands */
     ngx_buf_t                  *content;        /* dot-stuffed chunks */
-    ngx_str_t                   blob_key;
     off_t                       offset;         /* of the content read */
     ngx_str_t                   mem;            /* converted content */
     ngx_mail_redis_request_t   *redis;
@@ -1127,18 +1126,9 @@ ngx_mail_queue_smtp_load_whole(ngx_mail_queue_smtp_t *sc)
 {
     ngx_mail_redis_cmd_t  cmd;
 
-    sc->blob_key.data = ngx_pnalloc(sc->pool, sc->job->blob.len + 8);
-    if (sc->blob_key.data == NULL) {
-        ngx_mail_queue_smtp_lost(sc, "out of memory");
-        return NGX_ERROR;
-    }
-
-    sc->blob_key.len = ngx_sprintf(sc->blob_key.data, "blob:{%V}",
-                                   &sc->job->blob)
-                       - sc->blob_key.data;
-
     ngx_mail_redis_cmd_init(&cmd, "GET");
-    ngx_mail_redis_cmd_arg(&cmd, sc->blob_key.data, sc->blob_key.len);
+    ngx_mail_redis_cmd_arg(&cmd, sc->job->blob_key.data,
+                           sc->job->blob_key.len);
 
     sc->redis = ngx_mail_redis_send(&cmd, 1, ngx_mail_queue_smtp_whole, sc,
                                     sc->job->log);
@@ -1256,18 +1246,6 @@ ngx_mail_queue_smtp_content_start(ngx_mail_queue_smtp_t *sc)
         }
     }
 
-    if (sc->blob_key.len == 0) {
-        sc->blob_key.data = ngx_pnalloc(sc->pool, sc->job->blob.len + 8);
-        if (sc->blob_key.data == NULL) {
-            ngx_mail_queue_smtp_lost(sc, "out of memory");
-            return NGX_ERROR;
-        }
-
-        sc->blob_key.len = ngx_sprintf(sc->blob_key.data, "blob:{%V}",
-                                       &sc->job->blob)
-                           - sc->blob_key.data;
-    }
-
     if (sc->peer.connection->read->timer_set) {
         ngx_del_timer(sc->peer.connection->read);
     }
@@ -1295,7 +1273,8 @@ ngx_mail_queue_smtp_fetch(ngx_mail_queue_smtp_t *sc)
            - end;
 
     ngx_mail_redis_cmd_init(&cmd, "GETRANGE");
-    ngx_mail_redis_cmd_arg(&cmd, sc->blob_key.data, sc->blob_key.len);
+    ngx_mail_redis_cmd_arg(&cmd, sc->job->blob_key.data,
+                           sc->job->blob_key.len);
     ngx_mail_redis_cmd_arg(&cmd, start, slen);
     ngx_mail_redis_cmd_arg(&cmd, end, elen);
 
