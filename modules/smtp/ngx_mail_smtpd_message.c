@@ -45,7 +45,7 @@ static void ngx_mail_smtpd_message_end(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx);
 static void ngx_mail_smtpd_judged(ngx_mail_session_t *s,
     ngx_mail_spam_verdict_t *v);
-static void ngx_mail_smtpd_deliver(ngx_mail_session_t *s,
+static ngx_int_t ngx_mail_smtpd_deliver(ngx_mail_session_t *s,
     ngx_mail_smtpd_ctx_t *ctx, ngx_mail_spam_verdict_t *v);
 static void ngx_mail_smtpd_delivered(ngx_mail_session_t *s, ngx_int_t rc,
     ngx_str_t *detail);
@@ -625,7 +625,7 @@ ngx_mail_smtpd_message_end(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx)
         }
     }
 
-    ngx_mail_smtpd_deliver(s, ctx, NULL);
+    (void) ngx_mail_smtpd_deliver(s, ctx, NULL);
 }
 
 
@@ -649,11 +649,14 @@ ngx_mail_smtpd_judged(ngx_mail_session_t *s, ngx_mail_spam_verdict_t *v)
         return;
     }
 
-    ngx_mail_smtpd_deliver(s, ctx, v->filtered ? v : NULL);
+    /* from the filter's callback, nothing else resumes the session */
+    if (ngx_mail_smtpd_deliver(s, ctx, v->filtered ? v : NULL) != NGX_OK) {
+        ngx_mail_server_resume(s);
+    }
 }
 
 
-static void
+static ngx_int_t
 ngx_mail_smtpd_deliver(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
     ngx_mail_spam_verdict_t *v)
 {
@@ -686,12 +689,10 @@ ngx_mail_smtpd_deliver(ngx_mail_session_t *s, ngx_mail_smtpd_ctx_t *ctx,
         ngx_mail_store_spool_discard(&tx->spool);
         ngx_mail_smtpd_message_reply(s, "451 4.3.0 Error: queue file write "
                                      "error", NULL);
-
-        /* from the filter's callback, nothing else resumes the session */
-        if (v) {
-            ngx_mail_server_resume(s);
-        }
+        return NGX_ERROR;
     }
+
+    return NGX_OK;
 }
 
 

@@ -173,9 +173,10 @@ void ngx_mail_spam_mail(ngx_mail_session_t *s, ngx_str_t *from,
 
 /*
  * The end of the data, before delivery: NGX_DECLINED when there is
- * nothing to filter (no local recipient), NGX_ERROR, or NGX_OK and the
- * handler gets the verdict later (filtered 0 when the checks could not
- * run: the message is delivered as it is).
+ * nothing to filter (no local recipient) or the checks cannot start (no
+ * Redis now), NGX_ERROR, or NGX_OK and the handler gets the verdict
+ * later, never from inside this call (filtered 0 when the checks could
+ * not run: the message is delivered as it is).
  */
 ngx_int_t ngx_mail_spam_check(ngx_mail_session_t *s, ngx_pool_t *pool,
     ngx_str_t *id, ngx_str_t *spool_key, ngx_str_t *from,

@@ -102,7 +102,7 @@ static ngx_mail_spam_ctx_t *ngx_mail_spam_get_ctx(ngx_mail_session_t *s);
 static void ngx_mail_spam_cleanup(void *data);
 static void ngx_mail_spam_dns_done(void *data);
 static void ngx_mail_spam_dns_wait(ngx_event_t *ev);
-static void ngx_mail_spam_read(ngx_mail_spam_check_t *ck);
+static ngx_int_t ngx_mail_spam_read(ngx_mail_spam_check_t *ck);
 static void ngx_mail_spam_content(redisReply *reply, void *data);
 static void ngx_mail_spam_classified(void *data);
 static void ngx_mail_spam_judge(ngx_mail_spam_check_t *ck);
@@ -653,7 +653,9 @@ ngx_mail_spam_dns_done(void *data)
         ngx_del_timer(&ck->wait);
     }
 
-    ngx_mail_spam_read(ck);
+    if (ngx_mail_spam_read(ck) != NGX_OK) {
+        ngx_mail_spam_finish(ck);
+    }
 }
 
 
@@ -666,7 +668,9 @@ ngx_mail_spam_dns_wait(ngx_event_t *ev)
 
     ck->waiting_dns = 0;
 
-    ngx_mail_spam_read(ck);
+    if (ngx_mail_spam_read(ck) != NGX_OK) {
+        ngx_mail_spam_finish(ck);
+    }
 }
 
 
@@ -720,7 +724,15 @@ ngx_mail_spam_check(ngx_mail_session_t *s, ngx_pool_t *pool, ngx_str_t *id,
         return NGX_OK;
     }
 
-    ngx_mail_spam_read(ck);
+    /*
+     * the verdict always comes later, from Redis: a failure here is told
+     * now, so that the caller delivers without the filter's fields rather
+     * than being called back from inside this call
+     */
+    if (ngx_mail_spam_read(ck) != NGX_OK) {
+        ctx->check = NULL;
+        return NGX_DECLINED;
+    }
 
     return NGX_OK;
 }
@@ -728,7 +740,7 @@ ngx_mail_spam_check(ngx_mail_session_t *s, ngx_pool_t *pool, ngx_str_t *id,
 
 /* the message back from the spool, as much as the tokenizer reads */
 
-static void
+static ngx_int_t
 ngx_mail_spam_read(ngx_mail_spam_check_t *ck)
 {
     u_char                    *p;
@@ -744,8 +756,7 @@ ngx_mail_spam_read(ngx_mail_spam_check_t *ck)
     p = ngx_pnalloc(ck->pool, 32);
 
     if (cmds == NULL || p == NULL) {
-        ngx_mail_spam_finish(ck);
-        return;
+        return NGX_ERROR;
     }
 
     ngx_mail_redis_cmd_init(&cmds[0], "GETRANGE");
@@ -764,8 +775,7 @@ ngx_mail_spam_read(ngx_mail_spam_check_t *ck)
     for (i = 0; i < n; i++) {
         p = ngx_pnalloc(ck->pool, a[i].len + 8);
         if (p == NULL) {
-            ngx_mail_spam_finish(ck);
-            return;
+            return NGX_ERROR;
         }
 
         ngx_mail_redis_cmd_init(&cmds[i + 1], "HMGET");
@@ -779,8 +789,10 @@ ngx_mail_spam_read(ngx_mail_spam_check_t *ck)
                                     s->connection->log);
     if (ck->redis == NULL) {
         /* no Redis: no filing either; the delivery will say so */
-        ngx_mail_spam_finish(ck);
+        return NGX_ERROR;
     }
+
+    return NGX_OK;
 }
 
 
