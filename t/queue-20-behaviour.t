@@ -23,6 +23,7 @@ my $dns = $t->start_dns({
         'dsn.test'     => [[10, 'mx.dsn.test']],
         'small.test'   => [[10, 'mx.small.test']],
         'long.test'    => [[10, 'mx.long.test']],
+        'slots.test'   => [[10, 'mx.slots.test']],
     },
     a => {
         'mx.garbage.test' => '127.0.0.2',
@@ -33,6 +34,7 @@ my $dns = $t->start_dns({
         'mx.dsn.test'     => '127.0.0.6',
         'mx.small.test'   => '127.0.0.7',
         'mx.long.test'    => '127.0.0.8',
+        'mx.slots.test'   => '127.0.0.9',
     },
     servfail => ['servfail.test'],
 });
@@ -59,6 +61,10 @@ $peer{small} = SMTPPeer->start(addr => '127.0.0.7', port => $port,
 $peer{long} = SMTPPeer->start(addr => '127.0.0.8', port => $port,
     dir => $t->dir, ehlo => [@ext], ehlo_reply => '250 ' . ('x' x 5000));
 
+# holds its reply to the data until released: connections pile up
+$peer{slots} = SMTPPeer->start(addr => '127.0.0.9', port => $port,
+    dir => $t->dir, ehlo => [@ext], hold_data => 'slots-release');
+
 my $sub = free_port();
 $t->start_nginx(<<CONF, ports => [$sub]);
     queue_workers 1;
@@ -70,6 +76,7 @@ $t->start_nginx(<<CONF, ports => [$sub]);
     queue_timeout 3s;
     queue_delay_warning 2s;
     queue_lifetime 6s;
+    queue_destination_concurrency 2;
     server {
         listen 127.0.0.1:$sub;
         protocol smtpd;
@@ -212,6 +219,28 @@ $n = submit(['a@small.test'], 'utf8', mail => ' SMTPUTF8');
 ok(wait_for(sub { reports(qr/Subject: utf8/) }, 'SMTPUTF8 bounce'),
    'SMTPUTF8 to a server without it: bounced');
 like((reports(qr/Subject: utf8/))[0], qr/^Status: 5\.6\.7/mi, '5.6.7');
+
+# an 8-bit header cannot be made 7-bit: bounced with 5.6.3, not sent
+$n = submit(['a@small.test'], 'eight-bit-header', mail => ' BODY=8BITMIME',
+            headers => "X-Note: K\xc3\xb6ln\r\n",
+            body => "gr\xc3\xbc\xc3\x9fe\r\n");
+ok(wait_for(sub { reports(qr/Subject: eight-bit-header/) }, '5.6.3'),
+   'an 8-bit header for a 7-bit server: bounced');
+like((reports(qr/Subject: eight-bit-header/))[0], qr/^Status: 5\.6\.3/mi,
+     '5.6.3');
+is(scalar grep({ $_->{data} =~ /eight-bit-header/ }
+               $peer{small}->all_transactions), 0, 'nothing sent');
+
+# --- queue_destination_concurrency 2: four messages, two connections ---------
+my @slots = map { submit(["s$_\@slots.test"], "slot-$_") } 1 .. 4;
+ok($peer{slots}->wait_holding(20, 2), 'two deliveries to slots.test at once');
+# a state after a while, not a timing measurement: no third connection
+sleep 1;
+is($peer{slots}->connections, 2, 'no more than queue_destination_concurrency');
+$peer{slots}->release;
+ok(wait_for(sub { !grep { $t->queued($_) } @slots }, 'slots'),
+   'the others follow as connections free up');
+is($peer{slots}->connections, 4, 'one connection per message');
 
 # --- the garbage one: a delay warning, then the end of its lifetime ---------
 ok(wait_for(sub { reports(qr/Subject: garbage/) }, 'delay warning'),
