@@ -115,16 +115,13 @@ done
 case $ONLY in ours|dovecot|both) ;; *) usage ;; esac
 case $SCHEME in yescrypt|sha512-crypt|bcrypt|sha512-crypt-5000) ;; *) usage ;; esac
 
-say() { printf 'pop3-bench: %s\n' "$*"; }
-die() { printf 'pop3-bench: ERROR: %s\n' "$*" >&2; exit 1; }
+NAME=pop3-bench
+# shellcheck source=bench/lib/common.sh
+. "$TOP/bench/lib/common.sh"
 
 if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
 
 # ---- dependencies -------------------------------------------------------------
-
-installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
 
 deps() {
     local missing=() p
@@ -169,35 +166,6 @@ chmod 0755 "$T"
 
 REDIS_PID='' NGINX_PID='' DC_PID='' SAMPLER_PID='' TRIVIAL_PID='' CLIENT_PID=''
 DC_CONF=$T/dovecot/dovecot.conf
-
-free_port() {
-    perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
-                                      LocalPort => 0, ReuseAddr => 1) or die $!;
-        print $s->sockport'
-}
-
-wait_gone() {  # pid, tenths of a second
-    local i
-    for ((i = 0; i < $2; i++)); do [ -d "/proc/$1" ] || return 0; sleep 0.1; done
-    return 1
-}
-
-wait_port() {  # port, tenths of a second
-    local i
-    for ((i = 0; i < $2; i++)); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-stop_pid() {  # pid signal tenths
-    [ -n "$1" ] || return 0
-    kill "-$2" "$1" 2>/dev/null || true
-    wait_gone "$1" "$3" || kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 
 stop_ours() {
     stop_pid "$NGINX_PID" QUIT 100; NGINX_PID=

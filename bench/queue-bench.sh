@@ -108,16 +108,13 @@ case $ONLY in ours|postfix|both) ;; *) usage ;; esac
 # per delivery worker; C/W rounded up, so never fewer connections than C
 PER_WORKER=$(((CONNS + WORKERS - 1) / WORKERS))
 
-say() { printf 'queue-bench: %s\n' "$*"; }
-die() { printf 'queue-bench: ERROR: %s\n' "$*" >&2; exit 1; }
+NAME=queue-bench
+# shellcheck source=bench/lib/common.sh
+. "$TOP/bench/lib/common.sh"
 
 if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
 
 # ---- dependencies -------------------------------------------------------------
-
-installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
 
 deps() {
     local missing=() p
@@ -153,28 +150,6 @@ chmod 0755 "$T"
 [ ${#T} -le 60 ] || { rm -rf "$T"; die "temp dir path too long: $T (set TMPDIR)"; }
 
 REDIS_PID='' NGINX_PIDFILE='' PF_MASTER='' PF_ETC='' SINK_PID='' WATCH_PID=''
-
-free_port() {
-    perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
-                                      LocalPort => 0, ReuseAddr => 1) or die $!;
-        print $s->sockport'
-}
-
-wait_gone() {  # pid, tenths of a second
-    local i
-    for ((i = 0; i < $2; i++)); do [ -d "/proc/$1" ] || return 0; sleep 0.1; done
-    return 1
-}
-
-wait_port() {  # port, tenths of a second
-    local i
-    for ((i = 0; i < $2; i++)); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # start_sink DIR: a new smtp-sink dumping one file per message into DIR
 SINK_PORT=''

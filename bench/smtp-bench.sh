@@ -78,16 +78,13 @@ case $ONLY in ours|postfix|both) ;; *) usage ;; esac
 # below 40 msg/s a run counts as failed: 130 s for the default 5000
 [ -n "$TIMEOUT" ] || TIMEOUT=$((30 + N / 40))
 
-say() { printf 'smtp-bench: %s\n' "$*"; }
-die() { printf 'smtp-bench: ERROR: %s\n' "$*" >&2; exit 1; }
+NAME=smtp-bench
+# shellcheck source=bench/lib/common.sh
+. "$TOP/bench/lib/common.sh"
 
 if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
 
 # ---- dependencies -------------------------------------------------------------
-
-installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
 
 deps() {
     local missing=() p
@@ -126,19 +123,6 @@ chmod 0755 "$T"
 [ ${#T} -le 60 ] || { rm -rf "$T"; die "temp dir path too long: $T (set TMPDIR)"; }
 
 REDIS_PID='' NGINX_PID='' PF_MASTER='' WATCH_PID='' SINK_PID=''
-
-free_port() {
-    perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
-                                      LocalPort => 0, ReuseAddr => 1) or die $!;
-        print $s->sockport'
-}
-
-wait_gone() {  # pid, tenths of a second
-    local i
-    for ((i = 0; i < $2; i++)); do [ -d "/proc/$1" ] || return 0; sleep 0.1; done
-    return 1
-}
 
 stop_ours() {
     if [ -n "$NGINX_PID" ]; then

@@ -19,14 +19,10 @@ PASSWORD=bench-Pa55word
 VMAIL_USER=${BENCH_VMAIL_USER:-mail}
 KEEP=${KEEP:-0}
 
-say() { printf '%s: %s\n' "$NAME" "$*"; }
-die() { printf '%s: ERROR: %s\n' "$NAME" "$*" >&2; exit 1; }
+# shellcheck source=bench/lib/common.sh
+. "$TOP/bench/lib/common.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root (Dovecot needs it)"
-
-installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
 
 deps() {
     local missing=() p
@@ -61,35 +57,6 @@ mkdir -p "$T/bin"
 REDIS_PID='' NGINX_PID='' DC_PID='' CLIENT_PIDS=() ON_EXIT=()
 DC_DIR=$T/dovecot
 DC_CONF=$DC_DIR/dovecot.conf
-
-free_port() {
-    perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
-                                      LocalPort => 0, ReuseAddr => 1) or die $!;
-        print $s->sockport'
-}
-
-wait_gone() {  # pid, tenths of a second
-    local i
-    for ((i = 0; i < $2; i++)); do [ -d "/proc/$1" ] || return 0; sleep 0.1; done
-    return 1
-}
-
-wait_port() {  # port, tenths of a second
-    local i
-    for ((i = 0; i < $2; i++)); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-stop_pid() {  # pid signal tenths
-    [ -n "$1" ] || return 0
-    kill "-$2" "$1" 2>/dev/null || true
-    wait_gone "$1" "$3" || kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 
 tree_pids() {  # every process below (and including) pid $1
     [ -n "$1" ] || return 0

@@ -18,14 +18,16 @@ use strict;
 use warnings;
 
 use Getopt::Long;
-use POSIX qw(sysconf _SC_PAGESIZE _SC_CLK_TCK);
+use POSIX qw(sysconf _SC_CLK_TCK);
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use ProcSample;
 use Time::HiRes qw(time sleep);
 
 my %o = (interval => 0.1);
 GetOptions(\%o, 'pids=s', 'interval=f') && defined $o{pids}
     or die "usage: see the header of $0\n";
 
-my $page_kb = (sysconf(_SC_PAGESIZE) || 4096) / 1024;
 my $hz = sysconf(_SC_CLK_TCK) || 100;
 my @roots = split /,/, $o{pids};
 
@@ -33,61 +35,19 @@ my ($peak_kb, $peak_n, $peak_detail, $samples) = (0, 0, '', 0);
 my ($peak_pss, $pss_ok) = (0, 1);
 my ($cpu_first, $cpu_last);
 
-sub pss_kb {
-    my $fh;
-    unless (open($fh, '<', "/proc/$_[0]/smaps_rollup")) {
-        return $!{EACCES} || $!{EPERM} ? undef : 0;
-    }
-    while (<$fh>) { return $1 if /^Pss:\s+(\d+) kB/; }
-    return 0;
-}
-
 sub sample {
-    my (%ppid, %rss, %comm, %cpu);
-    opendir(my $d, '/proc') or return;
-    for my $pid (grep { /^\d+$/ } readdir $d) {
-        open(my $fh, '<', "/proc/$pid/stat") or next;
-        my $st = <$fh>;
-        close $fh;
-        next unless defined $st && $st =~ /^\d+ \((.*)\) (.*)$/s;
-        my $c = $1;
-        my @f = split ' ', $2;      # $f[0] is field 3 (state)
-        $ppid{$pid} = $f[1];
-        $rss{$pid}  = $f[21] * $page_kb;
-        $comm{$pid} = $c;
-        $cpu{$pid}  = $f[11] + $f[12] + $f[13] + $f[14];
-    }
-    closedir $d;
+    my $t = ProcSample::table();
+    my @set = ProcSample::tree($t, @roots);
 
-    my %in = map { $_ => 1 } grep { exists $ppid{$_} } @roots;
-    my $grew = 1;
-    while ($grew) {
-        $grew = 0;
-        for my $p (keys %ppid) {
-            next if $in{$p} || !$in{$ppid{$p}};
-            $in{$p} = $grew = 1;
-        }
-    }
-    my @set = keys %in;
-
-    my ($sum, $pss, $cpu, %by) = (0, 0, 0);
-    for my $p (@set) {
-        $sum += $rss{$p};
-        $cpu += $cpu{$p};
-        $by{$comm{$p}} += $rss{$p};
-        if ($pss_ok) {
-            my $k = pss_kb($p);
-            if (defined $k) { $pss += $k; } else { $pss_ok = 0; }
-        }
-    }
+    my ($sum, $pss, $cpu, $by) = ProcSample::sum($t, \@set, \$pss_ok);
     $samples++;
     $cpu_first //= $cpu;
     $cpu_last = $cpu;
     $peak_pss = $pss if $pss_ok && $pss > $peak_pss;
     if ($sum > $peak_kb) {
         $peak_kb = $sum;
-        $peak_detail = join ',', map { "$_:$by{$_}" }
-                       sort { $by{$b} <=> $by{$a} } keys %by;
+        $peak_detail = join ',', map { "$_:$by->{$_}" }
+                       sort { $by->{$b} <=> $by->{$a} } keys %$by;
     }
     $peak_n = @set if @set > $peak_n;
 }

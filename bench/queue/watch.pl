@@ -28,7 +28,10 @@ use warnings;
 
 use Getopt::Long;
 use IO::Socket::INET;
-use POSIX qw(sysconf _SC_PAGESIZE _SC_CLK_TCK);
+use POSIX qw(sysconf _SC_CLK_TCK);
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use ProcSample;
 use Time::HiRes qw(time sleep);
 
 my %o = (timeout => 120, stall => 20, log => '/dev/null', pids => '');
@@ -40,7 +43,6 @@ GetOptions(\%o, 'target=i', 'sink=s', 'redis=i', 'pfqueue=s', 'pids=s',
     && ($o{pids} ne '' || defined $o{pidfile} || defined $o{sid})
     or die "usage: see the header of $0\n";
 
-my $page_kb = (sysconf(_SC_PAGESIZE) || 4096) / 1024;
 my $hz = sysconf(_SC_CLK_TCK) || 100;
 
 # ---- counts -------------------------------------------------------------------
@@ -86,80 +88,37 @@ sub queued {
 my ($peak_kb, $peak_n, $peak_detail, $samples) = (0, 0, '', 0);
 my ($peak_pss, $pss_ok) = (0, 1);
 
-# PSS (shared pages divided among their users) from smaps_rollup; undef
-# when that file may not be read, 0 for a process that just went away
-sub pss_kb {
-    my $fh;
-    unless (open($fh, '<', "/proc/$_[0]/smaps_rollup")) {
-        return $!{EACCES} || $!{EPERM} ? undef : 0;
-    }
-    while (<$fh>) { return $1 if /^Pss:\s+(\d+) kB/; }
-    return 0;
-}
 my ($cpu_first, $cpu_last, $sink_first, $sink_last);
 
 sub sample {
-    my (%ppid, %sid, %rss, %comm, %cpu);
-    opendir(my $d, '/proc') or return;
-    for my $pid (grep { /^\d+$/ } readdir $d) {
-        open(my $fh, '<', "/proc/$pid/stat") or next;
-        my $st = <$fh>;
-        close $fh;
-        next unless defined $st && $st =~ /^\d+ \((.*)\) (.*)$/s;
-        my $c = $1;
-        my @f = split ' ', $2;      # $f[0] is field 3 (state)
-        $ppid{$pid} = $f[1];
-        $sid{$pid}  = $f[3];
-        $rss{$pid}  = $f[21] * $page_kb;
-        $comm{$pid} = $c;
-        $cpu{$pid}  = $f[11] + $f[12] + $f[13] + $f[14];
-    }
-    closedir $d;
-
+    my $t = ProcSample::table();
     my @set;
     if (defined $o{sid}) {
-        @set = grep { $sid{$_} == $o{sid} } keys %sid;
+        @set = ProcSample::session($t, $o{sid});
     } else {
         my @roots = split /,/, $o{pids};
         if (defined $o{pidfile} && open(my $fh, '<', $o{pidfile})) {
             my $p = <$fh>;
             push @roots, $1 if defined $p && $p =~ /(\d+)/;
         }
-        my %in = map { $_ => 1 } grep { exists $ppid{$_} } @roots;
-        my $grew = 1;
-        while ($grew) {
-            $grew = 0;
-            for my $p (keys %ppid) {
-                next if $in{$p} || !$in{$ppid{$p}};
-                $in{$p} = $grew = 1;
-            }
-        }
-        @set = keys %in;
+        @set = ProcSample::tree($t, @roots);
     }
 
-    my ($sum, $pss, $cpu, %by) = (0, 0, 0);
-    for my $p (@set) {
-        $sum += $rss{$p};
-        $cpu += $cpu{$p};
-        $by{$comm{$p}} += $rss{$p};
-        if ($pss_ok) {
-            my $k = pss_kb($p);
-            if (defined $k) { $pss += $k; } else { $pss_ok = 0; }
-        }
-    }
+    my ($sum, $pss, $cpu, $by) = ProcSample::sum($t, \@set, \$pss_ok);
     $peak_pss = $pss if $pss_ok && $pss > $peak_pss;
     $samples++;
     # a process set that grows (nginx starting) only adds CPU: keep the max
     $cpu_first //= $cpu;
     $cpu_last = $cpu if !defined $cpu_last || $cpu > $cpu_last;
-    if (defined $o{'sink-pid'} && exists $cpu{$o{'sink-pid'}}) {
-        $sink_first //= $cpu{$o{'sink-pid'}};
-        $sink_last = $cpu{$o{'sink-pid'}};
+    my $sink = $o{'sink-pid'};
+    if (defined $sink && exists $t->{$sink}) {
+        $sink_first //= $t->{$sink}{cpu};
+        $sink_last = $t->{$sink}{cpu};
     }
     if ($sum > $peak_kb) {
         $peak_kb = $sum;
-        $peak_detail = join ',', map { "$_:$by{$_}" }
-                       sort { $by{$b} <=> $by{$a} } keys %by;
+        $peak_detail = join ',', map { "$_:$by->{$_}" }
+                       sort { $by->{$b} <=> $by->{$a} } keys %$by;
     }
     $peak_n = @set if @set > $peak_n;
 }
