@@ -239,6 +239,9 @@ is(user_counts(), '0/1', 'the counts moved: nspam 0, nham 1');
 is($t->redis('HLEN', "bayes:{$u}:learnt"), 1, 'one message remembered');
 is($t->redis('HLEN', "bayes:{$u}:spam"), 0,
    'no spam counts left: fields at zero are deleted');
+cmp_ok($t->redis('HLEN', "bayes:{$u}:ham"), '>', 10, 'ham tokens counted');
+is($t->redis('HLEN', "bayes:{$u}:age"), $t->redis('HLEN', "bayes:{$u}:ham"),
+   'IMAP learning dated every token it counted');
 
 # the same message as a file (LF): recognised
 (my $junk_lf = $junk) =~ s/\r\n/\n/g;

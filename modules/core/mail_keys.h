@@ -56,12 +56,14 @@
 /*
  * Bayes counts per scope S, "global" or a user's address (the user's
  * hash tag): HASH nspam, nham; HASHes token field -> in how many learnt
- * spams (hams) it was; HASH message digest -> "spam" or "ham"
+ * spams (hams) it was; HASH message digest -> "spam" or "ham"; HASH
+ * token field -> the day (Unix time / 86400) it was last learnt
  */
 #define MAIL_KEY_BAYES_FMT          "bayes:{%s}"
 #define MAIL_KEY_BAYES_SPAM_FMT     "bayes:{%s}:spam"
 #define MAIL_KEY_BAYES_HAM_FMT      "bayes:{%s}:ham"
 #define MAIL_KEY_BAYES_LEARNT_FMT   "bayes:{%s}:learnt"
+#define MAIL_KEY_BAYES_AGE_FMT      "bayes:{%s}:age"
 
 /* ZSET of every queued message id, score = creation time */
 #define MAIL_KEY_QUEUE_IDS          "queue:ids"

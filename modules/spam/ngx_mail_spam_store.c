@@ -227,7 +227,7 @@ ngx_mail_spam_bayes_learn(ngx_pool_t *pool, ngx_log_t *log, u_char *msg,
 
     static const char  *formats[] = {
         MAIL_KEY_BAYES_FMT, MAIL_KEY_BAYES_SPAM_FMT, MAIL_KEY_BAYES_HAM_FMT,
-        MAIL_KEY_BAYES_LEARNT_FMT
+        MAIL_KEY_BAYES_LEARNT_FMT, MAIL_KEY_BAYES_AGE_FMT
     };
 
     ln = NULL;
@@ -256,17 +256,17 @@ ngx_mail_spam_bayes_learn(ngx_pool_t *pool, ngx_log_t *log, u_char *msg,
         goto done;
     }
 
-    /* EVAL script 4 keys class digest fields */
-    if (ngx_mail_redis_cmd_init_n(&cmd, "EVAL", 9 + m.ntokens, tmp)
+    /* EVAL script 5 keys class digest fields */
+    if (ngx_mail_redis_cmd_init_n(&cmd, "EVAL", 10 + m.ntokens, tmp)
         != NGX_OK)
     {
         goto done;
     }
 
     ngx_mail_redis_cmd_cstr(&cmd, ngx_mail_spam_bayes_learn_lua);
-    ngx_mail_redis_cmd_cstr(&cmd, "4");
+    ngx_mail_redis_cmd_cstr(&cmd, "5");
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 5; i++) {
         if (ngx_mail_spam_bayes_key(tmp, formats[i], &scope, &key) != NGX_OK)
         {
             goto done;

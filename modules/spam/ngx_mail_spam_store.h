@@ -2,10 +2,11 @@
 /*
  * The Bayes token counts in Redis, as the spam module, IMAP training and
  * "mailctl spam" all see them: how a message becomes a digest and a list
- * of token fields, and the Lua script that learns it.  Plain C99, no
- * nginx dependency, so that mailctl builds the same code
- * (ngx_mail_spam_message.c).  Key names: mail_keys.h, MAIL_KEY_BAYES_*;
- * their meaning: docs/redis-keys.md, "Spam filter".
+ * of token fields, the Lua script that learns it and the one that
+ * expires old rare tokens.  Plain C99, no nginx dependency, so that
+ * mailctl builds the same code (ngx_mail_spam_message.c).  Key names:
+ * mail_keys.h, MAIL_KEY_BAYES_*; their meaning: docs/redis-keys.md,
+ * "Spam filter".
  *
  *
  * What is read of a message
@@ -91,12 +92,14 @@
 
 /*
  * Learns one message.  KEYS: bayes:{S}, bayes:{S}:spam, bayes:{S}:ham,
- * bayes:{S}:learnt.  ARGV: the class ("spam" or "ham"), the digest, the
- * token fields.  Returns 0 when the message was learnt as that class
- * already (nothing changes), 1 when it is learnt, 2 when it was learnt
- * as the other class and moves: its tokens' counts of the old class and
- * that class's message count go down by one, never below zero (a field
- * at zero is deleted), the new ones up.  5000 tokens at most
+ * bayes:{S}:learnt, bayes:{S}:age.  ARGV: the class ("spam" or "ham"),
+ * the digest, the token fields.  Returns 0 when the message was learnt
+ * as that class already (nothing changes), 1 when it is learnt, 2 when
+ * it was learnt as the other class and moves: its tokens' counts of the
+ * old class and that class's message count go down by one, never below
+ * zero (a field at zero is deleted), the new ones up.  Every token of a
+ * message that counts is dated with the day of Redis's clock, for
+ * NGX_MAIL_SPAM_EXPIRE_LUA.  5000 tokens at most
  * (NGX_MAIL_SPAM_BAYES_DEFAULT_MAX_TOKENS): one script, a few ms.
  */
 #define NGX_MAIL_SPAM_LEARN_LUA                                               \
@@ -110,8 +113,10 @@
     "if class == 'ham' then\n"                                                \
     "  add, nadd, sub, nsub = KEYS[3], 'nham', KEYS[2], 'nspam'\n"            \
     "end\n"                                                                   \
+    "local day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)\n"       \
     "for i = 3, #ARGV do\n"                                                   \
     "  redis.call('HINCRBY', add, ARGV[i], 1)\n"                              \
+    "  redis.call('HSET', KEYS[5], ARGV[i], day)\n"                           \
     "end\n"                                                                   \
     "redis.call('HINCRBY', KEYS[1], nadd, 1)\n"                               \
     "redis.call('HSET', KEYS[4], digest, class)\n"                            \
@@ -125,6 +130,61 @@
     "  redis.call('HSET', KEYS[1], nsub, 0)\n"                                \
     "end\n"                                                                   \
     "return 2\n"
+
+
+/*
+ * Expiry, one step of it: forgets the rare tokens nobody has learnt for a
+ * long time, the way bogofilter's "bogoutil -a DAYS -c COUNT" does, so
+ * that a scope's counts stop growing with every message learnt.  Most
+ * tokens of a learnt message are seen once and never again (a name, a
+ * tracking code); they cost memory and decide nothing.  Tokens learnt
+ * often, or learnt lately, stay: a spam run of last week is still fresh
+ * evidence.  The message counts (nspam, nham) and the digests stay too.
+ *
+ * KEYS: bayes:{S}:spam, bayes:{S}:ham, bayes:{S}:age.  ARGV: what to
+ * walk ("spam", "ham" or "age"), the HSCAN cursor, the oldest day kept,
+ * the highest count (spam + ham) that may go, fields per step.
+ * Returns { next cursor, tokens dated or forgotten }; cursor "0" ends the
+ * walk.  Walking "spam" and "ham" dates the tokens that have no day yet
+ * (learnt before tokens were dated) with today, so that they age from
+ * the first expiry on.  Walking "age" forgets a token dated before the
+ * oldest day kept whose count is at most the highest, and the date of a
+ * token whose counts are gone (moved away by relearning).  Each step is
+ * short: Redis serves others between steps, and HSCAN returns every
+ * field present for the whole walk, whatever a learning changes.
+ */
+#define NGX_MAIL_SPAM_EXPIRE_LUA                                              \
+    "local what, oldest, most = ARGV[1], tonumber(ARGV[3]),\n"                \
+    "  tonumber(ARGV[4])\n"                                                   \
+    "local key = KEYS[3]\n"                                                   \
+    "if what == 'spam' then key = KEYS[1]\n"                                  \
+    "elseif what == 'ham' then key = KEYS[2]\n"                               \
+    "elseif what ~= 'age' then return redis.error_reply('bad walk') end\n"    \
+    "local r = redis.call('HSCAN', key, ARGV[2], 'COUNT', ARGV[5])\n"         \
+    "local f, n = r[2], 0\n"                                                  \
+    "if what ~= 'age' then\n"                                                 \
+    "  local day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)\n"     \
+    "  for i = 1, #f, 2 do\n"                                                 \
+    "    n = n + redis.call('HSETNX', KEYS[3], f[i], day)\n"                  \
+    "  end\n"                                                                 \
+    "  return { r[1], n }\n"                                                  \
+    "end\n"                                                                   \
+    "for i = 1, #f, 2 do\n"                                                   \
+    "  local c = (tonumber(redis.call('HGET', KEYS[1], f[i])) or 0)\n"        \
+    "    + (tonumber(redis.call('HGET', KEYS[2], f[i])) or 0)\n"              \
+    "  if c == 0 or ((tonumber(f[i + 1]) or 0) < oldest and c <= most)\n"     \
+    "  then\n"                                                                \
+    "    redis.call('HDEL', KEYS[1], f[i])\n"                                 \
+    "    redis.call('HDEL', KEYS[2], f[i])\n"                                 \
+    "    redis.call('HDEL', KEYS[3], f[i])\n"                                 \
+    "    n = n + 1\n"                                                         \
+    "  end\n"                                                                 \
+    "end\n"                                                                   \
+    "return { r[1], n }\n"
+
+/* "mailctl spam expire" defaults: unlearnt for 90 days, seen once */
+#define NGX_MAIL_SPAM_EXPIRE_DAYS        90
+#define NGX_MAIL_SPAM_EXPIRE_COUNT       1
 
 
 /* the script's answers */

@@ -265,6 +265,19 @@ static mailctl_command_t  mailctl_spam_commands[] = {
       "\"name: value\" per line.\n",
       0, 0, MAILCTL_OPT_USER, mailctl_spam_stats },
 
+    { "expire", "[--user ADDRESS|--all] [--days N] [--max-count N]",
+      "forget rare tokens learnt long ago",
+      "Forgets the tokens that were last learnt more than N days ago\n"
+      "(default 90) and were seen in at most --max-count learnt messages\n"
+      "(default 1): most tokens of a message are never seen again, and\n"
+      "without expiry the counts grow with every message learnt.  The\n"
+      "global counts, a user's with --user, every scope with --all.\n"
+      "Tokens learnt before this version have no date: the first run\n"
+      "dates them today.  Redis serves others while it runs.  Run it\n"
+      "daily, e.g. from cron.  Prints the tokens kept and forgotten.\n",
+      0, 0, MAILCTL_OPT_USER|MAILCTL_OPT_ALL|MAILCTL_OPT_DAYS
+            |MAILCTL_OPT_MAX_COUNT, mailctl_spam_expire },
+
     { NULL, NULL, NULL, NULL, 0, 0, 0, NULL }
 };
 
@@ -294,6 +307,9 @@ static mailctl_option_t  mailctl_options[] = {
     { "--user", 0, MAILCTL_OPT_USER, offsetof(mailctl_t, user_arg) },
     { "--mbox", 0, MAILCTL_OPT_MBOX, offsetof(mailctl_t, mbox_arg) },
     { "--folder", 0, MAILCTL_OPT_FOLDER, offsetof(mailctl_t, folder_arg) },
+    { "--days", 0, MAILCTL_OPT_DAYS, offsetof(mailctl_t, days_arg) },
+    { "--max-count", 0, MAILCTL_OPT_MAX_COUNT,
+      offsetof(mailctl_t, max_count_arg) },
     { NULL, 0, 0, 0 }
 };
 

@@ -48,6 +48,8 @@
 #define MAILCTL_OPT_USER        0x800
 #define MAILCTL_OPT_MBOX        0x1000
 #define MAILCTL_OPT_FOLDER      0x2000
+#define MAILCTL_OPT_DAYS        0x4000
+#define MAILCTL_OPT_MAX_COUNT   0x8000
 
 /* accepted by every command */
 #define MAILCTL_OPT_GLOBAL                                                    \
@@ -86,6 +88,8 @@ typedef struct {
     const char         *user_arg;     /* spam: the scope */
     const char         *mbox_arg;
     const char         *folder_arg;
+    const char         *days_arg;     /* spam expire */
+    const char         *max_count_arg;
 
     mailctl_server_t    server;
     redisContext       *redis;
@@ -204,6 +208,7 @@ int mailctl_queue_delete(mailctl_t *ctl);
 /* mailctl_spam.c */
 int mailctl_spam_learn(mailctl_t *ctl);
 int mailctl_spam_stats(mailctl_t *ctl);
+int mailctl_spam_expire(mailctl_t *ctl);
 
 
 #endif /* _MAILCTL_H_INCLUDED_ */

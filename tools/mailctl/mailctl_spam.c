@@ -1,10 +1,10 @@
 
 /*
- * mailctl spam learn|stats: the Bayes counts of the spam filter, laid out
- * in docs/redis-keys.md, "Spam filter".  A message is read as the nginx
- * modules read it, with the same code (ngx_mail_spam_message.c: token
- * fields and digest) and learnt with the same Lua script, so that a
- * message learnt here and again from a mailbox counts once.
+ * mailctl spam learn|stats|expire: the Bayes counts of the spam filter,
+ * laid out in docs/redis-keys.md, "Spam filter".  A message is read as
+ * the nginx modules read it, with the same code (ngx_mail_spam_message.c:
+ * token fields and digest) and learnt with the same Lua script, so that
+ * a message learnt here and again from a mailbox counts once.
  */
 
 
@@ -26,12 +26,19 @@
 
 #define MAILCTL_SPAM_MAILBOX_MAX  1024
 
+/* token fields per step of NGX_MAIL_SPAM_EXPIRE_LUA, keys per SCAN */
+#define MAILCTL_SPAM_EXPIRE_BATCH "1000"
+#define MAILCTL_SPAM_SCAN_BATCH   "1000"
+
+/* a SCAN or HSCAN cursor: a 64-bit number in decimal */
+#define MAILCTL_SPAM_CURSOR       32
+
 
 typedef struct {
     mailctl_t                *ctl;
     const char               *class;       /* "spam" or "ham" */
     char                      scope[MAILCTL_SPAM_SCOPE_MAX];
-    char                      keys[4][MAILCTL_KEY_MAX];
+    char                      keys[5][MAILCTL_KEY_MAX];
 
     /* what the script said, message by message */
     unsigned long             learnt;
@@ -40,7 +47,26 @@ typedef struct {
 } mailctl_spam_learn_t;
 
 
+typedef struct {
+    mailctl_t                *ctl;
+    char                      oldest[24];   /* the oldest day kept */
+    char                      most[24];     /* the highest count forgotten */
+    unsigned long long        forgotten;
+    unsigned long long        dated;
+} mailctl_spam_expiry_t;
+
+
 static int mailctl_spam_scope(mailctl_t *ctl, char *scope);
+static int mailctl_spam_expire_all(mailctl_spam_expiry_t *ex);
+static int mailctl_spam_expire_scope(mailctl_spam_expiry_t *ex,
+    const char *scope);
+static int mailctl_spam_expire_walk(mailctl_spam_expiry_t *ex,
+    char keys[3][MAILCTL_KEY_MAX], const char *what,
+    unsigned long long *changed);
+static int mailctl_spam_cursor(redisReply *reply, int type, char *cursor,
+    const char *what);
+static int mailctl_spam_count_arg(const char *name, const char *arg,
+    long long def, long long *value);
 static int mailctl_spam_learn_file(mailctl_spam_learn_t *ln,
     const char *path);
 static int mailctl_spam_learn_mbox(mailctl_spam_learn_t *ln,
@@ -89,6 +115,7 @@ mailctl_spam_learn(mailctl_t *ctl)
     snprintf(ln.keys[2], MAILCTL_KEY_MAX, MAIL_KEY_BAYES_HAM_FMT, ln.scope);
     snprintf(ln.keys[3], MAILCTL_KEY_MAX, MAIL_KEY_BAYES_LEARNT_FMT,
              ln.scope);
+    snprintf(ln.keys[4], MAILCTL_KEY_MAX, MAIL_KEY_BAYES_AGE_FMT, ln.scope);
 
     for (i = 0; i < ctl->nargs; i++) {
         rc = mailctl_spam_learn_file(&ln, ctl->args[i]);
@@ -186,6 +213,284 @@ mailctl_spam_stats(mailctl_t *ctl)
 
     printf("learnt: %lld\n", mailctl_spam_number(reply));
     freeReplyObject(reply);
+
+    return MAILCTL_OK;
+}
+
+
+int
+mailctl_spam_expire(mailctl_t *ctl)
+{
+    int                     rc;
+    char                    scope[MAILCTL_SPAM_SCOPE_MAX];
+    long long               days, most, today;
+    redisReply             *reply;
+    mailctl_spam_expiry_t   ex;
+
+    if ((ctl->options & MAILCTL_OPT_ALL) && ctl->user_arg) {
+        mailctl_error("give --user or --all, not both");
+        return MAILCTL_USAGE;
+    }
+
+    rc = mailctl_spam_count_arg("--days", ctl->days_arg,
+                                NGX_MAIL_SPAM_EXPIRE_DAYS, &days);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    rc = mailctl_spam_count_arg("--max-count", ctl->max_count_arg,
+                                NGX_MAIL_SPAM_EXPIRE_COUNT, &most);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    rc = mailctl_redis_connect(ctl);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    /* Redis's clock, the one the scripts date tokens by */
+
+    reply = mailctl_redis_command(ctl, "TIME");
+    if (reply == NULL) {
+        return MAILCTL_REDIS;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING)
+    {
+        mailctl_error("Redis: unexpected reply to TIME");
+        freeReplyObject(reply);
+        return MAILCTL_REDIS;
+    }
+
+    today = strtoll(reply->element[0]->str, NULL, 10) / 86400;
+    freeReplyObject(reply);
+
+    memset(&ex, 0, sizeof(mailctl_spam_expiry_t));
+    ex.ctl = ctl;
+    snprintf(ex.oldest, sizeof(ex.oldest), "%lld", today - days);
+    snprintf(ex.most, sizeof(ex.most), "%lld", most);
+
+    if (ctl->options & MAILCTL_OPT_ALL) {
+        return mailctl_spam_expire_all(&ex);
+    }
+
+    rc = mailctl_spam_scope(ctl, scope);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    return mailctl_spam_expire_scope(&ex, scope);
+}
+
+
+/* every scope: each has its bayes:{S} hash of message counts */
+
+static int
+mailctl_spam_expire_all(mailctl_spam_expiry_t *ex)
+{
+    int          rc;
+    char         cursor[MAILCTL_SPAM_CURSOR], scope[MAILCTL_SPAM_SCOPE_MAX];
+    size_t       i, len;
+    redisReply  *reply, *keys;
+
+    strcpy(cursor, "0");
+
+    do {
+        reply = mailctl_redis_command(ex->ctl, "SCAN %s MATCH %s COUNT %s",
+                                      cursor, "bayes:{*}",
+                                      MAILCTL_SPAM_SCAN_BATCH);
+        if (reply == NULL) {
+            return MAILCTL_REDIS;
+        }
+
+        if (mailctl_spam_cursor(reply, REDIS_REPLY_ARRAY, cursor, "SCAN")
+            != MAILCTL_OK)
+        {
+            freeReplyObject(reply);
+            return MAILCTL_REDIS;
+        }
+
+        keys = reply->element[1];
+        rc = MAILCTL_OK;
+
+        for (i = 0; i < keys->elements && rc == MAILCTL_OK; i++) {
+            if (keys->element[i]->type != REDIS_REPLY_STRING) {
+                continue;
+            }
+
+            /* "bayes:{" S "}" */
+            len = keys->element[i]->len;
+
+            if (len < 9 || len - 8 >= sizeof(scope)) {
+                continue;
+            }
+
+            memcpy(scope, keys->element[i]->str + 7, len - 8);
+            scope[len - 8] = '\0';
+
+            rc = mailctl_spam_expire_scope(ex, scope);
+        }
+
+        freeReplyObject(reply);
+
+        if (rc != MAILCTL_OK) {
+            return rc;
+        }
+
+    } while (strcmp(cursor, "0") != 0);
+
+    return MAILCTL_OK;
+}
+
+
+static int
+mailctl_spam_expire_scope(mailctl_spam_expiry_t *ex, const char *scope)
+{
+    int                 rc;
+    long long           kept;
+    unsigned long long  dated, forgotten, n;
+    char                keys[3][MAILCTL_KEY_MAX];
+
+    snprintf(keys[0], MAILCTL_KEY_MAX, MAIL_KEY_BAYES_SPAM_FMT, scope);
+    snprintf(keys[1], MAILCTL_KEY_MAX, MAIL_KEY_BAYES_HAM_FMT, scope);
+    snprintf(keys[2], MAILCTL_KEY_MAX, MAIL_KEY_BAYES_AGE_FMT, scope);
+
+    /* date what has no date yet, then forget by date */
+
+    dated = 0;
+
+    rc = mailctl_spam_expire_walk(ex, keys, NGX_MAIL_SPAM_CLASS_SPAM, &n);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    dated += n;
+
+    rc = mailctl_spam_expire_walk(ex, keys, NGX_MAIL_SPAM_CLASS_HAM, &n);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    dated += n;
+
+    rc = mailctl_spam_expire_walk(ex, keys, "age", &forgotten);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    rc = mailctl_redis_integer(ex->ctl, &kept, "HLEN %s", keys[2]);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    printf("%s: %llu tokens forgotten, %lld kept, %llu dated now\n",
+           scope, forgotten, kept, dated);
+
+    ex->forgotten += forgotten;
+    ex->dated += dated;
+
+    return MAILCTL_OK;
+}
+
+
+/* one HSCAN walk of NGX_MAIL_SPAM_EXPIRE_LUA, step by step */
+
+static int
+mailctl_spam_expire_walk(mailctl_spam_expiry_t *ex,
+    char keys[3][MAILCTL_KEY_MAX], const char *what,
+    unsigned long long *changed)
+{
+    char         cursor[MAILCTL_SPAM_CURSOR];
+    const char  *argv[11];
+    redisReply  *reply;
+
+    *changed = 0;
+    strcpy(cursor, "0");
+
+    argv[0] = "EVAL";
+    argv[1] = NGX_MAIL_SPAM_EXPIRE_LUA;
+    argv[2] = "3";
+    argv[3] = keys[0];
+    argv[4] = keys[1];
+    argv[5] = keys[2];
+    argv[6] = what;
+    argv[7] = cursor;
+    argv[8] = ex->oldest;
+    argv[9] = ex->most;
+    argv[10] = MAILCTL_SPAM_EXPIRE_BATCH;
+
+    do {
+        reply = mailctl_redis_command_argv(ex->ctl, 11, argv);
+        if (reply == NULL) {
+            return MAILCTL_REDIS;
+        }
+
+        if (mailctl_spam_cursor(reply, REDIS_REPLY_INTEGER, cursor,
+                                "the expiry script")
+            != MAILCTL_OK)
+        {
+            freeReplyObject(reply);
+            return MAILCTL_REDIS;
+        }
+
+        *changed += reply->element[1]->integer;
+        freeReplyObject(reply);
+
+    } while (strcmp(cursor, "0") != 0);
+
+    return MAILCTL_OK;
+}
+
+
+/*
+ * a reply of SCAN or of a step of the expiry script: { cursor, what of
+ * the given type }; the cursor is copied into cursor[MAILCTL_SPAM_CURSOR]
+ */
+
+static int
+mailctl_spam_cursor(redisReply *reply, int type, char *cursor,
+    const char *what)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[0]->len >= MAILCTL_SPAM_CURSOR
+        || reply->element[1]->type != type)
+    {
+        mailctl_error("Redis: unexpected reply to %s", what);
+        return MAILCTL_REDIS;
+    }
+
+    memcpy(cursor, reply->element[0]->str, reply->element[0]->len + 1);
+
+    return MAILCTL_OK;
+}
+
+
+/* a number of days or a count: an integer from 0 */
+
+static int
+mailctl_spam_count_arg(const char *name, const char *arg, long long def,
+    long long *value)
+{
+    char  *end;
+
+    if (arg == NULL) {
+        *value = def;
+        return MAILCTL_OK;
+    }
+
+    errno = 0;
+    *value = strtoll(arg, &end, 10);
+
+    if (end == arg || *end != '\0' || errno || *value < 0
+        || *value > 1000000)
+    {
+        mailctl_error("%s: \"%s\" is not a number from 0 to 1000000",
+                      name, arg);
+        return MAILCTL_USAGE;
+    }
 
     return MAILCTL_OK;
 }
@@ -523,8 +828,8 @@ mailctl_spam_learn_message(mailctl_spam_learn_t *ln, const char *data,
         return MAILCTL_SYSTEM;
     }
 
-    /* EVAL script 4 keys class digest fields */
-    n = 9 + m.ntokens;
+    /* EVAL script 5 keys class digest fields */
+    n = 10 + m.ntokens;
 
     argv = mime_alloc(&allocator, n * sizeof(char *));
     argvlen = mime_alloc(&allocator, n * sizeof(size_t));
@@ -537,23 +842,24 @@ mailctl_spam_learn_message(mailctl_spam_learn_t *ln, const char *data,
 
     argv[0] = "EVAL";
     argv[1] = NGX_MAIL_SPAM_LEARN_LUA;
-    argv[2] = "4";
+    argv[2] = "5";
     argv[3] = ln->keys[0];
     argv[4] = ln->keys[1];
     argv[5] = ln->keys[2];
     argv[6] = ln->keys[3];
-    argv[7] = ln->class;
+    argv[7] = ln->keys[4];
+    argv[8] = ln->class;
 
-    for (i = 0; i < 8; i++) {
+    for (i = 0; i < 9; i++) {
         argvlen[i] = strlen(argv[i]);
     }
 
-    argv[8] = m.digest;
-    argvlen[8] = NGX_MAIL_SPAM_DIGEST_LEN;
+    argv[9] = m.digest;
+    argvlen[9] = NGX_MAIL_SPAM_DIGEST_LEN;
 
     for (i = 0; i < m.ntokens; i++) {
-        argv[9 + i] = m.fields + i * NGX_MAIL_SPAM_FIELD_LEN;
-        argvlen[9 + i] = NGX_MAIL_SPAM_FIELD_LEN;
+        argv[10 + i] = m.fields + i * NGX_MAIL_SPAM_FIELD_LEN;
+        argvlen[10 + i] = NGX_MAIL_SPAM_FIELD_LEN;
     }
 
     rc = MAILCTL_OK;

@@ -35,11 +35,13 @@ typedef struct {
 
 /*
  * Deletes a user with everything stored under its address, as laid out
- * in docs/redis-keys.md, "Mailboxes and messages": each message drops its
- * reference to its blob, and whoever drops the last one deletes the blob,
- * as POP3's expunge does; blobs are shared between users and with the
- * outbound queue.  The mail goes before the account, so that a script
- * stopped by an error leaves a user that "user del" can delete again.
+ * in docs/redis-keys.md, "Mailboxes and messages", and the user's spam
+ * filter counts ("Spam filter"), which a new user of the address must
+ * not inherit.  Each message drops its reference to its blob, and
+ * whoever drops the last one deletes the blob, as POP3's expunge does;
+ * blobs are shared between users and with the outbound queue.  The mail
+ * goes before the account, so that a script stopped by an error leaves a
+ * user that "user del" can delete again.
  *
  * KEYS: user:{A}, user:{A}:authfail, domain:{D}:users; ARGV: A.
  * The mail store's keys are made here from A, as the nginx modules make
@@ -91,6 +93,9 @@ static char  mailctl_user_del_lua[] =
     "             mb .. ':modseq')\n"
     "end\n"
     "redis.call('DEL', mailboxes, 'lock:pop3:' .. t, KEYS[2])\n"
+    "local bayes = 'bayes:' .. t\n"
+    "redis.call('DEL', bayes, bayes .. ':spam', bayes .. ':ham',\n"
+    "           bayes .. ':learnt', bayes .. ':age')\n"
     "redis.call('SREM', KEYS[3], ARGV[1])\n"
     "return redis.call('DEL', KEYS[1])\n";
 

@@ -1,0 +1,196 @@
+# Expiry of the Bayes counts (docs/redis-keys.md, "Spam filter";
+# docs/mailctl.md, "spam expire"): learning dates every token it counts
+# with Redis's day; "mailctl spam expire" forgets the tokens last learnt
+# before --days ago that were seen in at most --max-count messages, and
+# the dates of tokens whose counts are gone; it dates the tokens learnt
+# before dates were kept, keeps everything else untouched, walks one
+# scope, a user's or every one (--all).  Deleting a user deletes the
+# user's counts.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use MailTest;
+
+my $t = MailTest->new;
+$t->start_redis;
+
+$t->mailctl('', 'domain', 'add', 'example.test');
+$t->mailctl("Secret-1\n", 'user', 'add', 'demo@example.test');
+
+my $dir = $t->dir;
+
+# every message has the common words of its class, a word of its own
+# (seen once: a hapax) and a word it shares with one other message
+my @spam_words = qw(viagra casino lottery winner prize bitcoin);
+my @ham_words = qw(meeting agenda project review quarterly minutes);
+
+sub message {
+    my ($n, $class, $words) = @_;
+    my $own = "own" . join '', map { chr(97 + ($n >> $_) % 26) } 0, 5;
+    my $pair = "pair" . chr(97 + int($n / 2));
+    my $file = "$dir/$class$n.eml";
+    open my $fh, '>', $file or die "$file: $!";
+    print $fh "From: someone\@example.org\r\nSubject: $class number\r\n\r\n"
+            . "@$words ${own}x$class $pair$class\r\n";
+    close $fh;
+    return $file;
+}
+
+my @spams = map { message($_, 'spam', \@spam_words) } 1 .. 6;
+my @hams = map { message($_, 'ham', \@ham_words) } 1 .. 6;
+
+my ($rc, $out, $err) = $t->mailctl('', 'spam', 'learn', '--spam', @spams);
+is($rc, 0, 'six spams learnt') or diag $err;
+($rc, $out, $err) = $t->mailctl('', 'spam', 'learn', '--ham', @hams);
+is($rc, 0, 'six hams learnt') or diag $err;
+
+my $g = 'bayes:{global}';
+
+sub hash_of {
+    my ($key) = @_;
+    return { split /\n/, $t->redis('HGETALL', $key) };
+}
+
+my $today = int((split /\n/, $t->redis('TIME'))[0] / 86400);
+my $spam = hash_of("$g:spam");
+my $ham = hash_of("$g:ham");
+my $age = hash_of("$g:age");
+my %tokens = map { $_ => 1 } keys %$spam, keys %$ham;
+
+cmp_ok(scalar keys %tokens, '>', 20, 'tokens counted');
+is_deeply([sort keys %$age], [sort keys %tokens],
+          'learning dated every token it counted');
+is_deeply([grep { $age->{$_} != $today } keys %$age], [],
+          "... with today's day, $today");
+
+# --- nothing is old yet ------------------------------------------------------
+
+($rc, $out, $err) = $t->mailctl('', 'spam', 'expire');
+is($rc, 0, 'expire') or diag $err;
+my $n = keys %tokens;
+is($out, "global: 0 tokens forgotten, $n kept, 0 dated now\n",
+   'nothing forgotten: every token learnt today');
+is_deeply(hash_of("$g:spam"), $spam, 'spam counts untouched');
+is_deeply(hash_of("$g:ham"), $ham, 'ham counts untouched');
+
+# --- age the counts ----------------------------------------------------------
+
+# every date 100 days back, but for one hapax learnt "lately" (30 days);
+# one token loses its date, as if learnt by an older version; one date
+# is left of a token whose counts are gone
+my @hapax = sort grep { ($spam->{$_} // 0) + ($ham->{$_} // 0) == 1 }
+                 keys %tokens;
+cmp_ok(scalar @hapax, '>=', 12, 'hapaxes: each message has its own word');
+my ($recent, $undated, @old_hapax) = @hapax;
+for my $tok (keys %tokens) {
+    $t->redis('HSET', "$g:age", $tok, $today - 100);
+}
+$t->redis('HSET', "$g:age", $recent, $today - 30);
+$t->redis('HDEL', "$g:age", $undated);
+$t->redis('HSET', "$g:age", 'ffffffffffffffff', $today);
+
+($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--days', 'x');
+is($rc, 1, '--days x: usage error');
+like($err, qr/--days: "x" is not a number/, '... said so');
+($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--max-count', '-1');
+is($rc, 1, '--max-count -1: usage error');
+($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--all', '--user',
+                                'demo@example.test');
+is($rc, 1, '--all with --user: usage error');
+
+# --max-count 0: only the date with no counts goes
+($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--max-count', '0');
+is($rc, 0, 'expire --max-count 0') or diag $err;
+is($out, "global: 1 tokens forgotten, $n kept, 1 dated now\n",
+   'the orphan date forgotten, the undated token dated');
+is($t->redis('HGET', "$g:age", $undated), $today, 'dated today');
+is($t->redis('HEXISTS', "$g:age", 'ffffffffffffffff'), 0, 'orphan gone');
+
+# the defaults: 90 days, count 1
+my $forget = @old_hapax;
+my $kept = $n - $forget;
+($rc, $out, $err) = $t->mailctl('', 'spam', 'expire');
+is($rc, 0, 'expire, defaults') or diag $err;
+is($out, "global: $forget tokens forgotten, $kept kept, 0 dated now\n",
+   'the old hapaxes forgotten');
+
+my $spam2 = hash_of("$g:spam");
+my $ham2 = hash_of("$g:ham");
+my $age2 = hash_of("$g:age");
+is_deeply([grep { exists $spam2->{$_} || exists $ham2->{$_}
+                  || exists $age2->{$_} } @old_hapax], [],
+          'an old hapax is gone from the counts and the dates');
+my %left = map { $_ => 1 } keys %$spam2, keys %$ham2;
+ok($left{$recent}, 'a hapax learnt 30 days ago is kept');
+ok($left{$undated}, 'a hapax dated just now is kept');
+my @common = grep { ($spam->{$_} // 0) + ($ham->{$_} // 0) > 1 }
+             keys %tokens;
+is_deeply([grep { ($spam2->{$_} // 0) != ($spam->{$_} // 0)
+                  || ($ham2->{$_} // 0) != ($ham->{$_} // 0) } @common], [],
+          'tokens seen twice or more keep their counts');
+is($t->redis('HMGET', $g, 'nspam', 'nham'), "6\n6",
+   'the message counts stay');
+is($t->redis('HLEN', "$g:learnt"), 12, 'the digests stay');
+
+# a higher count and fewer days forget the pairs and the recent hapax
+($rc, $out) = $t->mailctl('', 'spam', 'expire', '--max-count', '2',
+                          '--days', '20');
+my @pairs = grep { ($spam->{$_} // 0) + ($ham->{$_} // 0) == 2 } @common;
+cmp_ok(scalar @pairs, '>', 0, 'tokens seen twice');
+my $left = $kept - @pairs - 1;
+is($out, "global: " . (@pairs + 1) . " tokens forgotten, $left kept, "
+         . "0 dated now\n", '--max-count 2 --days 20: those forgotten');
+ok(!$t->redis('HEXISTS', "$g:age", $recent), 'the recent hapax too');
+
+# relearning a message some of whose tokens were forgotten
+($rc, $out) = $t->mailctl('', 'spam', 'learn', '--ham', $spams[0]);
+is($out, "ham for global: 0 learnt, 1 moved from spam, 0 already learnt\n",
+   'a spam relearnt as ham');
+my $spam3 = hash_of("$g:spam");
+my $ham3 = hash_of("$g:ham");
+my $age3 = hash_of("$g:age");
+is_deeply([grep { $_ <= 0 } values %$spam3, values %$ham3], [],
+          'no count at or below zero after moving forgotten tokens');
+is_deeply([grep { !exists $age3->{$_} } keys %$spam3, keys %$ham3], [],
+          'every counted token has a date');
+is(scalar(grep { $age3->{$_} == $today } keys %$ham3) > 0
+   && !grep({ $ham3->{$_} == 1 && $age3->{$_} != $today } keys %$ham3), 1,
+   'the tokens the learning counted are dated today');
+is($t->redis('HMGET', $g, 'nspam', 'nham'), "5\n7", 'nspam 5, nham 7');
+
+# --- a user's scope, every scope ---------------------------------------------
+
+my $u = 'demo@example.test';
+($rc, $out, $err) = $t->mailctl('', 'spam', 'learn', '--spam', '--user', $u,
+                                @spams[0 .. 1]);
+is($rc, 0, 'two spams for the user') or diag $err;
+my $un = $t->redis('HLEN', "bayes:{$u}:spam");
+$t->redis('HSET', "bayes:{$u}:age", $_, $today - 365)
+    for split /\n/, $t->redis('HKEYS', "bayes:{$u}:spam");
+
+($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--user',
+                                'nobody@example.test');
+is($rc, 2, 'unknown user');
+
+($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--all');
+is($rc, 0, 'expire --all') or diag $err;
+my @lines = sort split /\n/, $out;
+is(scalar @lines, 2, 'two scopes');
+like($lines[0], qr/\Ademo\@example.test: \d+ tokens forgotten, \d+ kept, /,
+     'the user scope walked');
+like($lines[1], qr/\Aglobal: 0 tokens forgotten, /, 'the global scope too');
+my ($forgotten, $ukept) = $lines[0] =~ /: (\d+) tokens forgotten, (\d+) kept/;
+is($forgotten + $ukept, $un, 'every user token counted once');
+is($t->redis('HLEN', "bayes:{$u}:spam"), $ukept, 'the user keeps the rest');
+
+# --- deleting the user deletes the user's counts -----------------------------
+
+($rc, $out, $err) = $t->mailctl('', 'user', 'del', $u);
+is($rc, 0, 'user deleted') or diag $err;
+is($t->redis('KEYS', "bayes:{$u}*"), '', "no bayes key of the user is left");
+is($t->redis('HGET', $g, 'nspam'), 5, 'the global counts stay');
+
+done_testing;
