@@ -23,7 +23,9 @@ $t->mailctl("Secret-1\n", 'user', 'add', 'demo@example.test');
 my $dir = $t->dir;
 
 # every message has the common words of its class, a word of its own
-# (seen once: a hapax) and a word it shares with one other message
+# (seen once: a hapax) and a word it shares with one other message; the
+# first spam has 3000 words of its own more, so that the hashes are more
+# than the 1000 fields of one step of the walk
 my @spam_words = qw(viagra casino lottery winner prize bitcoin);
 my @ham_words = qw(meeting agenda project review quarterly minutes);
 
@@ -33,8 +35,10 @@ sub message {
     my $pair = "pair" . chr(97 + int($n / 2));
     my $file = "$dir/$class$n.eml";
     open my $fh, '>', $file or die "$file: $!";
+    my $many = ($n == 1 && $class eq 'spam')
+               ? join(' ', map { sprintf "many%04d", $_ } 1 .. 3000) : '';
     print $fh "From: someone\@example.org\r\nSubject: $class number\r\n\r\n"
-            . "@$words ${own}x$class $pair$class\r\n";
+            . "@$words ${own}x$class $pair$class\r\n$many\r\n";
     close $fh;
     return $file;
 }
@@ -60,7 +64,7 @@ my $ham = hash_of("$g:ham");
 my $age = hash_of("$g:age");
 my %tokens = map { $_ => 1 } keys %$spam, keys %$ham;
 
-cmp_ok(scalar keys %tokens, '>', 20, 'tokens counted');
+cmp_ok(scalar keys %tokens, '>', 3000, 'tokens counted');
 is_deeply([sort keys %$age], [sort keys %tokens],
           'learning dated every token it counted');
 is_deeply([grep { $age->{$_} != $today } keys %$age], [],
@@ -83,11 +87,15 @@ is_deeply(hash_of("$g:ham"), $ham, 'ham counts untouched');
 # is left of a token whose counts are gone
 my @hapax = sort grep { ($spam->{$_} // 0) + ($ham->{$_} // 0) == 1 }
                  keys %tokens;
-cmp_ok(scalar @hapax, '>=', 12, 'hapaxes: each message has its own word');
+cmp_ok(scalar @hapax, '>=', 3012, 'hapaxes: each message has its own word');
 my ($recent, $undated, @old_hapax) = @hapax;
-for my $tok (keys %tokens) {
-    $t->redis('HSET', "$g:age", $tok, $today - 100);
+sub date_all {
+    my ($key, $day) = @_;
+    $t->redis('EVAL', "for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do "
+                    . "redis.call('HSET', KEYS[1], f, ARGV[1]) end",
+              1, $key, $day);
 }
+date_all("$g:age", $today - 100);
 $t->redis('HSET', "$g:age", $recent, $today - 30);
 $t->redis('HDEL', "$g:age", $undated);
 $t->redis('HSET', "$g:age", 'ffffffffffffffff', $today);
@@ -97,6 +105,9 @@ is($rc, 1, '--days x: usage error');
 like($err, qr/--days: "x" is not a number/, '... said so');
 ($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--max-count', '-1');
 is($rc, 1, '--max-count -1: usage error');
+like($err, qr/--max-count: "-1" is not a number/, '... said so');
+($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--days', '+5');
+is($rc, 1, '--days +5: usage error');
 ($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--all', '--user',
                                 'demo@example.test');
 is($rc, 1, '--all with --user: usage error');
@@ -167,9 +178,10 @@ my $u = 'demo@example.test';
 ($rc, $out, $err) = $t->mailctl('', 'spam', 'learn', '--spam', '--user', $u,
                                 @spams[0 .. 1]);
 is($rc, 0, 'two spams for the user') or diag $err;
-my $un = $t->redis('HLEN', "bayes:{$u}:spam");
-$t->redis('HSET', "bayes:{$u}:age", $_, $today - 365)
-    for split /\n/, $t->redis('HKEYS', "bayes:{$u}:spam");
+my $uspam = hash_of("bayes:{$u}:spam");
+my @uhapax = grep { $uspam->{$_} == 1 } keys %$uspam;
+cmp_ok(scalar @uhapax, '>', 3000, 'the user has hapaxes');
+date_all("bayes:{$u}:age", $today - 365);
 
 ($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--user',
                                 'nobody@example.test');
@@ -178,13 +190,28 @@ is($rc, 2, 'unknown user');
 ($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--all');
 is($rc, 0, 'expire --all') or diag $err;
 my @lines = sort split /\n/, $out;
-is(scalar @lines, 2, 'two scopes');
-like($lines[0], qr/\Ademo\@example.test: \d+ tokens forgotten, \d+ kept, /,
-     'the user scope walked');
-like($lines[1], qr/\Aglobal: 0 tokens forgotten, /, 'the global scope too');
-my ($forgotten, $ukept) = $lines[0] =~ /: (\d+) tokens forgotten, (\d+) kept/;
-is($forgotten + $ukept, $un, 'every user token counted once');
+my $ukept = keys(%$uspam) - @uhapax;
+is_deeply(\@lines, ["$u: " . @uhapax . " tokens forgotten, $ukept kept, "
+                    . "0 dated now",
+                    "global: 0 tokens forgotten, "
+                    . $t->redis('HLEN', "$g:age") . " kept, 0 dated now"],
+          'both scopes walked: the user\'s old hapaxes forgotten');
+is($t->redis('HEXISTS', "bayes:{$u}:spam", $uhapax[0]), 0,
+   'a hapax of the user is gone');
 is($t->redis('HLEN', "bayes:{$u}:spam"), $ukept, 'the user keeps the rest');
+
+# a Redis with a password: the command logs in once and walks
+$t->redis('CONFIG', 'SET', 'requirepass', 'expire-pw');
+{
+    local $ENV{REDIS_PASSWORD} = 'expire-pw';
+    ($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--user', $u);
+}
+system('redis-cli', '-p', $t->{redis_port}, '-a', 'expire-pw',
+       '--no-auth-warning', 'CONFIG', 'SET', 'requirepass', '') == 0
+    or BAIL_OUT('cannot reset the Redis password');
+is($rc, 0, 'expire --user with a Redis password') or diag $err;
+is($out, "$u: 0 tokens forgotten, $ukept kept, 0 dated now\n",
+   '... walked the user\'s scope');
 
 # --- deleting the user deletes the user's counts -----------------------------
 

@@ -116,8 +116,9 @@ static mailctl_command_t  mailctl_user_commands[] = {
       "delete a user",
       "Deletes the user ADDRESS with all its mail: its mailboxes and\n"
       "messages (a message's content is kept while another mailbox or\n"
-      "the outbound queue still refers to it), its failed-login counter\n"
-      "and its POP3 lock.  Aliases that point to ADDRESS are kept.\n",
+      "the outbound queue still refers to it), its failed-login counter,\n"
+      "its POP3 lock and what its spam filter learnt.  Aliases that\n"
+      "point to ADDRESS are kept.\n",
       1, 1, 0, mailctl_user_del },
 
     { "passwd", "ADDRESS [--scheme SCHEME]",

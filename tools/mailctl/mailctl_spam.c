@@ -51,8 +51,6 @@ typedef struct {
     mailctl_t                *ctl;
     char                      oldest[24];   /* the oldest day kept */
     char                      most[24];     /* the highest count forgotten */
-    unsigned long long        forgotten;
-    unsigned long long        dated;
 } mailctl_spam_expiry_t;
 
 
@@ -244,7 +242,15 @@ mailctl_spam_expire(mailctl_t *ctl)
         return rc;
     }
 
-    rc = mailctl_redis_connect(ctl);
+    /* mailctl_spam_scope() connects: a second connection would not log in */
+
+    if (ctl->options & MAILCTL_OPT_ALL) {
+        rc = mailctl_redis_connect(ctl);
+
+    } else {
+        rc = mailctl_spam_scope(ctl, scope);
+    }
+
     if (rc != MAILCTL_OK) {
         return rc;
     }
@@ -267,7 +273,6 @@ mailctl_spam_expire(mailctl_t *ctl)
     today = strtoll(reply->element[0]->str, NULL, 10) / 86400;
     freeReplyObject(reply);
 
-    memset(&ex, 0, sizeof(mailctl_spam_expiry_t));
     ex.ctl = ctl;
     snprintf(ex.oldest, sizeof(ex.oldest), "%lld", today - days);
     snprintf(ex.most, sizeof(ex.most), "%lld", most);
@@ -276,16 +281,15 @@ mailctl_spam_expire(mailctl_t *ctl)
         return mailctl_spam_expire_all(&ex);
     }
 
-    rc = mailctl_spam_scope(ctl, scope);
-    if (rc != MAILCTL_OK) {
-        return rc;
-    }
-
     return mailctl_spam_expire_scope(&ex, scope);
 }
 
 
-/* every scope: each has its bayes:{S} hash of message counts */
+/*
+ * every scope: each has its bayes:{S} hash of message counts.  SCAN may
+ * return a key twice (while Redis resizes its table): that scope is then
+ * walked twice, which forgets nothing more and prints a second line
+ */
 
 static int
 mailctl_spam_expire_all(mailctl_spam_expiry_t *ex)
@@ -388,9 +392,6 @@ mailctl_spam_expire_scope(mailctl_spam_expiry_t *ex, const char *scope)
     printf("%s: %llu tokens forgotten, %lld kept, %llu dated now\n",
            scope, forgotten, kept, dated);
 
-    ex->forgotten += forgotten;
-    ex->dated += dated;
-
     return MAILCTL_OK;
 }
 
@@ -484,7 +485,9 @@ mailctl_spam_count_arg(const char *name, const char *arg, long long def,
     errno = 0;
     *value = strtoll(arg, &end, 10);
 
-    if (end == arg || *end != '\0' || errno || *value < 0
+    /* strtoll() takes " 5" and "+5" too */
+
+    if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno
         || *value > 1000000)
     {
         mailctl_error("%s: \"%s\" is not a number from 0 to 1000000",
