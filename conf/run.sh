@@ -150,9 +150,17 @@ if ! "$mailctl" domain list | grep -qx example.test; then
     "$mailctl" domain add example.test
 fi
 
+# a new demo account, or a new password when its file was lost: the file
+# is the only place the password is kept (conf/demo-check.sh reads it)
+demo_cmd=
 if ! "$mailctl" user list example.test | grep -qx demo@example.test; then
+    demo_cmd=add
+elif [ -z "${DEMO_PASSWORD:-}" ] && [ ! -s "$run/demo-password" ]; then
+    demo_cmd=passwd
+fi
+if [ -n "$demo_cmd" ]; then
     password=${DEMO_PASSWORD:-$(openssl rand -base64 12)}
-    printf '%s\n' "$password" | "$mailctl" user add demo@example.test
+    printf '%s\n' "$password" | "$mailctl" user $demo_cmd demo@example.test
     (umask 077; printf '%s\n' "$password" > "$run/demo-password")
     [ -z "${DEMO_PASSWORD:-}" ] && echo "demo password: $password"
 fi
