@@ -119,42 +119,16 @@ NAME=pop3-bench
 # shellcheck source=bench/lib/common.sh
 . "$TOP/bench/lib/common.sh"
 
-if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
-
 # ---- dependencies -------------------------------------------------------------
 
-deps() {
-    local missing=() p
-    for p in dovecot-core dovecot-pop3d dovecot-lmtpd postfix redis-server \
-             redis-tools gcc libc6-dev perl; do
-        installed "$p" || missing+=("$p")
-    done
-    [ ${#missing[@]} = 0 ] && return 0
-    say "installing ${missing[*]}"
-    # as peer-stack: no system configuration, no main.cf in /etc/postfix
-    echo "postfix postfix/main_mailer_type select No configuration" \
-        | $SUDO debconf-set-selections
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    # the packages' service start fails harmlessly without systemd
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-deps
+apt_install dovecot-core dovecot-pop3d dovecot-lmtpd postfix \
+    redis-server redis-tools gcc libc6-dev perl
 [ -x /usr/sbin/smtp-source ] || die "/usr/sbin/smtp-source missing (postfix package)"
 [ -x /usr/lib/dovecot/pop3 ] || die "/usr/lib/dovecot/pop3 missing (dovecot-pop3d)"
 [ -x /usr/lib/dovecot/lmtp ] || die "/usr/lib/dovecot/lmtp missing (dovecot-lmtpd)"
 
 if [ "$ONLY" != dovecot ]; then
-    if [ ! -f "$BUILD/ngx_mail_server_module.so" ] || [ ! -x "$BUILD/mailctl" ] \
-       || [ ! -f "$BUILD/nginx.env" ]; then
-        [ -z "${MAIL_BUILD_DIR:-}" ] || die "MAIL_BUILD_DIR=$MAIL_BUILD_DIR is not built"
-        say "building the project (./build.sh deps && ./build.sh)"
-        (cd "$TOP" && ./build.sh deps && ./build.sh)
-    fi
-    # shellcheck disable=SC1091
-    . "$BUILD/nginx.env"
-    : "${NGINX_BIN:?}" "${NGINX_MAIL_MODULE:?}" "${NGINX_SERVER_MODULE:?}"
+    need_build
 fi
 
 # ---- temp dir, ports, cleanup ------------------------------------------------------

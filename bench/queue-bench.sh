@@ -112,35 +112,12 @@ NAME=queue-bench
 # shellcheck source=bench/lib/common.sh
 . "$TOP/bench/lib/common.sh"
 
-if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
-
 # ---- dependencies -------------------------------------------------------------
 
-deps() {
-    local missing=() p
-    for p in postfix redis-server redis-tools perl; do
-        installed "$p" || missing+=("$p")
-    done
-    [ ${#missing[@]} = 0 ] && return 0
-    say "installing ${missing[*]}"
-    echo "postfix postfix/main_mailer_type select No configuration" \
-        | $SUDO debconf-set-selections
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-deps
+apt_install postfix redis-server redis-tools perl
 [ -x /usr/sbin/smtp-sink ] || die "/usr/sbin/smtp-sink missing (postfix package)"
 
-if [ ! -f "$BUILD/ngx_mail_server_module.so" ] || [ ! -f "$BUILD/nginx.env" ]; then
-    [ -z "${MAIL_BUILD_DIR:-}" ] || die "MAIL_BUILD_DIR=$MAIL_BUILD_DIR is not built"
-    say "building the project (./build.sh deps && ./build.sh)"
-    (cd "$TOP" && ./build.sh deps && ./build.sh)
-fi
-# shellcheck disable=SC1091
-. "$BUILD/nginx.env"
-: "${NGINX_BIN:?}" "${NGINX_MAIL_MODULE:?}" "${NGINX_SERVER_MODULE:?}"
+need_build
 
 # ---- temp dir, ports, cleanup ------------------------------------------------------
 

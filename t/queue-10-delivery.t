@@ -159,7 +159,6 @@ like(inbox_last(), qr/^Status: 5\.1\.2/mi, 'NXDOMAIN: status 5.1.2');
 $inbox = inbox_count();
 
 # --- one message, recipients in several domains -----------------------------
-my $before4 = () = $peer{4}->transactions;
 $id = submit(['e1@split.test', 'e2@split.test', 'e3@remote.test',
               'nobody@split.test'], 'split');
 ok(wait_for(sub { gone($id) }, 'split'), 'split delivery done');
@@ -194,6 +193,23 @@ ok(wait_for(sub { gone($id) }, 'retry'), 'delivered on the retry');
 ok((grep { $_->{data} =~ /Subject: temporary/ } $peer{5}->transactions),
    'the retry reached the server');
 is(inbox_count(), $inbox, 'no report for a delivery that succeeded later');
+
+# two destinations, one deferred: both states stay in Redis, whichever
+# destination was done first (recorded at once) or last (by the settling)
+$id = submit(['e1@split.test', 'again@temp.test'], 'mixed');
+my %st;
+ok(wait_for(sub {
+       return 0 unless $t->redis('ZSCORE', 'queue:deferred', $id);
+       %st = map { $_ => $t->redis('HGET', "queue:{$id}:rcpt", $_) }
+             'e1@split.test', 'again@temp.test';
+       return 1 }, 'mixed deferral'),
+   'one destination of two deferred');
+like($st{'e1@split.test'}, qr/^sent \d+ 250 /, 'the delivered one: sent');
+like($st{'again@temp.test'}, qr/^deferred \d+ 451 /,
+     'the other one: deferred');
+ok(wait_for(sub { gone($id) }, 'mixed retry'), 'the rest on the retry');
+is(scalar(grep { $_->{data} =~ /Subject: mixed/ } $peer{4}->transactions),
+   1, 'the delivered recipient was not sent again');
 
 # --- a remote sender's bounce is queued, with a null sender --------------
 # fwd@example.test forwards to a refused address; the original sender is

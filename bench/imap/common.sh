@@ -25,27 +25,8 @@ KEEP=${KEEP:-0}
 [ "$(id -u)" = 0 ] || die "run as root (Dovecot needs it)"
 
 deps() {
-    local missing=() p
-    for p in dovecot-core dovecot-imapd redis-server redis-tools gcc libc6-dev perl; do
-        installed "$p" || missing+=("$p")
-    done
-    [ ${#missing[@]} = 0 ] && return 0
-    say "installing ${missing[*]}"
-    env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-need_build() {
-    if [ ! -f "$BUILD/ngx_mail_server_module.so" ] || [ ! -x "$BUILD/mailctl" ] \
-       || [ ! -f "$BUILD/nginx.env" ]; then
-        [ -z "${MAIL_BUILD_DIR:-}" ] || die "MAIL_BUILD_DIR=$MAIL_BUILD_DIR is not built"
-        say "building the project (./build.sh deps && ./build.sh)"
-        (cd "$TOP" && ./build.sh deps && ./build.sh)
-    fi
-    # shellcheck disable=SC1091
-    . "$BUILD/nginx.env"
-    : "${NGINX_BIN:?}" "${NGINX_MAIL_MODULE:?}" "${NGINX_SERVER_MODULE:?}"
+    apt_install dovecot-core dovecot-imapd redis-server redis-tools gcc \
+        libc6-dev perl
 }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/$NAME.XXXXXX")

@@ -106,6 +106,8 @@ typedef struct {
 
     /* settled in this attempt: reported and written */
     unsigned                    changed:1;
+    /* that state is in Redis already (ngx_mail_queue_record()) */
+    unsigned                    recorded:1;
     /* the server accepted RCPT in this transaction */
     unsigned                    accepted:1;
     /* the next server took NOTIFY: it reports success, not we */

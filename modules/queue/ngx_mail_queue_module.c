@@ -1706,6 +1706,7 @@ ngx_mail_queue_rcpt_set(ngx_mail_queue_rcpt_t *rcpt,
     rcpt->code = code;
     rcpt->time = ngx_time();
     rcpt->changed = 1;
+    rcpt->recorded = 0;
 
     rcpt->status.len = status->len;
     rcpt->status.data = ngx_pstrdup(pool, status);

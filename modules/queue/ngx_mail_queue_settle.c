@@ -337,6 +337,7 @@ ngx_mail_queue_settle_plan(ngx_mail_queue_settle_t *st)
 
             rcpt[i].state = NGX_MAIL_QUEUE_RCPT_FAILED;
             rcpt[i].changed = 1;
+            rcpt[i].recorded = 0;
 
             if (rcpt[i].status.len == 0) {
                 ngx_str_set(&rcpt[i].status, "4.4.7");
@@ -568,8 +569,10 @@ ngx_mail_queue_settle_run(ngx_mail_queue_settle_t *st)
 
     changed = 0;
 
+    /* what a destination done earlier recorded is not written again */
+
     for (i = 0; i < n; i++) {
-        changed += rcpt[i].changed;
+        changed += rcpt[i].changed && !rcpt[i].recorded;
     }
 
     ngx_mail_redis_cmd_arg(&cmd, (u_char *) ngx_mail_queue_settle_lua,
@@ -588,7 +591,7 @@ ngx_mail_queue_settle_run(ngx_mail_queue_settle_t *st)
                                         - count);
 
     for (i = 0; i < n; i++) {
-        if (!rcpt[i].changed) {
+        if (!rcpt[i].changed || rcpt[i].recorded) {
             continue;
         }
 

@@ -1486,9 +1486,10 @@ ngx_mail_queue_smtp_host_failed(ngx_mail_queue_smtp_t *sc, const char *why)
                              &sc->reply.text);
             sc->error_code = sc->reply.code;
 
-            (void) ngx_mail_queue_reply_status(&sc->reply, (char *) status);
-            sc->error_status.len = ngx_strlen(status);
-            sc->error_status.data = ngx_pstrdup(sc->pool, &sc->error_status);
+            sc->error_status.len = ngx_mail_queue_reply_status(&sc->reply,
+                                                           (char *) status);
+            sc->error_status.data = ngx_pnalloc(sc->pool,
+                                                sc->error_status.len);
             if (sc->error_status.data) {
                 ngx_memcpy(sc->error_status.data, status,
                            sc->error_status.len);
@@ -1690,7 +1691,19 @@ ngx_mail_queue_smtp_finish(ngx_mail_queue_smtp_t *sc)
 static void
 ngx_mail_queue_smtp_recorded(redisReply *reply, void *data)
 {
-    ngx_mail_queue_smtp_t  *sc = data;
+    ngx_uint_t               i;
+    ngx_mail_queue_rcpt_t  **rcpts;
+    ngx_mail_queue_smtp_t   *sc = data;
+
+    /* else the settling script writes them, as if never recorded */
+
+    if (reply != NULL && reply->type != REDIS_REPLY_ERROR) {
+        rcpts = sc->dest->rcpts.elts;
+
+        for (i = 0; i < sc->dest->rcpts.nelts; i++) {
+            rcpts[i]->recorded = rcpts[i]->changed;
+        }
+    }
 
     ngx_mail_queue_dest_done(sc->dest);
 }

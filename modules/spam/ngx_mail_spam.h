@@ -27,6 +27,7 @@
 #include <ngx_mail.h>
 
 #include "ngx_mail_spf.h"
+#include "ngx_mail_spam_store.h"
 
 
 typedef void (*ngx_mail_spam_done_pt)(void *data);
@@ -118,7 +119,7 @@ struct ngx_mail_spam_bayes_req_s {
 extern ngx_uint_t  ngx_mail_spam_bayes_min_learned;
 
 /*
- * Classifies a message (as stored: CRLF, maybe a Return-Path first) for
+ * Classifies a message (its tokens, ngx_mail_spam_bayes_tokens()) for
  * a user: with the user's own counts when the user has learnt at least
  * spam_bayes_min_learned spams and hams, else the global ones.  "user"
  * NULL: global.  The handler once, never before this returns.
@@ -129,8 +130,16 @@ extern ngx_uint_t  ngx_mail_spam_bayes_min_learned;
  * or Redis unavailable now; no handler then.
  */
 ngx_mail_spam_bayes_req_t *ngx_mail_spam_bayes_classify_message(
-    ngx_pool_t *pool, ngx_log_t *log, u_char *msg, size_t len,
+    ngx_pool_t *pool, ngx_log_t *log, ngx_mail_spam_message_t *m,
     ngx_str_t *user, ngx_mail_spam_done_pt handler, void *data);
+
+/*
+ * The token fields of a message (as stored, its first
+ * NGX_MAIL_SPAM_READ_MAX bytes), in pool: read once, classified for
+ * every recipient.  NULL: out of memory.
+ */
+ngx_mail_spam_message_t *ngx_mail_spam_bayes_tokens(ngx_pool_t *pool,
+    ngx_log_t *log, u_char *msg, size_t len);
 void ngx_mail_spam_bayes_cancel(ngx_mail_spam_bayes_req_t *r);
 
 /*

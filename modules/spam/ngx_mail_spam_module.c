@@ -76,8 +76,6 @@ struct ngx_mail_spam_check_s {
     ngx_mail_spam_verdict_pt    handler;
 
     ngx_mail_redis_request_t   *redis;
-    u_char                     *msg;
-    size_t                      len;
     ngx_array_t                 users;         /* ngx_mail_spam_user_t */
     ngx_uint_t                  pending;
     ngx_event_t                 wait;          /* for DNS, bounded */
@@ -765,8 +763,7 @@ ngx_mail_spam_read(ngx_mail_spam_check_t *ck)
     ngx_mail_redis_cmd_cstr(&cmds[0], "0");
     ngx_mail_redis_cmd_arg(&cmds[0], p,
                            ngx_sprintf(p, "%uz",
-                               (size_t) NGX_MAIL_SPAM_BAYES_DEFAULT_MAX_SCAN
-                               + 65536 - 1)
+                                       (size_t) NGX_MAIL_SPAM_READ_MAX - 1)
                            - p);
 
     /* each recipient's own thresholds */
@@ -822,6 +819,7 @@ ngx_mail_spam_content(redisReply *reply, void *data)
     ngx_uint_t                 i, n;
     redisReply                *r;
     ngx_mail_spam_user_t      *u;
+    ngx_mail_spam_message_t   *tokens;
     ngx_mail_spam_srv_conf_t  *conf;
 
     ck->redis = NULL;
@@ -837,15 +835,6 @@ ngx_mail_spam_content(redisReply *reply, void *data)
         ngx_mail_spam_finish(ck);
         return;
     }
-
-    ck->len = reply->element[0]->len;
-    ck->msg = ngx_pnalloc(ck->pool, ck->len + 1);
-    if (ck->msg == NULL) {
-        ngx_mail_spam_finish(ck);
-        return;
-    }
-
-    ngx_memcpy(ck->msg, reply->element[0]->str, ck->len);
 
     a = ck->local->elts;
 
@@ -874,13 +863,23 @@ ngx_mail_spam_content(redisReply *reply, void *data)
         return;
     }
 
+    /* tokenized once, whatever the number of recipients */
+    tokens = ngx_mail_spam_bayes_tokens(ck->pool,
+                                        ck->ctx->session->connection->log,
+                                        (u_char *) reply->element[0]->str,
+                                        reply->element[0]->len);
+    if (tokens == NULL) {
+        ngx_mail_spam_finish(ck);
+        return;
+    }
+
     /* counted first: a classification may end at once */
     ck->pending = ck->users.nelts + 1;
     u = ck->users.elts;
 
     for (i = 0; i < ck->users.nelts; i++) {
         u[i].bayes = ngx_mail_spam_bayes_classify_message(ck->pool,
-                         ck->ctx->session->connection->log, ck->msg, ck->len,
+                         ck->ctx->session->connection->log, tokens,
                          &u[i].address, ngx_mail_spam_classified, ck);
 
         if (u[i].bayes == NULL) {

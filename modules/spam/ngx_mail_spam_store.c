@@ -84,16 +84,64 @@ static char  ngx_mail_spam_bayes_learn_lua[] = NGX_MAIL_SPAM_LEARN_LUA;
  * supports (docs/redis-keys.md).
  */
 
+ngx_mail_spam_message_t *
+ngx_mail_spam_bayes_tokens(ngx_pool_t *pool, ngx_log_t *log, u_char *msg,
+    size_t len)
+{
+    ngx_pool_t               *tmp;
+    ngx_mail_spam_message_t   m, *t;
+
+    /* the parse is large and short-lived: only the token fields stay */
+
+    tmp = ngx_create_pool(16384, log);
+    if (tmp == NULL) {
+        return NULL;
+    }
+
+    t = NULL;
+
+    if (ngx_mail_spam_bayes_read(tmp, msg, len, 0, &m) != NGX_OK) {
+        goto done;
+    }
+
+    t = ngx_pcalloc(pool, sizeof(ngx_mail_spam_message_t));
+    if (t == NULL) {
+        goto done;
+    }
+
+    t->ntokens = m.ntokens;
+
+    if (m.ntokens) {
+        t->fields = ngx_pnalloc(pool, m.ntokens * NGX_MAIL_SPAM_FIELD_LEN);
+        t->hashes = ngx_palloc(pool, m.ntokens * sizeof(uint64_t));
+
+        if (t->fields == NULL || t->hashes == NULL) {
+            t = NULL;
+            goto done;
+        }
+
+        ngx_memcpy(t->fields, m.fields,
+                   m.ntokens * NGX_MAIL_SPAM_FIELD_LEN);
+        ngx_memcpy(t->hashes, m.hashes, m.ntokens * sizeof(uint64_t));
+    }
+
+done:
+
+    ngx_destroy_pool(tmp);
+
+    return t;
+}
+
+
 ngx_mail_spam_bayes_req_t *
 ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool, ngx_log_t *log,
-    u_char *msg, size_t len, ngx_str_t *user, ngx_mail_spam_done_pt handler,
-    void *data)
+    ngx_mail_spam_message_t *m, ngx_str_t *user,
+    ngx_mail_spam_done_pt handler, void *data)
 {
     ngx_uint_t                     i, n, per_scope;
     ngx_str_t                      global;
     ngx_pool_t                    *tmp;
     ngx_mail_redis_cmd_t          *cmds;
-    ngx_mail_spam_message_t        m;
     ngx_mail_spam_bayes_req_t     *req;
     ngx_mail_spam_bayes_lookup_t  *lk;
 
@@ -126,26 +174,22 @@ ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool, ngx_log_t *log,
         return NULL;
     }
 
-    if (ngx_mail_spam_bayes_read(tmp, msg, len, 0, &m) != NGX_OK) {
-        goto failed;
-    }
-
-    if (m.ntokens) {
+    if (m->ntokens) {
         lk->tokens = ngx_pcalloc(pool,
-                             m.ntokens * sizeof(ngx_mail_spam_bayes_token_t));
+                             m->ntokens * sizeof(ngx_mail_spam_bayes_token_t));
         if (lk->tokens == NULL) {
             goto failed;
         }
 
-        for (i = 0; i < m.ntokens; i++) {
-            lk->tokens[i].hash = m.hashes[i];
+        for (i = 0; i < m->ntokens; i++) {
+            lk->tokens[i].hash = m->hashes[i];
         }
 
-        lk->ntokens = m.ntokens;
+        lk->ntokens = m->ntokens;
     }
 
     /* no fields: HMGET wants one at least, the counts alone are read */
-    per_scope = m.ntokens ? NGX_MAIL_SPAM_BAYES_SCOPE_CMDS : 1;
+    per_scope = m->ntokens ? NGX_MAIL_SPAM_BAYES_SCOPE_CMDS : 1;
 
     cmds = ngx_palloc(tmp, lk->nscopes * per_scope
                            * sizeof(ngx_mail_redis_cmd_t));
@@ -158,7 +202,7 @@ ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool, ngx_log_t *log,
     n = 0;
 
     if (lk->nscopes == 2) {
-        if (ngx_mail_spam_bayes_lookup_cmds(tmp, &lk->user, &m, cmds)
+        if (ngx_mail_spam_bayes_lookup_cmds(tmp, &lk->user, m, cmds)
             != NGX_OK)
         {
             goto failed;
@@ -167,7 +211,7 @@ ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool, ngx_log_t *log,
         n += per_scope;
     }
 
-    if (ngx_mail_spam_bayes_lookup_cmds(tmp, &global, &m, &cmds[n])
+    if (ngx_mail_spam_bayes_lookup_cmds(tmp, &global, m, &cmds[n])
         != NGX_OK)
     {
         goto failed;
