@@ -44,18 +44,7 @@ sub stored {
     return raw_get("blob:{$blob}");
 }
 
-# GET without redis-cli's newline handling: byte-exact
-sub raw_get {
-    my ($key) = @_;
-    my $s = client($t->redis_port);
-    print $s "*2\r\n\$3\r\nGET\r\n\$" . length($key) . "\r\n$key\r\n";
-    my $head = <$s>;
-    return undef if $head =~ /^\$-1/;
-    my ($len) = $head =~ /^\$(\d+)/;
-    my $data = '';
-    read($s, $data, $len + 2);
-    return substr($data, 0, $len);
-}
+sub raw_get { $t->redis_get_raw($_[0]) }
 
 sub messages { $t->redis('HGET', "mailbox:{$_[0]}:1", 'messages') || 0 }
 

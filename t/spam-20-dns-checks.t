@@ -131,40 +131,11 @@ sub deliver {
     return wantarray ? ($reply, $subject) : $reply;
 }
 
-# GET without redis-cli's newline handling: byte-exact
-sub raw_get {
-    my ($key) = @_;
-    my $s = client($t->redis_port);
-    print $s "*2\r\n\$3\r\nGET\r\n\$" . length($key) . "\r\n$key\r\n";
-    my $head = <$s>;
-    return undef if $head =~ /^\$-1/;
-    my ($len) = $head =~ /^\$(\d+)/;
-    read($s, my $data, $len + 2);
-    return substr($data, 0, $len);
-}
-
 # (mailbox, header block unfolded) of bob's message with that subject
 sub find_message {
     my ($subject) = @_;
-    my $user = 'bob@example.test';
     return ('', '') unless defined $subject;
-    for my $mailbox ('INBOX', 'Junk') {
-        my $id = $t->redis('HGET', "mailboxes:{$user}", $mailbox);
-        next unless length $id;
-        for my $uid (split /\n/,
-                     $t->redis('ZRANGE', "mailbox:{$user}:$id:uids", 0, -1))
-        {
-            my $blob = $t->redis('HGET', "msg:{$user}:$id:$uid", 'blob');
-            my $msg = raw_get("blob:{$blob}");
-            next unless defined $msg;
-            my ($head) = $msg =~ /\A(.*?\r\n)\r\n/s;
-            next unless defined $head && $head =~ /^Subject: \Q$subject\E\r$/m;
-            $head =~ s/\r\n[ \t]+/ /g;
-            $head =~ s/\r\n/\n/g;
-            return ($mailbox, $head);
-        }
-    }
-    return ('', '');
+    return $t->stored_message('bob@example.test', $subject);
 }
 
 # the log line of the message from "from"

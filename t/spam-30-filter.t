@@ -150,6 +150,53 @@ like(last_in('strict@example.test', 'Junk'), qr/shared-spam/,
 like(last_in('demo@example.test', 'Junk'), qr/shared-spam/,
      'the other too, by score');
 
+# a user's own junk score: higher than the score, the spam stays in the
+# INBOX, while the other recipient (the directive's 5) gets it in Junk
+$t->add_user('lenient@example.test', 'Secret-1');
+$t->redis('HSET', 'user:{lenient@example.test}', 'spam_junk_score', 50);
+$r = mx_send(['lenient@example.test', 'demo@example.test'],
+             message('lenient-spam', text(\@spamwords, 40, 7007)));
+like($r, qr/^250/, 'a user with junk score 50: accepted');
+like(last_in('lenient@example.test', 'INBOX'), qr/Subject: lenient-spam/,
+     'junk score 50: the spam stays in the INBOX');
+is(count_in('lenient@example.test', 'Junk'), 0, 'and not in Junk');
+like(last_in('demo@example.test', 'Junk'), qr/Subject: lenient-spam/,
+     'the other recipient, junk score 5: Junk');
+
+# a user's own Bayes counts take over from the global ones once the user
+# has learnt spam_bayes_min_learned (20) of each class: this user calls
+# the global spam vocabulary ham and the ham vocabulary spam
+$t->add_user('own@example.test', 'Secret-1');
+sub learn_for {
+    my ($user, $class, @files) = @_;
+    my ($rc, $out, $err) = $t->mailctl(undef, 'spam', 'learn', "--$class",
+                                       '--user', $user, @files);
+    die "learn: $err" if $rc;
+}
+learn_for('own@example.test', 'spam', @ham[0 .. 18]);
+learn_for('own@example.test', 'ham', @spam[0 .. 18]);
+$r = mx_send(['own@example.test'],
+             message('own-before', text(\@spamwords, 40, 8008)));
+like(last_in('own@example.test', 'Junk'), qr/Subject: own-before/,
+     '19 learnt of each: the global counts judge (Junk)');
+learn_for('own@example.test', 'spam', $ham[19]);
+learn_for('own@example.test', 'ham', $spam[19]);
+is($t->redis('HGET', 'bayes:{own@example.test}', 'nspam'), 20,
+   'the user has learnt 20 spams');
+$r = mx_send(['own@example.test', 'demo@example.test'],
+             message('own-after', text(\@spamwords, 40, 9009)));
+like(last_in('own@example.test', 'INBOX'), qr/Subject: own-after/,
+     '20 learnt of each: the user\'s counts judge (INBOX)');
+like(last_in('demo@example.test', 'Junk'), qr/Subject: own-after/,
+     'the same message, global counts: Junk');
+$r = mx_send(['own@example.test'],
+             message('own-ham', text(\@hamwords, 40, 9010)));
+like(last_in('own@example.test', 'Junk'), qr/Subject: own-ham/,
+     'and the user\'s "spam" words go to the user\'s Junk');
+like($t->error_log,
+     qr/spam: \w+ from=<someone\@sender\.example> .* bayes=own\@example\.test:0\.0\d+,demo\@example\.test:(?:0\.9\d+|1\.000)/,
+     'the log line gives each recipient\'s probability');
+
 # more recipients than are classified one by one (16): the rest follow
 # the first one's score
 my @many = map { "u$_\@example.test" } 1 .. 18;

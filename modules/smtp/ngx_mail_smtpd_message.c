@@ -404,9 +404,13 @@ ngx_mail_smtpd_message_prefix(ngx_mail_session_t *s, ngx_mail_smtpd_tx_t *tx,
 
     p = ngx_sprintf(p, "Return-Path: <%V>" CRLF, &tx->from);
 
-    p = ngx_sprintf(p, "Received: from %V (%V [%V])" CRLF
+    /* the client's address as an RFC 5321 4.1.3 address literal */
+    p = ngx_sprintf(p, "Received: from %V (%V [%s%V])" CRLF
                     "\tby %V (nginx-mailserver) with %s id %V",
-                    &ctx->helo, &ctx->client_name, &s->connection->addr_text,
+                    &ctx->helo, &ctx->client_name,
+                    s->connection->sockaddr->sa_family == AF_INET6
+                    ? "IPv6:" : "",
+                    &s->connection->addr_text,
                     &cscf->server_name, ngx_mail_smtpd_protocol_word(s, ctx),
                     &tx->spool.id);
 

@@ -113,6 +113,47 @@ sub redis {
     return $out;
 }
 
+# GET over a raw connection, without redis-cli's newline handling: the
+# value byte for byte, undef for a missing key
+sub redis_get_raw {
+    my ($self, $key) = @_;
+    my $s = client($self->{redis_port});
+    print $s "*2\r\n\$3\r\nGET\r\n\$" . length($key) . "\r\n$key\r\n";
+    my $head = <$s>;
+    return undef if !defined $head || $head =~ /^\$-1/;
+    my ($len) = $head =~ /^\$(\d+)/ or die "GET $key: $head";
+    my $data = '';
+    read($s, $data, $len + 2) == $len + 2 or die "GET $key: short read";
+    return substr($data, 0, $len);
+}
+
+# The user's stored message whose Subject is "subject", searched in the
+# named mailboxes (INBOX and Junk): (mailbox, header block unfolded with
+# LF line ends), or ('', '') when there is none.
+sub stored_message {
+    my ($self, $user, $subject, @mailboxes) = @_;
+    @mailboxes = ('INBOX', 'Junk') unless @mailboxes;
+    for my $mailbox (@mailboxes) {
+        my $id = $self->redis('HGET', "mailboxes:{$user}", $mailbox);
+        next unless length $id;
+        for my $uid (split /\n/, $self->redis('ZRANGE',
+                                              "mailbox:{$user}:$id:uids",
+                                              0, -1))
+        {
+            my $blob = $self->redis('HGET', "msg:{$user}:$id:$uid", 'blob');
+            my $msg = $self->redis_get_raw("blob:{$blob}");
+            next unless defined $msg;
+            my ($head) = $msg =~ /\A(.*?\r\n)\r\n/s;
+            next unless defined $head
+                        && $head =~ /^Subject: \Q$subject\E\r$/m;
+            $head =~ s/\r\n[ \t]+/ /g;
+            $head =~ s/\r\n/\n/g;
+            return ($mailbox, $head);
+        }
+    }
+    return ('', '');
+}
+
 # --- DNS (dnsmasq, t/lib/DNSServer.pm) --------------------------------------
 
 # Starts dnsmasq on 127.0.0.1 with the records of %$zone (see DNSServer.pm
