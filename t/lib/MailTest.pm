@@ -442,7 +442,8 @@ sub smtp_cmd {
 # Submits a message with AUTH PLAIN (default demo@example.test/Secret-1)
 # and returns its queue id; dies if it is not accepted.  "content" is the
 # message as sent, CRLF, not yet dot-stuffed; "mail" and "rcpt" are
-# parameters added to MAIL and to each RCPT.
+# parameters added to MAIL and to each RCPT (a recipient given as
+# [address, parameters] has its own).
 sub smtp_submit {
     my (%o) = @_;
     my $user = $o{user} || 'demo@example.test';
@@ -455,9 +456,11 @@ sub smtp_submit {
     die "AUTH: $r" unless $r =~ /^235/;
     $r = smtp_cmd($s, "MAIL FROM:<$from>" . ($o{mail} || ''));
     die "MAIL: $r" unless $r =~ /^250/;
+    # a recipient is an address, or [address, its own parameters]
     for (@{ $o{rcpts} }) {
-        $r = smtp_cmd($s, "RCPT TO:<$_>" . ($o{rcpt} || ''));
-        die "RCPT $_: $r" unless $r =~ /^250/;
+        my ($addr, $params) = ref $_ ? @$_ : ($_, $o{rcpt});
+        $r = smtp_cmd($s, "RCPT TO:<$addr>" . ($params || ''));
+        die "RCPT $addr: $r" unless $r =~ /^250/;
     }
     smtp_cmd($s, 'DATA');
     (my $wire = $o{content}) =~ s/^\./../mg;
