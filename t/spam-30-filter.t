@@ -201,10 +201,21 @@ like($t->error_log,
 # the first one's score
 my @many = map { "u$_\@example.test" } 1 .. 18;
 $t->add_user($_, 'Secret-1') for @many;
+# what the server asks Redis meanwhile, seen by MONITOR
+my $mpid = open(my $mon, '-|', 'redis-cli', '-p', $t->redis_port, 'MONITOR')
+    or die "redis-cli MONITOR: $!";
+<$mon>;    # "OK" once it is on
 $r = mx_send(\@many, message('many-spam', text(\@spamwords, 40, 6006)));
 like($r, qr/^250/, '18 recipients: accepted');
 is(scalar(grep { last_in($_, 'Junk') =~ /many-spam/ } @many), 18,
    'all 18 get it in Junk, the last two by the first one\'s score');
+kill 'TERM', $mpid;
+my @seen = <$mon>;
+close $mon;
+is(scalar(grep { /"HMGET" "bayes:\{global\}:spam"/ } @seen), 1,
+   'the global counts are looked up once for all recipients');
+is(scalar(grep { /"HMGET" "bayes:\{u\d+\@example\.test\}:spam"/ } @seen),
+   16, 'each classified recipient\'s own once');
 
 # authenticated submission skips the filter
 my $s = client($sub);

@@ -103,11 +103,11 @@ void ngx_mail_spam_spf_cancel(ngx_mail_spam_spf_t *s);
 typedef struct ngx_mail_spam_bayes_req_s  ngx_mail_spam_bayes_req_t;
 
 struct ngx_mail_spam_bayes_req_s {
+    ngx_str_t                   user;        /* a recipient */
     /* the result: -1 when the scope has learnt too little to judge */
     double                      probability;
     ngx_str_t                   scope;       /* the one that judged */
     unsigned                    done:1;
-    void                       *priv;
 };
 
 
@@ -120,18 +120,18 @@ extern ngx_uint_t  ngx_mail_spam_bayes_min_learned;
 
 /*
  * Classifies a message (its tokens, ngx_mail_spam_bayes_tokens()) for
- * a user: with the user's own counts when the user has learnt at least
- * spam_bayes_min_learned spams and hams, else the global ones.  "user"
- * NULL: global.  The handler once, never before this returns.
+ * each of "n" recipients in one request: reqs[i].user (empty: the global
+ * scope only) with the user's own counts when the user has learnt at
+ * least spam_bayes_min_learned spams and hams, else with the global
+ * ones, which are looked up once for all.  reqs[i].probability -1:
+ * neither scope has learnt enough, or Redis failed.  The handler once,
+ * when all are done, never before this returns; NGX_ERROR: out of
+ * memory, or Redis unavailable now, and no handler then.
  */
-/*
- * Classification, probability -1: neither scope (the global one for
- * "user" NULL) has learnt enough, or Redis failed.  NULL: out of memory,
- * or Redis unavailable now; no handler then.
- */
-ngx_mail_spam_bayes_req_t *ngx_mail_spam_bayes_classify_message(
-    ngx_pool_t *pool, ngx_log_t *log, ngx_mail_spam_message_t *m,
-    ngx_str_t *user, ngx_mail_spam_done_pt handler, void *data);
+ngx_int_t ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool,
+    ngx_log_t *log, ngx_mail_spam_message_t *m,
+    ngx_mail_spam_bayes_req_t *reqs, ngx_uint_t n,
+    ngx_mail_spam_done_pt handler, void *data);
 
 /*
  * The token fields of a message (as stored, its first
@@ -140,7 +140,6 @@ ngx_mail_spam_bayes_req_t *ngx_mail_spam_bayes_classify_message(
  */
 ngx_mail_spam_message_t *ngx_mail_spam_bayes_tokens(ngx_pool_t *pool,
     ngx_log_t *log, u_char *msg, size_t len);
-void ngx_mail_spam_bayes_cancel(ngx_mail_spam_bayes_req_t *r);
 
 /*
  * Learns a message as spam or ham for "user" (NULL: global), in one Lua

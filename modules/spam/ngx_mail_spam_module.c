@@ -77,7 +77,6 @@ struct ngx_mail_spam_check_s {
 
     ngx_mail_redis_request_t   *redis;
     ngx_array_t                 users;         /* ngx_mail_spam_user_t */
-    ngx_uint_t                  pending;
     ngx_event_t                 wait;          /* for DNS, bounded */
 
     ngx_mail_spam_verdict_t     verdict;
@@ -815,12 +814,13 @@ ngx_mail_spam_content(redisReply *reply, void *data)
 {
     ngx_mail_spam_check_t  *ck = data;
 
-    ngx_str_t                 *a;
-    ngx_uint_t                 i, n;
-    redisReply                *r;
-    ngx_mail_spam_user_t      *u;
-    ngx_mail_spam_message_t   *tokens;
-    ngx_mail_spam_srv_conf_t  *conf;
+    ngx_str_t                  *a;
+    ngx_uint_t                  i, n;
+    redisReply                 *r;
+    ngx_mail_spam_user_t       *u;
+    ngx_mail_spam_message_t    *tokens;
+    ngx_mail_spam_srv_conf_t   *conf;
+    ngx_mail_spam_bayes_req_t  *reqs;
 
     ck->redis = NULL;
     conf = ngx_mail_get_module_srv_conf(ck->ctx->session,
@@ -873,21 +873,33 @@ ngx_mail_spam_content(redisReply *reply, void *data)
         return;
     }
 
-    /* counted first: a classification may end at once */
-    ck->pending = ck->users.nelts + 1;
+    reqs = ngx_pcalloc(ck->pool,
+                       ck->users.nelts * sizeof(ngx_mail_spam_bayes_req_t));
+    if (reqs == NULL) {
+        ngx_mail_spam_finish(ck);
+        return;
+    }
+
     u = ck->users.elts;
 
     for (i = 0; i < ck->users.nelts; i++) {
-        u[i].bayes = ngx_mail_spam_bayes_classify_message(ck->pool,
-                         ck->ctx->session->connection->log, tokens,
-                         &u[i].address, ngx_mail_spam_classified, ck);
-
-        if (u[i].bayes == NULL) {
-            ck->pending--;
-        }
+        reqs[i].user = u[i].address;
+        u[i].bayes = &reqs[i];
     }
 
-    ngx_mail_spam_classified(ck);
+    if (ngx_mail_spam_bayes_classify_message(ck->pool,
+                                             ck->ctx->session->connection->log,
+                                             tokens, reqs, ck->users.nelts,
+                                             ngx_mail_spam_classified, ck)
+        != NGX_OK)
+    {
+        /* judged without Bayes */
+        for (i = 0; i < ck->users.nelts; i++) {
+            u[i].bayes = NULL;
+        }
+
+        ngx_mail_spam_judge(ck);
+    }
 }
 
 
@@ -896,9 +908,7 @@ ngx_mail_spam_classified(void *data)
 {
     ngx_mail_spam_check_t  *ck = data;
 
-    if (--ck->pending == 0) {
-        ngx_mail_spam_judge(ck);
-    }
+    ngx_mail_spam_judge(ck);
 }
 
 

@@ -32,16 +32,19 @@ ngx_uint_t  ngx_mail_spam_bayes_min_learned = NGX_MAIL_SPAM_MIN_LEARNED;
 
 
 typedef struct {
-    ngx_mail_spam_bayes_req_t     *req;
+    ngx_mail_spam_bayes_req_t     *reqs;       /* one a recipient */
+    ngx_uint_t                     nreqs;
     ngx_mail_redis_request_t      *redis;
     ngx_log_t                     *log;
     /* hashes only, for the classifier's ties */
     ngx_mail_spam_bayes_token_t   *tokens;
     ngx_uint_t                     ntokens;
-    ngx_str_t                      user;       /* NUL-terminated */
-    ngx_uint_t                     nscopes;    /* user, then global */
+    /* the recipients' scopes in their order, then the global one */
+    ngx_uint_t                     nscopes;
     ngx_mail_spam_done_pt          handler;
     void                          *data;
+    /* the reply of a lookup of one command, as the array of one */
+    redisReply                    *single;
 } ngx_mail_spam_bayes_lookup_t;
 
 
@@ -63,26 +66,21 @@ static ngx_int_t ngx_mail_spam_bayes_lookup_cmds(ngx_pool_t *pool,
     ngx_str_t *scope, ngx_mail_spam_message_t *m,
     ngx_mail_redis_cmd_t *cmds);
 static void ngx_mail_spam_bayes_looked_up(redisReply *reply, void *data);
-static ngx_int_t ngx_mail_spam_bayes_counts(ngx_mail_spam_bayes_lookup_t *lk,
-    redisReply **replies, ngx_uint_t *nspam, ngx_uint_t *nham);
+static ngx_int_t ngx_mail_spam_bayes_replies_ok(
+    ngx_mail_spam_bayes_lookup_t *lk, redisReply *reply, redisReply ***replies);
+static ngx_int_t ngx_mail_spam_bayes_counts(redisReply **replies,
+    ngx_uint_t *nspam, ngx_uint_t *nham);
 static ngx_uint_t ngx_mail_spam_bayes_count(redisReply *reply);
 static void ngx_mail_spam_bayes_judge(ngx_mail_spam_bayes_lookup_t *lk,
-    redisReply **replies, ngx_uint_t nspam, ngx_uint_t nham);
+    ngx_mail_spam_bayes_req_t *req, redisReply **replies, ngx_uint_t nspam,
+    ngx_uint_t nham);
 static void ngx_mail_spam_bayes_learnt(redisReply *reply, void *data);
 
 
 static char  ngx_mail_spam_bayes_learn_lua[] = NGX_MAIL_SPAM_LEARN_LUA;
 
 
-/*
- * One request, whatever the scope: the user's counts and the global
- * ones together, the choice made when both are in.  A user with enough
- * of his own counts costs the global lookup for nothing, which is
- * cheaper than a second round trip for everybody else.  The two scopes
- * are in different hash slots: one MULTI over both is for a single
- * Redis or a Sentinel-managed primary, which is what the product
- * supports (docs/redis-keys.md).
- */
+/* the message parsed once, its token fields kept for every recipient */
 
 ngx_mail_spam_message_t *
 ngx_mail_spam_bayes_tokens(ngx_pool_t *pool, ngx_log_t *log, u_char *msg,
@@ -133,52 +131,50 @@ done:
 }
 
 
-ngx_mail_spam_bayes_req_t *
+
+/*
+ * One request for all the recipients: each one's counts and the global
+ * ones, looked up once, the choice made for each when all are in.  A
+ * recipient with enough of his own counts costs the global lookup for
+ * nothing, which is cheaper than a second round trip for everybody else.
+ * The scopes are in different hash slots: one MULTI over them is for a
+ * single Redis or a Sentinel-managed primary, which is what the product
+ * supports (docs/redis-keys.md).
+ */
+
+ngx_int_t
 ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool, ngx_log_t *log,
-    ngx_mail_spam_message_t *m, ngx_str_t *user,
-    ngx_mail_spam_done_pt handler, void *data)
+    ngx_mail_spam_message_t *m, ngx_mail_spam_bayes_req_t *reqs,
+    ngx_uint_t nreqs, ngx_mail_spam_done_pt handler, void *data)
 {
     ngx_uint_t                     i, n, per_scope;
-    ngx_str_t                      global;
+    ngx_str_t                      global, scope;
     ngx_pool_t                    *tmp;
     ngx_mail_redis_cmd_t          *cmds;
-    ngx_mail_spam_bayes_req_t     *req;
     ngx_mail_spam_bayes_lookup_t  *lk;
 
-    req = ngx_pcalloc(pool, sizeof(ngx_mail_spam_bayes_req_t));
     lk = ngx_pcalloc(pool, sizeof(ngx_mail_spam_bayes_lookup_t));
-
-    if (req == NULL || lk == NULL) {
-        return NULL;
+    if (lk == NULL) {
+        return NGX_ERROR;
     }
 
-    req->probability = -1;
-    req->priv = lk;
-
-    lk->req = req;
+    lk->reqs = reqs;
+    lk->nreqs = nreqs;
     lk->log = log;
     lk->handler = handler;
     lk->data = data;
-    lk->nscopes = 1;
+    lk->nscopes = nreqs + 1;
 
-    if (user && user->len) {
-        if (ngx_mail_spam_bayes_scope(pool, user, &lk->user) != NGX_OK) {
-            return NULL;
-        }
-
-        lk->nscopes = 2;
-    }
-
-    tmp = ngx_create_pool(16384, log);
-    if (tmp == NULL) {
-        return NULL;
+    for (i = 0; i < nreqs; i++) {
+        reqs[i].probability = -1;
+        reqs[i].done = 0;
     }
 
     if (m->ntokens) {
         lk->tokens = ngx_pcalloc(pool,
                              m->ntokens * sizeof(ngx_mail_spam_bayes_token_t));
         if (lk->tokens == NULL) {
-            goto failed;
+            return NGX_ERROR;
         }
 
         for (i = 0; i < m->ntokens; i++) {
@@ -186,6 +182,11 @@ ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool, ngx_log_t *log,
         }
 
         lk->ntokens = m->ntokens;
+    }
+
+    tmp = ngx_create_pool(16384, log);
+    if (tmp == NULL) {
+        return NGX_ERROR;
     }
 
     /* no fields: HMGET wants one at least, the counts alone are read */
@@ -201,8 +202,19 @@ ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool, ngx_log_t *log,
 
     n = 0;
 
-    if (lk->nscopes == 2) {
-        if (ngx_mail_spam_bayes_lookup_cmds(tmp, &lk->user, m, cmds)
+    for (i = 0; i < lk->nscopes; i++) {
+        if (i < nreqs) {
+            if (ngx_mail_spam_bayes_scope(tmp, &reqs[i].user, &scope)
+                != NGX_OK)
+            {
+                goto failed;
+            }
+
+        } else {
+            scope = global;
+        }
+
+        if (ngx_mail_spam_bayes_lookup_cmds(tmp, &scope, m, &cmds[n])
             != NGX_OK)
         {
             goto failed;
@@ -210,14 +222,6 @@ ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool, ngx_log_t *log,
 
         n += per_scope;
     }
-
-    if (ngx_mail_spam_bayes_lookup_cmds(tmp, &global, m, &cmds[n])
-        != NGX_OK)
-    {
-        goto failed;
-    }
-
-    n += per_scope;
 
     lk->redis = ngx_mail_redis_send(cmds, n, ngx_mail_spam_bayes_looked_up,
                                     lk, log);
@@ -229,29 +233,13 @@ ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool, ngx_log_t *log,
 
     ngx_destroy_pool(tmp);
 
-    return req;
+    return NGX_OK;
 
 failed:
 
     ngx_destroy_pool(tmp);
 
-    return NULL;
-}
-
-
-void
-ngx_mail_spam_bayes_cancel(ngx_mail_spam_bayes_req_t *r)
-{
-    ngx_mail_spam_bayes_lookup_t  *lk;
-
-    lk = r->priv;
-
-    if (lk->redis) {
-        ngx_mail_redis_cancel(lk->redis);
-        lk->redis = NULL;
-    }
-
-    lk->handler = NULL;
+    return NGX_ERROR;
 }
 
 
@@ -522,74 +510,44 @@ ngx_mail_spam_bayes_looked_up(redisReply *reply, void *data)
 {
     ngx_mail_spam_bayes_lookup_t  *lk = data;
 
-    ngx_uint_t                  i, n, per_scope, nspam, nham;
-    redisReply                 *replies[2 * NGX_MAIL_SPAM_BAYES_SCOPE_CMDS];
+    ngx_uint_t                  i, per_scope, nspam, nham, gspam, gham;
+    ngx_int_t                   global;
+    redisReply                **replies, **scope, **gscope;
     ngx_mail_spam_done_pt       handler;
     ngx_mail_spam_bayes_req_t  *req;
 
-    req = lk->req;
     lk->redis = NULL;
 
+    if (ngx_mail_spam_bayes_replies_ok(lk, reply, &replies) != NGX_OK) {
+        goto done;
+    }
+
     per_scope = lk->ntokens ? NGX_MAIL_SPAM_BAYES_SCOPE_CMDS : 1;
-    n = lk->nscopes * per_scope;
 
-    if (ngx_mail_redis_reply_is_error(reply, lk->log)) {
-        goto done;
-    }
+    gscope = &replies[lk->nreqs * per_scope];
+    global = ngx_mail_spam_bayes_counts(gscope, &gspam, &gham);
 
-    /* one command is sent alone, more are in MULTI: EXEC's array */
+    for (i = 0; i < lk->nreqs; i++) {
+        req = &lk->reqs[i];
+        scope = &replies[i * per_scope];
 
-    if (n == 1) {
-        replies[0] = reply;
+        /* the user's own counts when there are enough of them */
 
-    } else {
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n) {
-            ngx_log_error(NGX_LOG_ERR, lk->log, 0,
-                          "spam: unexpected reply to the bayes lookup");
-            goto done;
+        if (ngx_mail_spam_bayes_counts(scope, &nspam, &nham) == NGX_OK) {
+            req->scope = req->user;
+            ngx_mail_spam_bayes_judge(lk, req, scope, nspam, nham);
+
+        } else if (global == NGX_OK) {
+            ngx_str_set(&req->scope, NGX_MAIL_SPAM_SCOPE_GLOBAL);
+            ngx_mail_spam_bayes_judge(lk, req, gscope, gspam, gham);
         }
-
-        for (i = 0; i < n; i++) {
-            replies[i] = reply->element[i];
-        }
-    }
-
-    for (i = 0; i < n; i++) {
-        if (ngx_mail_redis_reply_is_error(replies[i], lk->log)) {
-            goto done;
-        }
-
-        if (replies[i]->type != REDIS_REPLY_ARRAY
-            || replies[i]->elements != (i % per_scope ? lk->ntokens : 2))
-        {
-            ngx_log_error(NGX_LOG_ERR, lk->log, 0,
-                          "spam: unexpected reply to the bayes lookup");
-            goto done;
-        }
-    }
-
-    /* the user's own counts when there are enough of them */
-
-    if (lk->nscopes == 2
-        && ngx_mail_spam_bayes_counts(lk, replies, &nspam, &nham) == NGX_OK)
-    {
-        req->scope = lk->user;
-        ngx_mail_spam_bayes_judge(lk, replies, nspam, nham);
-        goto done;
-    }
-
-    ngx_str_set(&req->scope, NGX_MAIL_SPAM_SCOPE_GLOBAL);
-
-    i = (lk->nscopes - 1) * per_scope;
-
-    if (ngx_mail_spam_bayes_counts(lk, &replies[i], &nspam, &nham) == NGX_OK)
-    {
-        ngx_mail_spam_bayes_judge(lk, &replies[i], nspam, nham);
     }
 
 done:
 
-    req->done = 1;
+    for (i = 0; i < lk->nreqs; i++) {
+        lk->reqs[i].done = 1;
+    }
 
     handler = lk->handler;
     lk->handler = NULL;
@@ -601,13 +559,65 @@ done:
 
 
 /*
+ * The replies of every scope's commands in order, each of the shape
+ * asked for; one command is sent alone, more are in MULTI: EXEC's array
+ */
+
+static ngx_int_t
+ngx_mail_spam_bayes_replies_ok(ngx_mail_spam_bayes_lookup_t *lk,
+    redisReply *reply, redisReply ***replies)
+{
+    ngx_uint_t  i, n, per_scope;
+
+    per_scope = lk->ntokens ? NGX_MAIL_SPAM_BAYES_SCOPE_CMDS : 1;
+    n = lk->nscopes * per_scope;
+
+    if (ngx_mail_redis_reply_is_error(reply, lk->log)) {
+        return NGX_ERROR;
+    }
+
+    if (n == 1) {
+        lk->single = reply;
+        *replies = &lk->single;
+
+    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == n) {
+        *replies = reply->element;
+
+    } else {
+        goto unexpected;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_mail_redis_reply_is_error((*replies)[i], lk->log)) {
+            return NGX_ERROR;
+        }
+
+        if ((*replies)[i]->type != REDIS_REPLY_ARRAY
+            || (*replies)[i]->elements != (i % per_scope ? lk->ntokens : 2))
+        {
+            goto unexpected;
+        }
+    }
+
+    return NGX_OK;
+
+unexpected:
+
+    ngx_log_error(NGX_LOG_ERR, lk->log, 0,
+                  "spam: unexpected reply to the bayes lookup");
+
+    return NGX_ERROR;
+}
+
+
+/*
  * A scope judges when it has learnt spam_bayes_min_learned messages of
  * each class, and one at least: Robinson's p(w) divides by both counts
  */
 
 static ngx_int_t
-ngx_mail_spam_bayes_counts(ngx_mail_spam_bayes_lookup_t *lk,
-    redisReply **replies, ngx_uint_t *nspam, ngx_uint_t *nham)
+ngx_mail_spam_bayes_counts(redisReply **replies, ngx_uint_t *nspam,
+    ngx_uint_t *nham)
 {
     ngx_uint_t  min;
 
@@ -647,7 +657,8 @@ ngx_mail_spam_bayes_count(redisReply *reply)
 
 static void
 ngx_mail_spam_bayes_judge(ngx_mail_spam_bayes_lookup_t *lk,
-    redisReply **replies, ngx_uint_t nspam, ngx_uint_t nham)
+    ngx_mail_spam_bayes_req_t *req, redisReply **replies, ngx_uint_t nspam,
+    ngx_uint_t nham)
 {
     ngx_uint_t                     i;
     ngx_mail_spam_bayes_count_t   *counts;
@@ -655,7 +666,7 @@ ngx_mail_spam_bayes_judge(ngx_mail_spam_bayes_lookup_t *lk,
 
     if (lk->ntokens == 0) {
         /* the classifier's answer for no evidence */
-        lk->req->probability = 0.5;
+        req->probability = 0.5;
         return;
     }
 
@@ -676,11 +687,11 @@ ngx_mail_spam_bayes_judge(ngx_mail_spam_bayes_lookup_t *lk,
                                      nham, NULL, &result)
         == NGX_MAIL_SPAM_BAYES_OK)
     {
-        lk->req->probability = result.score;
+        req->probability = result.score;
 
         ngx_log_debug5(NGX_LOG_DEBUG_MAIL, lk->log, 0,
                        "spam: bayes %.3f for \"%V\", %ui tokens, %ui known, "
-                       "%ui used", result.score, &lk->req->scope,
+                       "%ui used", result.score, &req->scope,
                        lk->ntokens, (ngx_uint_t) result.known,
                        (ngx_uint_t) result.used);
     }
