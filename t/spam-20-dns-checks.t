@@ -196,7 +196,7 @@ for my $from (sort keys %spf) {
            "$from: the zone that does not list the client is no test");
     my $verdict = $result eq 'fail' ? 'junk' : 'inbox';
     like(log_line($from),
-         qr/spam: \S+ from=<\Q$from\E> ip=127\.0\.0\.1 score=\Q$score{$result}\E verdict=$verdict dnsbl=\S*listed\.test\S* spf=\Q$result\E bayes=/,
+         qr/spam: \S+ from=<\Q$from\E> ip=127\.0\.0\.1 score=\Q$score{$result}\E verdict=$verdict dnsbl=\S*listed\.test:127\.0\.0\.2\S* spf=\Q$result\E bayes=/,
          "$from: the log line");
 }
 

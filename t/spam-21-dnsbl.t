@@ -175,7 +175,7 @@ SKIP: {
     like($t->dns->query_log, qr/query\[AAAA\] mail6\.a6\.test/,
          'asked for the AAAA record');
     like($t->error_log,
-         qr/spam: \S+ from=<a\@a6\.test> ip=::1 score=4\.0 verdict=inbox dnsbl=six\.test spf=pass/,
+         qr/spam: \S+ from=<a\@a6\.test> ip=::1 score=4\.0 verdict=inbox dnsbl=six\.test:127\.0\.0\.4 spf=pass/,
          'the log line');
 }
 

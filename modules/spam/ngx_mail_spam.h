@@ -82,7 +82,6 @@ typedef struct ngx_mail_spam_spf_s  ngx_mail_spam_spf_t;
 struct ngx_mail_spam_spf_s {
     ngx_mail_spf_t             *spf;         /* spf->result once done */
     unsigned                    done:1;
-    unsigned                    timedout:1;  /* then result temperror */
     void                       *priv;
 };
 

@@ -51,7 +51,6 @@ ngx_mail_spam_message_read(ngx_mail_spam_message_t *m,
     ngx_mail_spam_bayes_limits_t    limits;
     ngx_mail_spam_bayes_tokens_t    tokens;
 
-    m->truncated = 0;
     m->ntokens = 0;
     m->fields = NULL;
     m->hashes = NULL;
@@ -69,7 +68,6 @@ ngx_mail_spam_message_read(ngx_mail_spam_message_t *m,
 
     if (len > NGX_MAIL_SPAM_READ_MAX) {
         len = NGX_MAIL_SPAM_READ_MAX;
-        m->truncated = 1;
     }
 
     memset(&limits, 0, sizeof(ngx_mail_spam_bayes_limits_t));

@@ -1150,7 +1150,7 @@ static void
 ngx_mail_spam_log(ngx_mail_spam_check_t *ck, double score)
 {
     ngx_uint_t                  i;
-    u_char                     *p, *last;
+    u_char                     *p, *last, *a;
     ngx_mail_spam_ctx_t        *ctx;
     ngx_mail_spam_user_t       *u;
     ngx_mail_spam_dnsbl_hit_t  *hit;
@@ -1178,7 +1178,10 @@ ngx_mail_spam_log(ngx_mail_spam_check_t *ck, double score)
         hit = ctx->dnsbl->hits.elts;
 
         for (i = 0; i < ctx->dnsbl->hits.nelts; i++) {
-            p = ngx_slprintf(p, last, "%s%V", i ? "," : "", &hit[i].zone);
+            /* the answer tells which of a zone's lists it is */
+            a = (u_char *) &hit[i].answer;
+            p = ngx_slprintf(p, last, "%s%V:%ud.%ud.%ud.%ud", i ? "," : "",
+                             &hit[i].zone, a[0], a[1], a[2], a[3]);
         }
     }
 

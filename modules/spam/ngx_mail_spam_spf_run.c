@@ -328,7 +328,6 @@ ngx_mail_spam_spf_timeout(ngx_event_t *ev)
     /* RFC 7208 4.4: no answer in time is a temporary error */
     spf->result = NGX_MAIL_SPF_TEMPERROR;
     spf->problem = "DNS timeout";
-    ctx->spf_run.timedout = 1;
 
     ngx_mail_spam_spf_finish(ctx);
 }

@@ -200,7 +200,6 @@ typedef struct {
     char                     *fields;
     uint64_t                 *hashes;
     unsigned                  ntokens;
-    unsigned                  truncated:1;  /* more than was read */
 } ngx_mail_spam_message_t;
 
 
