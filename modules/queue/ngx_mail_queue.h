@@ -126,8 +126,7 @@ struct ngx_mail_queue_job_s {
     ngx_str_t                   from;
     ngx_str_t                   rcpt_lines;
     ngx_str_t                   params;
-    ngx_str_t                   blob;
-    ngx_str_t                   blob_key;     /* blob:{blob} */
+    ngx_str_t                   blob_key;     /* blob:{the env's blob} */
     off_t                       size;
     time_t                      created;
     ngx_uint_t                  attempts;

@@ -492,11 +492,6 @@ ngx_mail_queue_relayhost(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     /* the name is given to c-ares and to SNI as a C string */
-    qcf->relayhost.data = (u_char *) ngx_pstrdup(cf->pool, &qcf->relayhost);
-    if (qcf->relayhost.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
     p = ngx_pnalloc(cf->pool, qcf->relayhost.len + 1);
     if (p == NULL) {
         return NGX_CONF_ERROR;
@@ -1212,7 +1207,9 @@ static ngx_int_t
 ngx_mail_queue_job_envelope(ngx_mail_queue_job_t *job, redisReply *env)
 {
     size_t      i;
-    ngx_str_t   name, value, *field;
+    ngx_str_t   name, value, blob, *field;
+
+    ngx_str_null(&blob);
 
     for (i = 0; i + 1 < env->elements; i += 2) {
         ngx_mail_queue_reply_str(env->element[i], &name);
@@ -1231,7 +1228,8 @@ ngx_mail_queue_job_envelope(ngx_mail_queue_job_t *job, redisReply *env)
             field = &job->params;
 
         } else if (name.len == 4 && ngx_strncmp(name.data, "blob", 4) == 0) {
-            field = &job->blob;
+            blob = value;
+            continue;
 
         } else if (name.len == 4 && ngx_strncmp(name.data, "size", 4) == 0) {
             job->size = ngx_atoof(value.data, value.len);
@@ -1263,20 +1261,20 @@ ngx_mail_queue_job_envelope(ngx_mail_queue_job_t *job, redisReply *env)
         ngx_cpystrn(field->data, value.data, value.len + 1);
     }
 
-    if (job->blob.len == 0 || job->rcpt_lines.len == 0) {
+    if (blob.len == 0 || job->rcpt_lines.len == 0) {
         ngx_log_error(NGX_LOG_ERR, job->log, 0,
                       "queue: %V: envelope without blob or recipients",
                       &job->id);
         return NGX_ERROR;
     }
 
-    job->blob_key.data = ngx_pnalloc(job->pool, job->blob.len + 8);
+    /* of the blob's id, only its key is kept */
+    job->blob_key.data = ngx_pnalloc(job->pool, blob.len + 8);
     if (job->blob_key.data == NULL) {
         return NGX_ERROR;
     }
 
-    job->blob_key.len = ngx_sprintf(job->blob_key.data, "blob:{%V}",
-                                    &job->blob)
+    job->blob_key.len = ngx_sprintf(job->blob_key.data, "blob:{%V}", &blob)
                         - job->blob_key.data;
 
     if (job->size < 0) {
