@@ -82,6 +82,9 @@
 #define MAIL_QUEUE_GROUP            "delivery"
 #define MAIL_QUEUE_ENTRY_ID         "id"
 
+/* Pub/Sub channel: the id of every message queued, to wake the workers */
+#define MAIL_CHANNEL_QUEUE_WAKEUP   "queue:wakeup"
+
 
 /* user hash fields */
 #define MAIL_FIELD_PASSWORD         "password"
