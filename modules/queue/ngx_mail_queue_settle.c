@@ -75,6 +75,7 @@ static char  ngx_mail_queue_record_lua[] =
  * (an empty id: no report).
  */
 static char  ngx_mail_queue_settle_lua[] =
+    MAIL_LUA_BLOB_UNREF
     NGX_MAIL_STORE_INBOX_LUA
     NGX_MAIL_STORE_QUEUE_LUA
     /*
@@ -136,14 +137,11 @@ static char  ngx_mail_queue_settle_lua[] =
     "  r = report_add(ARGV[i], ARGV[i + 1], ARGV[i + 2], now)\n"
     "end\n"
     "if ARGV[4] == '1' then\n"
-    "  local id = redis.call('HGET', env, '" MAIL_FIELD_QUEUE_BLOB "') or ''\n"
-    "  local blob = 'blob:{' .. id .. '}'\n"
+    "  local id = redis.call('HGET', env, '" MAIL_FIELD_QUEUE_BLOB "')\n"
     "  redis.call('DEL', env, rk)\n"
     "  redis.call('ZREM', '" MAIL_KEY_QUEUE_IDS "', qid)\n"
     "  redis.call('ZREM', '" MAIL_KEY_QUEUE_DEFERRED "', qid)\n"
-    "  if redis.call('DECR', blob .. ':refs') <= 0 then\n"
-    "    redis.call('DEL', blob, blob .. ':refs')\n"
-    "  end\n"
+    "  blob_unref(id)\n"
     "  return 'DONE ' .. r\n"
     "end\n"
     "redis.call('HINCRBY', env, '" MAIL_FIELD_QUEUE_ATTEMPTS "', 1)\n"

@@ -111,9 +111,10 @@ typedef struct {
  * uid of mailbox id of the user whose hash tag is t, with its counters,
  * quota usage, blob reference, the expunge record for QRESYNC and the
  * notification for IDLE; with deleted_only, only if it has \Deleted.
- * Returns whether it removed the message.
+ * Returns whether it removed the message.  Brings blob_unref() along.
  */
 #define NGX_MAIL_STORE_EXPUNGE_LUA                                            \
+    MAIL_LUA_BLOB_UNREF                                                       \
     "local function expunge(t, id, uid, deleted_only)\n"                      \
     "  local mb = 'mailbox:' .. t .. ':' .. id\n"                             \
     "  local msg = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"                  \
@@ -130,10 +131,7 @@ typedef struct {
     "    redis.call('HINCRBY', mb, 'unseen', -1)\n"                           \
     "  end\n"                                                                 \
     "  redis.call('HINCRBY', 'user:' .. t, 'used_bytes', -tonumber(m[1]))\n"  \
-    "  local blob = 'blob:{' .. (m[2] or '') .. '}'\n"                        \
-    "  if redis.call('DECR', blob .. ':refs') <= 0 then\n"                    \
-    "    redis.call('DEL', blob, blob .. ':refs')\n"                          \
-    "  end\n"                                                                 \
+    "  blob_unref(m[2])\n"                                                    \
     "  local modseq = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"        \
     "  redis.call('ZADD', mb .. ':expunged', modseq, uid)\n"                  \
     "  redis.call('PUBLISH', 'notify:' .. t, 'EXPUNGE ' .. id .. ' ' .. uid)\n"\
