@@ -77,6 +77,8 @@ static ngx_int_t ngx_mail_queue_job_rcpts(ngx_mail_queue_job_t *job,
     ngx_str_t *lines, redisReply *states);
 static void ngx_mail_queue_job_params(ngx_mail_queue_job_t *job);
 static void ngx_mail_queue_rcpt_params(ngx_mail_queue_rcpt_t *rcpt);
+static ngx_uint_t ngx_mail_queue_param_next(u_char **pos, u_char *end,
+    ngx_str_t *param);
 static void ngx_mail_queue_job_route(ngx_mail_queue_job_t *job);
 static void ngx_mail_queue_dest_start(ngx_mail_queue_dest_t *dest);
 static ngx_str_t *ngx_mail_queue_reply_str(redisReply *r, ngx_str_t *s);
@@ -1320,23 +1322,13 @@ ngx_mail_queue_job_envelope(ngx_mail_queue_job_t *job, redisReply *env)
 static void
 ngx_mail_queue_job_params(ngx_mail_queue_job_t *job)
 {
-    u_char     *p, *end, *tok;
+    u_char     *p, *end;
     ngx_str_t   t;
 
     p = job->params.data;
     end = p + job->params.len;
 
-    while (p < end) {
-        tok = p;
-
-        while (p < end && *p != ' ') {
-            p++;
-        }
-
-        t.data = tok;
-        t.len = p - tok;
-        p++;
-
+    while (ngx_mail_queue_param_next(&p, end, &t)) {
         if (t.len == 13 && ngx_strncasecmp(t.data, (u_char *) "BODY=8BITMIME",
                                            13) == 0)
         {
@@ -1485,23 +1477,13 @@ ngx_mail_queue_rcpt_find(ngx_mail_queue_job_t *job, ngx_str_t *addr)
 static void
 ngx_mail_queue_rcpt_params(ngx_mail_queue_rcpt_t *rcpt)
 {
-    u_char     *p, *end, *tok;
+    u_char     *p, *end;
     ngx_str_t   t;
 
     p = rcpt->params.data;
     end = p + rcpt->params.len;
 
-    while (p < end) {
-        tok = p;
-
-        while (p < end && *p != ' ') {
-            p++;
-        }
-
-        t.data = tok;
-        t.len = p - tok;
-        p++;
-
+    while (ngx_mail_queue_param_next(&p, end, &t)) {
         if (t.len > 7
             && ngx_strncasecmp(t.data, (u_char *) "NOTIFY=", 7) == 0)
         {
@@ -1536,6 +1518,35 @@ ngx_mail_queue_rcpt_params(ngx_mail_queue_rcpt_t *rcpt)
             rcpt->orcpt.len = t.len - 6;
         }
     }
+}
+
+
+/*
+ * The next of the parameters the SMTP server queued, separated by one
+ * space each: MAIL's and each recipient's.  0 at the end.
+ */
+
+static ngx_uint_t
+ngx_mail_queue_param_next(u_char **pos, u_char *end, ngx_str_t *param)
+{
+    u_char  *p;
+
+    p = *pos;
+
+    if (p >= end) {
+        return 0;
+    }
+
+    param->data = p;
+
+    while (p < end && *p != ' ') {
+        p++;
+    }
+
+    param->len = p - param->data;
+    *pos = (p < end) ? p + 1 : p;
+
+    return 1;
 }
 
 
