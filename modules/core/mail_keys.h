@@ -43,6 +43,23 @@
 /* STRING: how many mailbox messages and queue entries refer to a blob */
 #define MAIL_KEY_BLOB_REFS_FMT      "blob:{%s}:refs"
 
+/*
+ * The Lua function every script that drops a reference to a blob
+ * begins with, so that one place says how: blob_unref(id) counts one
+ * reference less and, at none left, deletes the blob and its count
+ * (whoever drops the last reference deletes both keys).  Returns the
+ * references left; an empty or missing id is no reference (0).
+ */
+#define MAIL_LUA_BLOB_UNREF                                                   \
+    "local function blob_unref(id)\n"                                         \
+    "  if not id or id == '' then return 0 end\n"                             \
+    "  local blob = string.format('" MAIL_KEY_BLOB_FMT "', id)\n"             \
+    "  local refs = string.format('" MAIL_KEY_BLOB_REFS_FMT "', id)\n"        \
+    "  local left = redis.call('DECR', refs)\n"                               \
+    "  if left <= 0 then redis.call('DEL', blob, refs) end\n"                 \
+    "  return left\n"                                                         \
+    "end\n"
+
 /* HASH per user: mailbox name -> mailbox id */
 #define MAIL_KEY_MAILBOXES_FMT      "mailboxes:{%s}"
 
@@ -81,6 +98,9 @@
 #define MAIL_KEY_QUEUE_OUTBOUND     "queue:outbound"
 #define MAIL_QUEUE_GROUP            "delivery"
 #define MAIL_QUEUE_ENTRY_ID         "id"
+
+/* Pub/Sub channel: the id of every message queued, to wake the workers */
+#define MAIL_CHANNEL_QUEUE_WAKEUP   "queue:wakeup"
 
 
 /* user hash fields */

@@ -155,6 +155,7 @@ static char  ngx_mail_imapd_create_lua[] =
  */
 static char  ngx_mail_imapd_delete_lua[] =
     NGX_MAIL_IMAPD_LUA_PRELUDE
+    MAIL_LUA_BLOB_UNREF
     "local id = redis.call('HGET', boxes, ARGV[3])\n"
     "if not id then return 'NONEXISTENT' end\n"
     "local prefix = ARGV[3] .. '/'\n"
@@ -168,12 +169,7 @@ static char  ngx_mail_imapd_delete_lua[] =
     "  if m[1] then\n"
     "    redis.call('HINCRBY', user, 'used_bytes', -tonumber(m[1]))\n"
     "  end\n"
-    "  if m[2] and m[2] ~= '' then\n"
-    "    local blob = 'blob:{' .. m[2] .. '}'\n"
-    "    if redis.call('DECR', blob .. ':refs') <= 0 then\n"
-    "      redis.call('DEL', blob, blob .. ':refs')\n"
-    "    end\n"
-    "  end\n"
+    "  blob_unref(m[2])\n"
     "  redis.call('DEL', msg)\n"
     "end\n"
     "redis.call('DEL', mb, mb .. ':uids', mb .. ':expunged',\n"

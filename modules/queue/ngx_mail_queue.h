@@ -11,7 +11,7 @@
  *   ngx_mail_queue_settle.c   Lua scripts that record and settle an
  *                             attempt, and the delivery status reports
  *
- * Key names: docs/redis-keys.md, "Spool and outbound queue".
+ * Key names: mail_keys.h; docs/redis-keys.md, "Spool and outbound queue".
  */
 
 #ifndef _NGX_MAIL_QUEUE_H_INCLUDED_
@@ -24,6 +24,7 @@
 #include <ngx_event_connect.h>
 #include <ngx_mail.h>
 
+#include "mail_keys.h"
 #include "ngx_mail_redis.h"
 #include "ngx_mail_queue_reply.h"
 #include "ngx_mail_queue_mx.h"
@@ -126,8 +127,7 @@ struct ngx_mail_queue_job_s {
     ngx_str_t                   from;
     ngx_str_t                   rcpt_lines;
     ngx_str_t                   params;
-    ngx_str_t                   blob;
-    ngx_str_t                   blob_key;     /* blob:{blob} */
+    ngx_str_t                   blob_key;     /* blob:{the env's blob} */
     off_t                       size;
     time_t                      created;
     ngx_uint_t                  attempts;

@@ -36,6 +36,17 @@ typedef struct {
 } ngx_mail_queue_slot_t;
 
 
+/* a hash or stream field name of mail_keys.h */
+#define ngx_mail_queue_is_field(s, field)                                     \
+    ((s)->len == sizeof(field) - 1                                            \
+     && ngx_strncmp((s)->data, field, sizeof(field) - 1) == 0)
+
+/* a queue:{ID}:rcpt value of that STATE */
+#define ngx_mail_queue_is_state(s, state)                                     \
+    ((s)->len >= sizeof(state) - 1                                            \
+     && ngx_strncmp((s)->data, state, sizeof(state) - 1) == 0)
+
+
 static void *ngx_mail_queue_create_main_conf(ngx_conf_t *cf);
 static char *ngx_mail_queue_init_main_conf(ngx_conf_t *cf, void *conf);
 static char *ngx_mail_queue_relayhost(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -66,6 +77,8 @@ static ngx_int_t ngx_mail_queue_job_rcpts(ngx_mail_queue_job_t *job,
     ngx_str_t *lines, redisReply *states);
 static void ngx_mail_queue_job_params(ngx_mail_queue_job_t *job);
 static void ngx_mail_queue_rcpt_params(ngx_mail_queue_rcpt_t *rcpt);
+static ngx_uint_t ngx_mail_queue_param_next(u_char **pos, u_char *end,
+    ngx_str_t *param);
 static void ngx_mail_queue_job_route(ngx_mail_queue_job_t *job);
 static void ngx_mail_queue_dest_start(ngx_mail_queue_dest_t *dest);
 static ngx_str_t *ngx_mail_queue_reply_str(redisReply *r, ngx_str_t *s);
@@ -268,12 +281,14 @@ static ngx_mail_redis_subscription_t  ngx_mail_queue_wakeup;
  * script: with several nodes doing it at once, each id moves once.
  */
 static char  ngx_mail_queue_promote_lua[] =
-    "local due = redis.call('ZRANGEBYSCORE', 'queue:deferred', '-inf',\n"
-    "                       ARGV[1], 'LIMIT', 0, 1000)\n"
+    "local due = redis.call('ZRANGEBYSCORE', '" MAIL_KEY_QUEUE_DEFERRED "',\n"
+    "                       '-inf', ARGV[1], 'LIMIT', 0, 1000)\n"
     "for _, id in ipairs(due) do\n"
-    "  redis.call('ZREM', 'queue:deferred', id)\n"
-    "  redis.call('HSET', 'queue:{' .. id .. '}:env', 'next', 0)\n"
-    "  redis.call('XADD', 'queue:outbound', '*', 'id', id)\n"
+    "  redis.call('ZREM', '" MAIL_KEY_QUEUE_DEFERRED "', id)\n"
+    "  redis.call('HSET', string.format('" MAIL_KEY_QUEUE_ENV_FMT "', id),\n"
+    "             '" MAIL_FIELD_QUEUE_NEXT "', 0)\n"
+    "  redis.call('XADD', '" MAIL_KEY_QUEUE_OUTBOUND "', '*',\n"
+    "             '" MAIL_QUEUE_ENTRY_ID "', id)\n"
     "end\n"
     "return #due\n";
 
@@ -285,11 +300,11 @@ static char  ngx_mail_queue_promote_lua[] =
  */
 static char  ngx_mail_queue_renew_lua[] =
     "for i = 2, #ARGV do\n"
-    "  local p = redis.call('XPENDING', 'queue:outbound', 'delivery',\n"
-    "                       ARGV[i], ARGV[i], 1)\n"
+    "  local p = redis.call('XPENDING', '" MAIL_KEY_QUEUE_OUTBOUND "',\n"
+    "                       '" MAIL_QUEUE_GROUP "', ARGV[i], ARGV[i], 1)\n"
     "  if p[1] and p[1][2] == ARGV[1] then\n"
-    "    redis.call('XCLAIM', 'queue:outbound', 'delivery', ARGV[1], 0,\n"
-    "               ARGV[i], 'JUSTID')\n"
+    "    redis.call('XCLAIM', '" MAIL_KEY_QUEUE_OUTBOUND "',\n"
+    "               '" MAIL_QUEUE_GROUP "', ARGV[1], 0, ARGV[i], 'JUSTID')\n"
     "  end\n"
     "end\n"
     "return 'OK'\n";
@@ -492,11 +507,6 @@ ngx_mail_queue_relayhost(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     /* the name is given to c-ares and to SNI as a C string */
-    qcf->relayhost.data = (u_char *) ngx_pstrdup(cf->pool, &qcf->relayhost);
-    if (qcf->relayhost.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
     p = ngx_pnalloc(cf->pool, qcf->relayhost.len + 1);
     if (p == NULL) {
         return NGX_CONF_ERROR;
@@ -644,7 +654,7 @@ ngx_mail_queue_init_process(ngx_cycle_t *cycle)
     ngx_add_timer(&ngx_mail_queue_poll_event, 100);
 
     /* a message queued on any node wakes the workers at once */
-    ngx_str_set(&channel, "queue:wakeup");
+    ngx_str_set(&channel, MAIL_CHANNEL_QUEUE_WAKEUP);
 
     if (ngx_mail_redis_subscribe(&ngx_mail_queue_wakeup, &channel,
                                  ngx_mail_queue_woken, NULL)
@@ -723,8 +733,8 @@ ngx_mail_queue_poll(ngx_event_t *ev)
         /* "0": entries queued before any worker ran are delivered too */
         ngx_mail_redis_cmd_init(&cmd, "XGROUP");
         ngx_mail_redis_cmd_cstr(&cmd, "CREATE");
-        ngx_mail_redis_cmd_cstr(&cmd, "queue:outbound");
-        ngx_mail_redis_cmd_cstr(&cmd, "delivery");
+        ngx_mail_redis_cmd_cstr(&cmd, MAIL_KEY_QUEUE_OUTBOUND);
+        ngx_mail_redis_cmd_cstr(&cmd, MAIL_QUEUE_GROUP);
         ngx_mail_redis_cmd_cstr(&cmd, "0");
         ngx_mail_redis_cmd_cstr(&cmd, "MKSTREAM");
 
@@ -818,8 +828,8 @@ ngx_mail_queue_read(void)
         ngx_mail_queue_last_reclaim = ngx_current_msec;
 
         ngx_mail_redis_cmd_init(&cmd, "XAUTOCLAIM");
-        ngx_mail_redis_cmd_cstr(&cmd, "queue:outbound");
-        ngx_mail_redis_cmd_cstr(&cmd, "delivery");
+        ngx_mail_redis_cmd_cstr(&cmd, MAIL_KEY_QUEUE_OUTBOUND);
+        ngx_mail_redis_cmd_cstr(&cmd, MAIL_QUEUE_GROUP);
         ngx_mail_redis_cmd_arg(&cmd, ngx_mail_queue_consumer.data,
                                ngx_mail_queue_consumer.len);
         ngx_mail_redis_cmd_arg(&cmd, idle,
@@ -844,13 +854,13 @@ ngx_mail_queue_read(void)
 
     ngx_mail_redis_cmd_init(&cmd, "XREADGROUP");
     ngx_mail_redis_cmd_cstr(&cmd, "GROUP");
-    ngx_mail_redis_cmd_cstr(&cmd, "delivery");
+    ngx_mail_redis_cmd_cstr(&cmd, MAIL_QUEUE_GROUP);
     ngx_mail_redis_cmd_arg(&cmd, ngx_mail_queue_consumer.data,
                            ngx_mail_queue_consumer.len);
     ngx_mail_redis_cmd_cstr(&cmd, "COUNT");
     ngx_mail_redis_cmd_arg(&cmd, count, ngx_sprintf(count, "%ui", n) - count);
     ngx_mail_redis_cmd_cstr(&cmd, "STREAMS");
-    ngx_mail_redis_cmd_cstr(&cmd, "queue:outbound");
+    ngx_mail_redis_cmd_cstr(&cmd, MAIL_KEY_QUEUE_OUTBOUND);
     ngx_mail_redis_cmd_cstr(&cmd, ">");
 
     if (ngx_mail_redis_send(&cmd, 1, ngx_mail_queue_entries, NULL, qcf->log)
@@ -945,7 +955,7 @@ static void
 ngx_mail_queue_take(redisReply *entries)
 {
     size_t       i, j;
-    ngx_str_t    entry, id;
+    ngx_str_t    entry, id, name;
     redisReply  *e, *fields;
 
     if (entries->type != REDIS_REPLY_ARRAY) {
@@ -967,10 +977,13 @@ ngx_mail_queue_take(redisReply *entries)
 
         if (fields->type == REDIS_REPLY_ARRAY) {
             for (j = 0; j + 1 < fields->elements; j += 2) {
-                if (fields->element[j]->type == REDIS_REPLY_STRING
-                    && fields->element[j]->len == 2
-                    && ngx_strncmp(fields->element[j]->str, "id", 2) == 0)
-                {
+                if (fields->element[j]->type != REDIS_REPLY_STRING) {
+                    continue;
+                }
+
+                ngx_mail_queue_reply_str(fields->element[j], &name);
+
+                if (ngx_mail_queue_is_field(&name, MAIL_QUEUE_ENTRY_ID)) {
                     ngx_mail_queue_reply_str(fields->element[j + 1], &id);
                 }
             }
@@ -1104,7 +1117,8 @@ ngx_mail_queue_job_start(ngx_str_t *entry, ngx_str_t *id)
 
     job->entry.data = ngx_pstrdup(pool, entry);
     job->entry.len = entry->len;
-    job->id.data = ngx_pstrdup(pool, id);
+    /* NUL-terminated for the key formats of mail_keys.h */
+    job->id.data = ngx_pnalloc(pool, id->len + 1);
     job->id.len = id->len;
 
     /* the id names keys: only what the SMTP server gives out */
@@ -1116,33 +1130,39 @@ ngx_mail_queue_job_start(ngx_str_t *entry, ngx_str_t *id)
         }
     }
 
-    if (job->entry.data == NULL || (id->len && job->id.data == NULL)) {
+    if (job->entry.data == NULL || job->id.data == NULL) {
         goto failed;
     }
+
+    *ngx_cpymem(job->id.data, id->data, id->len) = '\0';
 
     ngx_queue_insert_tail(&ngx_mail_queue_jobs, &job->queue);
     ngx_mail_queue_active++;
 
-    if (id->len == 0 || id->len > 64 || i != id->len) {
+    if (id->len == 0 || id->len > MAIL_QUEUE_ID_MAX || i != id->len) {
         ngx_log_error(NGX_LOG_ERR, job->log, 0,
                       "queue: entry %V has no valid id", entry);
         ngx_mail_queue_settle(job);
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(pool, 2 * (id->len + 16));
+    p = ngx_pnalloc(pool, sizeof(MAIL_KEY_QUEUE_ENV_FMT)
+                          + sizeof(MAIL_KEY_QUEUE_RCPT_FMT) + 2 * id->len);
     if (p == NULL) {
         goto started_failed;
     }
 
     ngx_mail_redis_cmd_init(&cmds[0], "HGETALL");
     ngx_mail_redis_cmd_arg(&cmds[0], p,
-                           ngx_sprintf(p, "queue:{%V}:env", id) - p);
-    p += id->len + 16;
+                           ngx_sprintf(p, MAIL_KEY_QUEUE_ENV_FMT, job->id.data)
+                           - p);
+    p += sizeof(MAIL_KEY_QUEUE_ENV_FMT) + id->len;
 
     ngx_mail_redis_cmd_init(&cmds[1], "HGETALL");
     ngx_mail_redis_cmd_arg(&cmds[1], p,
-                           ngx_sprintf(p, "queue:{%V}:rcpt", id) - p);
+                           ngx_sprintf(p, MAIL_KEY_QUEUE_RCPT_FMT,
+                                       job->id.data)
+                           - p);
 
     if (ngx_mail_redis_send(cmds, 2, ngx_mail_queue_job_loaded, job,
                             job->log)
@@ -1212,7 +1232,9 @@ static ngx_int_t
 ngx_mail_queue_job_envelope(ngx_mail_queue_job_t *job, redisReply *env)
 {
     size_t      i;
-    ngx_str_t   name, value, *field;
+    ngx_str_t   name, value, blob, *field;
+
+    ngx_str_null(&blob);
 
     for (i = 0; i + 1 < env->elements; i += 2) {
         ngx_mail_queue_reply_str(env->element[i], &name);
@@ -1220,33 +1242,29 @@ ngx_mail_queue_job_envelope(ngx_mail_queue_job_t *job, redisReply *env)
 
         field = NULL;
 
-        if (name.len == 4 && ngx_strncmp(name.data, "from", 4) == 0) {
+        if (ngx_mail_queue_is_field(&name, MAIL_FIELD_QUEUE_FROM)) {
             field = &job->from;
 
-        } else if (name.len == 5 && ngx_strncmp(name.data, "rcpts", 5) == 0) {
+        } else if (ngx_mail_queue_is_field(&name, MAIL_FIELD_QUEUE_RCPTS)) {
             field = &job->rcpt_lines;
 
-        } else if (name.len == 6 && ngx_strncmp(name.data, "params", 6) == 0)
-        {
+        } else if (ngx_mail_queue_is_field(&name, MAIL_FIELD_QUEUE_PARAMS)) {
             field = &job->params;
 
-        } else if (name.len == 4 && ngx_strncmp(name.data, "blob", 4) == 0) {
-            field = &job->blob;
+        } else if (ngx_mail_queue_is_field(&name, MAIL_FIELD_QUEUE_BLOB)) {
+            blob = value;
+            continue;
 
-        } else if (name.len == 4 && ngx_strncmp(name.data, "size", 4) == 0) {
+        } else if (ngx_mail_queue_is_field(&name, MAIL_FIELD_QUEUE_SIZE)) {
             job->size = ngx_atoof(value.data, value.len);
 
-        } else if (name.len == 7 && ngx_strncmp(name.data, "created", 7) == 0)
-        {
+        } else if (ngx_mail_queue_is_field(&name, MAIL_FIELD_CREATED)) {
             job->created = ngx_atotm(value.data, value.len);
 
-        } else if (name.len == 8
-                   && ngx_strncmp(name.data, "attempts", 8) == 0)
-        {
+        } else if (ngx_mail_queue_is_field(&name, MAIL_FIELD_QUEUE_ATTEMPTS)) {
             job->attempts = ngx_atoi(value.data, value.len);
 
-        } else if (name.len == 6 && ngx_strncmp(name.data, "warned", 6) == 0)
-        {
+        } else if (ngx_mail_queue_is_field(&name, MAIL_FIELD_QUEUE_WARNED)) {
             job->warned = (value.len == 1 && value.data[0] == '1');
         }
 
@@ -1263,20 +1281,22 @@ ngx_mail_queue_job_envelope(ngx_mail_queue_job_t *job, redisReply *env)
         ngx_cpystrn(field->data, value.data, value.len + 1);
     }
 
-    if (job->blob.len == 0 || job->rcpt_lines.len == 0) {
+    if (blob.len == 0 || job->rcpt_lines.len == 0) {
         ngx_log_error(NGX_LOG_ERR, job->log, 0,
                       "queue: %V: envelope without blob or recipients",
                       &job->id);
         return NGX_ERROR;
     }
 
-    job->blob_key.data = ngx_pnalloc(job->pool, job->blob.len + 8);
+    /* of the blob's id, only its key is kept; hiredis ends it with NUL */
+    job->blob_key.data = ngx_pnalloc(job->pool,
+                                     sizeof(MAIL_KEY_BLOB_FMT) + blob.len);
     if (job->blob_key.data == NULL) {
         return NGX_ERROR;
     }
 
-    job->blob_key.len = ngx_sprintf(job->blob_key.data, "blob:{%V}",
-                                    &job->blob)
+    job->blob_key.len = ngx_sprintf(job->blob_key.data, MAIL_KEY_BLOB_FMT,
+                                    blob.data)
                         - job->blob_key.data;
 
     if (job->size < 0) {
@@ -1302,23 +1322,13 @@ ngx_mail_queue_job_envelope(ngx_mail_queue_job_t *job, redisReply *env)
 static void
 ngx_mail_queue_job_params(ngx_mail_queue_job_t *job)
 {
-    u_char     *p, *end, *tok;
+    u_char     *p, *end;
     ngx_str_t   t;
 
     p = job->params.data;
     end = p + job->params.len;
 
-    while (p < end) {
-        tok = p;
-
-        while (p < end && *p != ' ') {
-            p++;
-        }
-
-        t.data = tok;
-        t.len = p - tok;
-        p++;
-
+    while (ngx_mail_queue_param_next(&p, end, &t)) {
         if (t.len == 13 && ngx_strncasecmp(t.data, (u_char *) "BODY=8BITMIME",
                                            13) == 0)
         {
@@ -1423,12 +1433,11 @@ ngx_mail_queue_job_rcpts(ngx_mail_queue_job_t *job, ngx_str_t *lines,
             continue;
         }
 
-        if (state.len >= 4 && ngx_strncmp(state.data, "sent", 4) == 0) {
+        /* the STATE word leads the value */
+        if (ngx_mail_queue_is_state(&state, MAIL_QUEUE_RCPT_SENT)) {
             rcpt->state = NGX_MAIL_QUEUE_RCPT_SENT;
 
-        } else if (state.len >= 6
-                   && ngx_strncmp(state.data, "failed", 6) == 0)
-        {
+        } else if (ngx_mail_queue_is_state(&state, MAIL_QUEUE_RCPT_FAILED)) {
             rcpt->state = NGX_MAIL_QUEUE_RCPT_FAILED;
         }
     }
@@ -1468,23 +1477,13 @@ ngx_mail_queue_rcpt_find(ngx_mail_queue_job_t *job, ngx_str_t *addr)
 static void
 ngx_mail_queue_rcpt_params(ngx_mail_queue_rcpt_t *rcpt)
 {
-    u_char     *p, *end, *tok;
+    u_char     *p, *end;
     ngx_str_t   t;
 
     p = rcpt->params.data;
     end = p + rcpt->params.len;
 
-    while (p < end) {
-        tok = p;
-
-        while (p < end && *p != ' ') {
-            p++;
-        }
-
-        t.data = tok;
-        t.len = p - tok;
-        p++;
-
+    while (ngx_mail_queue_param_next(&p, end, &t)) {
         if (t.len > 7
             && ngx_strncasecmp(t.data, (u_char *) "NOTIFY=", 7) == 0)
         {
@@ -1519,6 +1518,35 @@ ngx_mail_queue_rcpt_params(ngx_mail_queue_rcpt_t *rcpt)
             rcpt->orcpt.len = t.len - 6;
         }
     }
+}
+
+
+/*
+ * The next of the parameters the SMTP server queued, separated by one
+ * space each: MAIL's and each recipient's.  0 at the end.
+ */
+
+static ngx_uint_t
+ngx_mail_queue_param_next(u_char **pos, u_char *end, ngx_str_t *param)
+{
+    u_char  *p;
+
+    p = *pos;
+
+    if (p >= end) {
+        return 0;
+    }
+
+    param->data = p;
+
+    while (p < end && *p != ' ') {
+        p++;
+    }
+
+    param->len = p - param->data;
+    *pos = (p < end) ? p + 1 : p;
+
+    return 1;
 }
 
 

@@ -340,57 +340,6 @@ ngx_mail_queue_mx_finish(ngx_mail_queue_mx_t *mx)
 }
 
 
-const char *
-ngx_mail_queue_mx_strstatus(int status)
-{
-    switch (status) {
-
-    case ARES_SUCCESS:
-        return "success";
-
-    case ARES_ENODATA:
-        return "no data";
-
-    case ARES_EFORMERR:
-        return "format error";
-
-    case ARES_ESERVFAIL:
-        return "server failure";
-
-    case ARES_ENOTFOUND:
-        return "name not found";
-
-    case ARES_ENOTIMP:
-        return "query not supported by the server";
-
-    case ARES_EREFUSED:
-        return "refused";
-
-    case ARES_EBADNAME:
-        return "bad name";
-
-    case ARES_EBADRESP:
-        return "malformed answer";
-
-    case ARES_ECONNREFUSED:
-        return "connection refused";
-
-    case ARES_ETIMEOUT:
-        return "timed out";
-
-    case ARES_ENOMEM:
-        return "out of memory";
-
-    case ARES_ECANCELLED:
-    case ARES_EDESTRUCTION:
-        return "cancelled";
-
-    default:
-        return "DNS error";
-    }
-}
-
-
 static void
 ngx_mail_queue_mx_fail(ngx_mail_queue_mx_t *mx,
     ngx_mail_queue_mx_result_e result, const char *error, const char *status)

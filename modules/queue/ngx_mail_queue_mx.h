@@ -169,8 +169,5 @@ int ngx_mail_queue_mx_parse_addr(ngx_mail_queue_mx_t *mx, unsigned host,
  */
 int ngx_mail_queue_mx_finish(ngx_mail_queue_mx_t *mx);
 
-/* the name of a c-ares status, for logs, without linking ares_strerror */
-const char *ngx_mail_queue_mx_strstatus(int status);
-
 
 #endif /* _NGX_MAIL_QUEUE_MX_H_INCLUDED_ */

@@ -75,6 +75,7 @@ static char  ngx_mail_queue_record_lua[] =
  * (an empty id: no report).
  */
 static char  ngx_mail_queue_settle_lua[] =
+    MAIL_LUA_BLOB_UNREF
     NGX_MAIL_STORE_INBOX_LUA
     NGX_MAIL_STORE_QUEUE_LUA
     /*
@@ -102,11 +103,12 @@ static char  ngx_mail_queue_settle_lua[] =
     "    end\n"
     "  else remotes = {to} end\n"
     "  if #locals + #remotes == 0 then return 'NOWHERE' end\n"
-    "  local blob = 'blob:{' .. rqid .. '}'\n"
-    "  redis.call('SET', blob, content)\n"
     "  local refs = #locals\n"
     "  if #remotes > 0 then refs = refs + 1 end\n"
-    "  redis.call('SET', blob .. ':refs', refs)\n"
+    "  redis.call('SET', string.format('" MAIL_KEY_BLOB_FMT "', rqid),\n"
+    "             content)\n"
+    "  redis.call('SET', string.format('" MAIL_KEY_BLOB_REFS_FMT "', rqid),\n"
+    "             refs)\n"
     "  for _, a in ipairs(locals) do\n"
     "    inbox_add('{' .. a .. '}', rqid, #content, now)\n"
     "  end\n"
@@ -117,10 +119,11 @@ static char  ngx_mail_queue_settle_lua[] =
     "  return 'SENT'\n"
     "end\n"
     "local qid, entry, now = ARGV[1], ARGV[2], ARGV[3]\n"
-    "redis.call('XACK', 'queue:outbound', 'delivery', entry)\n"
-    "redis.call('XDEL', 'queue:outbound', entry)\n"
-    "local env = 'queue:{' .. qid .. '}:env'\n"
-    "local rk = 'queue:{' .. qid .. '}:rcpt'\n"
+    "redis.call('XACK', '" MAIL_KEY_QUEUE_OUTBOUND "',\n"
+    "           '" MAIL_QUEUE_GROUP "', entry)\n"
+    "redis.call('XDEL', '" MAIL_KEY_QUEUE_OUTBOUND "', entry)\n"
+    "local env = string.format('" MAIL_KEY_QUEUE_ENV_FMT "', qid)\n"
+    "local rk = string.format('" MAIL_KEY_QUEUE_RCPT_FMT "', qid)\n"
     /* delivered by a worker that was thought dead, or deleted */
     "if redis.call('EXISTS', env) == 0 then return 'GONE' end\n"
     "local n = tonumber(ARGV[8])\n"
@@ -134,20 +137,20 @@ static char  ngx_mail_queue_settle_lua[] =
     "  r = report_add(ARGV[i], ARGV[i + 1], ARGV[i + 2], now)\n"
     "end\n"
     "if ARGV[4] == '1' then\n"
-    "  local id = redis.call('HGET', env, 'blob') or ''\n"
-    "  local blob = 'blob:{' .. id .. '}'\n"
+    "  local id = redis.call('HGET', env, '" MAIL_FIELD_QUEUE_BLOB "')\n"
     "  redis.call('DEL', env, rk)\n"
-    "  redis.call('ZREM', 'queue:ids', qid)\n"
-    "  redis.call('ZREM', 'queue:deferred', qid)\n"
-    "  if redis.call('DECR', blob .. ':refs') <= 0 then\n"
-    "    redis.call('DEL', blob, blob .. ':refs')\n"
-    "  end\n"
+    "  redis.call('ZREM', '" MAIL_KEY_QUEUE_IDS "', qid)\n"
+    "  redis.call('ZREM', '" MAIL_KEY_QUEUE_DEFERRED "', qid)\n"
+    "  blob_unref(id)\n"
     "  return 'DONE ' .. r\n"
     "end\n"
-    "redis.call('HINCRBY', env, 'attempts', 1)\n"
-    "redis.call('HSET', env, 'next', ARGV[5], 'last_error', ARGV[6])\n"
-    "if ARGV[7] == '1' then redis.call('HSET', env, 'warned', 1) end\n"
-    "redis.call('ZADD', 'queue:deferred', ARGV[5], qid)\n"
+    "redis.call('HINCRBY', env, '" MAIL_FIELD_QUEUE_ATTEMPTS "', 1)\n"
+    "redis.call('HSET', env, '" MAIL_FIELD_QUEUE_NEXT "', ARGV[5],\n"
+    "           '" MAIL_FIELD_QUEUE_LAST_ERROR "', ARGV[6])\n"
+    "if ARGV[7] == '1' then\n"
+    "  redis.call('HSET', env, '" MAIL_FIELD_QUEUE_WARNED "', 1)\n"
+    "end\n"
+    "redis.call('ZADD', '" MAIL_KEY_QUEUE_DEFERRED "', ARGV[5], qid)\n"
     "return 'DEFERRED ' .. r\n";
 
 
@@ -171,7 +174,7 @@ ngx_mail_queue_record(ngx_mail_queue_dest_t *dest,
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(job->pool, job->id.len + 16);
+    p = ngx_pnalloc(job->pool, sizeof(MAIL_KEY_QUEUE_RCPT_FMT) + job->id.len);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -180,7 +183,8 @@ ngx_mail_queue_record(ngx_mail_queue_dest_t *dest,
                            sizeof(ngx_mail_queue_record_lua) - 1);
     ngx_mail_redis_cmd_cstr(&cmd, "0");
     ngx_mail_redis_cmd_arg(&cmd, p,
-                           ngx_sprintf(p, "queue:{%V}:rcpt", &job->id) - p);
+                           ngx_sprintf(p, MAIL_KEY_QUEUE_RCPT_FMT, job->id.data)
+                           - p);
 
     for (i = 0; i < n; i++) {
         if (!rcpts[i]->changed) {
@@ -209,7 +213,10 @@ ngx_mail_queue_record(ngx_mail_queue_dest_t *dest,
 static size_t
 ngx_mail_queue_state_line(ngx_mail_queue_rcpt_t *rcpt, u_char *buf)
 {
-    static const char  *names[] = { "queued", "sent", "failed", "deferred" };
+    static const char  *names[] = {
+        "queued", MAIL_QUEUE_RCPT_SENT, MAIL_QUEUE_RCPT_FAILED,
+        MAIL_QUEUE_RCPT_DEFERRED
+    };
 
     ngx_str_t  mta, status;
 

@@ -18,6 +18,7 @@ typedef void (*ngx_mail_store_handler_pt)(ngx_mail_session_t *s,
     ngx_int_t rc, ngx_str_t *detail);
 
 
+#include "mail_keys.h"
 #include "ngx_mail_redis.h"
 
 
@@ -89,12 +90,18 @@ typedef struct {
 
 #define NGX_MAIL_STORE_QUEUE_LUA                                              \
     "local function queue_add(qid, from, rcpts, params, size, now)\n"         \
-    "  redis.call('HSET', 'queue:{' .. qid .. '}:env', 'from', from,\n"       \
-    "             'rcpts', rcpts, 'params', params, 'blob', qid,\n"           \
-    "             'size', size, 'created', now, 'attempts', 0)\n"             \
-    "  redis.call('ZADD', 'queue:ids', now, qid)\n"                           \
-    "  redis.call('XADD', 'queue:outbound', '*', 'id', qid)\n"                \
-    "  redis.call('PUBLISH', 'queue:wakeup', qid)\n"                          \
+    "  local env = string.format('" MAIL_KEY_QUEUE_ENV_FMT "', qid)\n"        \
+    "  redis.call('HSET', env, '" MAIL_FIELD_QUEUE_FROM "', from,\n"          \
+    "             '" MAIL_FIELD_QUEUE_RCPTS "', rcpts,\n"                     \
+    "             '" MAIL_FIELD_QUEUE_PARAMS "', params,\n"                   \
+    "             '" MAIL_FIELD_QUEUE_BLOB "', qid,\n"                        \
+    "             '" MAIL_FIELD_QUEUE_SIZE "', size,\n"                       \
+    "             '" MAIL_FIELD_CREATED "', now,\n"                           \
+    "             '" MAIL_FIELD_QUEUE_ATTEMPTS "', 0)\n"                      \
+    "  redis.call('ZADD', '" MAIL_KEY_QUEUE_IDS "', now, qid)\n"              \
+    "  redis.call('XADD', '" MAIL_KEY_QUEUE_OUTBOUND "', '*',\n"              \
+    "             '" MAIL_QUEUE_ENTRY_ID "', qid)\n"                          \
+    "  redis.call('PUBLISH', '" MAIL_CHANNEL_QUEUE_WAKEUP "', qid)\n"         \
     "end\n"
 
 
@@ -104,9 +111,10 @@ typedef struct {
  * uid of mailbox id of the user whose hash tag is t, with its counters,
  * quota usage, blob reference, the expunge record for QRESYNC and the
  * notification for IDLE; with deleted_only, only if it has \Deleted.
- * Returns whether it removed the message.
+ * Returns whether it removed the message.  Brings blob_unref() along.
  */
 #define NGX_MAIL_STORE_EXPUNGE_LUA                                            \
+    MAIL_LUA_BLOB_UNREF                                                       \
     "local function expunge(t, id, uid, deleted_only)\n"                      \
     "  local mb = 'mailbox:' .. t .. ':' .. id\n"                             \
     "  local msg = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"                  \
@@ -123,10 +131,7 @@ typedef struct {
     "    redis.call('HINCRBY', mb, 'unseen', -1)\n"                           \
     "  end\n"                                                                 \
     "  redis.call('HINCRBY', 'user:' .. t, 'used_bytes', -tonumber(m[1]))\n"  \
-    "  local blob = 'blob:{' .. (m[2] or '') .. '}'\n"                        \
-    "  if redis.call('DECR', blob .. ':refs') <= 0 then\n"                    \
-    "    redis.call('DEL', blob, blob .. ':refs')\n"                          \
-    "  end\n"                                                                 \
+    "  blob_unref(m[2])\n"                                                    \
     "  local modseq = redis.call('HINCRBY', mb, 'highestmodseq', 1)\n"        \
     "  redis.call('ZADD', mb .. ':expunged', modseq, uid)\n"                  \
     "  redis.call('PUBLISH', 'notify:' .. t, 'EXPUNGE ' .. id .. ' ' .. uid)\n"\

@@ -8,7 +8,8 @@
  * never in the middle of one: a message is moved out of queue:deferred by
  * whoever removes it first, and only that one adds it to queue:outbound.
  * The scripts make the key names from the formats of mail_keys.h, given
- * as arguments, so the names live in one place.
+ * as arguments or spliced in (MAIL_LUA_BLOB_UNREF), so the names live in
+ * one place.
  */
 
 
@@ -93,24 +94,22 @@ static char  mailctl_queue_retry_lua[] =
  * envelope: deleting twice never drops a mailbox's reference.  An entry
  * of the message in queue:outbound is left to its worker, which finds the
  * envelope gone and acknowledges it.
- * KEYS: queue:deferred, queue:ids; ARGV: id, the envelope, recipient,
- * blob and blob reference key formats, the envelope's "blob" field.
- * Returns -1 for an unknown id, else the references left to the content
- * (0: the content is deleted too).
+ * KEYS: queue:deferred, queue:ids; ARGV: id, the envelope and recipient
+ * key formats, the envelope's "blob" field.  Returns -1 for an unknown
+ * id, else the references left to the content (0: the content is deleted
+ * too).
  */
 static char  mailctl_queue_delete_lua[] =
+    MAIL_LUA_BLOB_UNREF
     "local id = ARGV[1]\n"
     "local env = string.format(ARGV[2], id)\n"
-    "local blob = redis.call('HGET', env, ARGV[6])\n"
+    "local blob = redis.call('HGET', env, ARGV[4])\n"
     "local n = redis.call('DEL', env, string.format(ARGV[3], id))\n"
     "n = n + redis.call('ZREM', KEYS[1], id)\n"
     "n = n + redis.call('ZREM', KEYS[2], id)\n"
     "if n == 0 then return -1 end\n"
-    "if not blob or blob == '' then return 0 end\n"
-    "local refs = string.format(ARGV[5], blob)\n"
-    "local left = redis.call('DECR', refs)\n"
+    "local left = blob_unref(blob)\n"
     "if left > 0 then return left end\n"
-    "redis.call('DEL', string.format(ARGV[4], blob), refs)\n"
     "return 0\n";
 
 
@@ -833,7 +832,7 @@ mailctl_queue_delete_batch(mailctl_t *ctl, const char **ids, size_t n,
     int          rc;
     size_t       i;
     long long    left;
-    const char  *argv[11];
+    const char  *argv[9];
     redisReply  *reply;
 
     argv[0] = "EVAL";
@@ -843,14 +842,12 @@ mailctl_queue_delete_batch(mailctl_t *ctl, const char **ids, size_t n,
     argv[4] = MAIL_KEY_QUEUE_IDS;
     argv[6] = MAIL_KEY_QUEUE_ENV_FMT;
     argv[7] = MAIL_KEY_QUEUE_RCPT_FMT;
-    argv[8] = MAIL_KEY_BLOB_FMT;
-    argv[9] = MAIL_KEY_BLOB_REFS_FMT;
-    argv[10] = MAIL_FIELD_QUEUE_BLOB;
+    argv[8] = MAIL_FIELD_QUEUE_BLOB;
 
     for (i = 0; i < n; i++) {
         argv[5] = ids[i];
 
-        if (mailctl_redis_append_argv(ctl, 11, argv) != MAILCTL_OK) {
+        if (mailctl_redis_append_argv(ctl, 9, argv) != MAILCTL_OK) {
             return MAILCTL_REDIS;
         }
     }

@@ -74,19 +74,14 @@ static const char  mailctl_user_mailboxes_lua[] =
     "return 0\n";
 
 static char  mailctl_user_del_lua[] =
+    MAIL_LUA_BLOB_UNREF
     "local t = '{' .. ARGV[1] .. '}'\n"
     "local mailboxes = 'mailboxes:' .. t\n"
     "for _, id in ipairs(redis.call('HVALS', mailboxes)) do\n"
     "  local mb = 'mailbox:' .. t .. ':' .. id\n"
     "  for _, uid in ipairs(redis.call('ZRANGE', mb .. ':uids', 0, -1)) do\n"
     "    local msg = 'msg:' .. t .. ':' .. id .. ':' .. uid\n"
-    "    local blob = redis.call('HGET', msg, 'blob')\n"
-    "    if blob and blob ~= '' then\n"
-    "      blob = 'blob:{' .. blob .. '}'\n"
-    "      if redis.call('DECR', blob .. ':refs') <= 0 then\n"
-    "        redis.call('DEL', blob, blob .. ':refs')\n"
-    "      end\n"
-    "    end\n"
+    "    blob_unref(redis.call('HGET', msg, '" MAIL_FIELD_MSG_BLOB "'))\n"
     "    redis.call('DEL', msg)\n"
     "  end\n"
     "  redis.call('DEL', mb, mb .. ':uids', mb .. ':expunged',\n"
