@@ -58,6 +58,9 @@ static size_t ngx_mail_spam_bayes_utf8(const mime_uchar_t *p,
 static int ngx_mail_spam_bayes_class(uint32_t cp);
 static uint32_t ngx_mail_spam_bayes_lower(uint32_t cp);
 static size_t ngx_mail_spam_bayes_utf8_put(mime_uchar_t *p, uint32_t cp);
+static int ngx_mail_spam_bayes_is_cjk(uint32_t cp);
+static int ngx_mail_spam_bayes_cjk(ngx_mail_spam_bayes_tokens_t *tokens,
+    const char *prefix, const mime_uchar_t *p, size_t n);
 static int ngx_mail_spam_bayes_word(ngx_mail_spam_bayes_tokens_t *tokens,
     const char *prefix, ngx_mail_spam_bayes_word_t *w, size_t full_len);
 static const mime_uchar_t *ngx_mail_spam_bayes_url_host(
@@ -434,6 +437,50 @@ ngx_mail_spam_bayes_utf8_put(mime_uchar_t *p, uint32_t cp)
 }
 
 
+/* the token of one CJK character: its UTF-8 bytes after "u8:" */
+
+static int
+ngx_mail_spam_bayes_cjk(ngx_mail_spam_bayes_tokens_t *tokens,
+    const char *prefix, const mime_uchar_t *p, size_t n)
+{
+    size_t        plen;
+    mime_uchar_t  buf[NGX_MAIL_SPAM_BAYES_MAX_TOKEN];
+
+    plen = prefix ? strlen(prefix) : 0;
+
+    if (plen + 3 + n > sizeof(buf)) {
+        return NGX_MAIL_SPAM_BAYES_OK;
+    }
+
+    if (plen) {
+        memcpy(buf, prefix, plen);
+    }
+
+    memcpy(buf + plen, "u8:", 3);
+    memcpy(buf + plen + 3, p, n);
+
+    return ngx_mail_spam_bayes_add(tokens, NULL, buf, plen + 3 + n, 0);
+}
+
+
+/*
+ * Chinese and Japanese are written without spaces between words, so a
+ * run of their characters is one long word that hardly ever recurs and
+ * leaves only an "sk:" token.  Each character is a token of its own as
+ * well ("u8:"), as in SpamAssassin's tokenizer: kana, the CJK ideographs
+ * and their radicals and symbols, Hangul syllables.
+ */
+
+static int
+ngx_mail_spam_bayes_is_cjk(uint32_t cp)
+{
+    return (cp >= 0x2e80 && cp <= 0x2fff)       /* radicals, ideographic */
+           || (cp >= 0x3040 && cp <= 0x9fff)    /* kana .. ideographs */
+           || (cp >= 0xac00 && cp <= 0xd7af)    /* Hangul syllables */
+           || (cp >= 0xf900 && cp <= 0xfaff);   /* compatibility */
+}
+
+
 int
 ngx_mail_spam_bayes_tokenize_text(ngx_mail_spam_bayes_tokens_t *tokens,
     const char *prefix, const mime_uchar_t *p, size_t len)
@@ -472,6 +519,13 @@ ngx_mail_spam_bayes_tokenize_text(ngx_mail_spam_bayes_tokens_t *tokens,
 
         } else {
             cls = ngx_mail_spam_bayes_class(cp);
+
+            if (ngx_mail_spam_bayes_is_cjk(cp)
+                && ngx_mail_spam_bayes_cjk(tokens, prefix, p, n)
+                   != NGX_MAIL_SPAM_BAYES_OK)
+            {
+                return NGX_MAIL_SPAM_BAYES_ERROR;
+            }
         }
 
         p += n;

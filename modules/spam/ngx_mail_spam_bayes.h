@@ -33,6 +33,9 @@
  *     html: the tag names of HTML parts, "html:font" (attributes not)
  *     sk:  a word longer than NGX_MAIL_SPAM_BAYES_MAX_WORD bytes: its
  *          first 8 bytes (the way SpamAssassin keeps a trace of them)
+ *     u8:  each Chinese, Japanese or Korean character (kana, ideographs,
+ *          Hangul syllables), after the header's prefix if any: these
+ *          scripts put no spaces between words (SpamAssassin's way too)
  *
  * Received and other trace headers are not read: in a user's corpus they
  * name the user's own relays and teach the classifier nothing about the

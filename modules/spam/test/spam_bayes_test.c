@@ -138,9 +138,20 @@ test_words(mime_arena_t *arena)
 
     text(arena, &t, NULL, NULL,
          "\xe4\xbd\xa0\xe5\xa5\xbd\xe3\x80\x82\xe4\xb8\x96");
-    ok(t.ntokens == 2 && has(&t, "\xe4\xbd\xa0\xe5\xa5\xbd")
-       && has(&t, "\xe4\xb8\x96"),
+    ok(has(&t, "\xe4\xbd\xa0\xe5\xa5\xbd") && has(&t, "\xe4\xb8\x96"),
        "CJK ideographic full stop separates");
+    ok(t.ntokens == 5 && has(&t, "u8:\xe4\xbd\xa0")
+       && has(&t, "u8:\xe5\xa5\xbd") && has(&t, "u8:\xe4\xb8\x96")
+       && !has(&t, "u8:\xe3\x80\x82"),
+       "each CJK character a u8: token, punctuation not");
+
+    /* a Subject in Japanese: kana and kanji, one Hangul syllable */
+    text(arena, &t, NULL, "s:",
+         "\xe3\x81\x8a\xe5\xbe\x97 \xea\xb0\x80 abc");
+    ok(has(&t, "s:u8:\xe3\x81\x8a") && has(&t, "s:u8:\xe5\xbe\x97")
+       && has(&t, "s:u8:\xea\xb0\x80") && has(&t, "s:abc")
+       && !has(&t, "s:u8:a"),
+       "u8: tokens carry the header's prefix");
 
     text(arena, &t, NULL, NULL, "abc\xff" "def\xc3(ghi\xe2\x80\x94jkl");
     ok(t.ntokens == 4 && has(&t, "abc") && has(&t, "def") && has(&t, "ghi")
