@@ -134,8 +134,12 @@ $ok = eval {
 };
 alarm 0;
 ok($ok, 'node A: pushed within 5 s') or diag($@);
-is($got[0], "* 2 EXISTS\r\n",
-   'node A in IDLE: first the delivery it had not heard of');
+# the delivery A had not heard of may come first as "* 2 EXISTS", or be
+# counted in with the APPEND when both are in Redis by the time A looks
+# (RFC 9051 7.4.1: a client needs only the latest count)
+my @counts = map { /^\* (\d+) EXISTS\r\n\z/ ? $1 : () } @got;
+ok(@counts && $counts[0] >= 2 && "@counts" eq join(' ', sort { $a <=> $b } @counts),
+   "node A in IDLE: EXISTS from 2 on, never going down (@counts)");
 is($got[-1], "* 3 EXISTS\r\n", 'node A in IDLE: EXISTS for node B\'s APPEND');
 send_line($a, 'DONE');
 like(imap_until($a, 'a10'), qr/^a10 OK IDLE terminated\r\n\z/m, 'DONE');
