@@ -30,6 +30,8 @@ my %zone = (
         'ip6.test'  => ['v=spf1 ip6:::1/128 -all'],
         'ip4.test'  => ['v=spf1 ip4:127.0.0.1 -all'],
         'a6.test'   => ['v=spf1 a:mail6.a6.test -all'],
+        # a 64-octet local part makes a label no DNS name may have
+        'label.test' => ['v=spf1 exists:%{l}.ex.test -all'],
     },
 );
 my $dns = $t->start_dns(\%zone);
@@ -141,6 +143,20 @@ is($t->redis('GET', $key), '-', 'and "not listed" is cached');
 unlike($head, qr/DNSBL_ODD_TEST/, 'an answer outside 127/8 is no listing');
 is($t->redis('EXISTS', 'dnsbl:{odd.test}:127.0.0.1'), '0',
    'and is not cached');
+
+# --- an SPF target name with a label over 63 octets -----------------------
+
+{
+    my $local = 'x' x 64;
+    ($reply, $subject) = deliver('127.0.0.1', "$local\@label.test",
+                                 'bob@example.test');
+    like($reply, qr/^250 /, 'exists:%{l} with a 64-octet label: accepted');
+    ($box, $head) = $t->stored_message('bob@example.test', $subject);
+    like($head, qr/^Received-SPF: fail .*mechanism=-all;/m,
+         'the name is no match, -all decides');
+    unlike($t->dns->query_log, qr/query\[A\] x{64}\./,
+           'and it was never asked');
+}
 
 # --- an IPv6 client -----------------------------------------------------------
 

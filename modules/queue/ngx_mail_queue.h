@@ -182,7 +182,7 @@ ngx_int_t ngx_mail_queue_dns_init(ngx_cycle_t *cycle,
 
 /*
  * Any question, for the other modules (the spam checks): the handler
- * gets c-ares's status and the raw answer, possibly before the call
+ * gets c-ares's status and the raw answer, never before the call
  * returns.  NULL: no DNS now.  A query is cancelled before its caller
  * goes away.
  */

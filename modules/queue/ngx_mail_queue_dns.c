@@ -59,6 +59,7 @@ static ngx_int_t ngx_mail_queue_dns_literal(ngx_mail_queue_mx_t *mx,
 static uint32_t ngx_mail_queue_dns_random(void *data);
 static void ngx_mail_queue_dns_answer(void *arg, int status, int timeouts,
     unsigned char *abuf, int alen);
+static void ngx_mail_queue_dns_posted(ngx_event_t *ev);
 
 
 static ares_channel       ngx_mail_queue_dns_channel;
@@ -71,6 +72,14 @@ static ngx_uint_t         ngx_mail_queue_dns_ready;
 struct ngx_mail_queue_dns_query_s {
     ngx_mail_queue_dns_answer_pt    handler;
     void                           *data;
+
+    /* an answer c-ares gave within ares_query(), for a posted event */
+    ngx_event_t                     post;
+    int                             status;
+    u_char                         *abuf;
+    size_t                          alen;
+    unsigned                        asking:1;
+    unsigned                        answered:1;
 };
 
 
@@ -155,9 +164,12 @@ ngx_mail_queue_dns_init(ngx_cycle_t *cycle, ngx_mail_queue_conf_t *qcf)
 
 /*
  * One question, for the spam checks (TXT, A, AAAA, MX, PTR): the handler
- * gets the raw answer, or a c-ares status; it may be called before this
- * returns.  c-ares cannot cancel one query, so a query is a small record
- * whose handler a cancel clears: the answer then only frees it.
+ * gets the raw answer, or a c-ares status.  c-ares answers some queries
+ * within ares_query() (a name it cannot ask, no server): that answer
+ * waits for a posted event, so that the handler is never called before
+ * this returns and callers need no guard against re-entry.  c-ares
+ * cannot cancel one query, so a query is a small record whose handler a
+ * cancel clears: the answer then only frees it.
  */
 
 ngx_mail_queue_dns_query_t *
@@ -175,11 +187,24 @@ ngx_mail_queue_dns_query(const char *name, int type,
         return NULL;
     }
 
+    ngx_memzero(q, sizeof(ngx_mail_queue_dns_query_t));
+
     q->handler = handler;
     q->data = data;
+    q->asking = 1;
 
     ares_query(ngx_mail_queue_dns_channel, name, C_IN, type,
                ngx_mail_queue_dns_answer, q);
+
+    q->asking = 0;
+
+    if (q->answered) {
+        q->post.handler = ngx_mail_queue_dns_posted;
+        q->post.data = q;
+        q->post.log = ngx_mail_queue_dns_log;
+
+        ngx_post_event(&q->post, &ngx_posted_events);
+    }
 
     ngx_mail_queue_dns_schedule();
 
@@ -203,6 +228,26 @@ ngx_mail_queue_dns_answer(void *arg, int status, int timeouts,
     ngx_mail_queue_dns_answer_pt   handler;
     void                          *data;
 
+    if (q->asking) {
+        /* c-ares frees abuf when this returns */
+        q->status = status;
+        q->answered = 1;
+
+        if (abuf != NULL && alen > 0) {
+            q->abuf = ngx_alloc(alen, ngx_mail_queue_dns_log);
+
+            if (q->abuf == NULL) {
+                q->status = ARES_ENOMEM;
+
+            } else {
+                ngx_memcpy(q->abuf, abuf, alen);
+                q->alen = alen;
+            }
+        }
+
+        return;
+    }
+
     handler = q->handler;
     data = q->data;
 
@@ -210,6 +255,26 @@ ngx_mail_queue_dns_answer(void *arg, int status, int timeouts,
 
     if (handler) {
         handler(status, abuf, alen < 0 ? 0 : (size_t) alen, data);
+    }
+}
+
+
+static void
+ngx_mail_queue_dns_posted(ngx_event_t *ev)
+{
+    ngx_mail_queue_dns_query_t  *q = ev->data;
+
+    ngx_mail_queue_dns_query_t  copy;
+
+    copy = *q;
+    ngx_free(q);
+
+    if (copy.handler) {
+        copy.handler(copy.status, copy.abuf, copy.alen, copy.data);
+    }
+
+    if (copy.abuf) {
+        ngx_free(copy.abuf);
     }
 }
 

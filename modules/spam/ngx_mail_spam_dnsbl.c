@@ -46,7 +46,6 @@ typedef struct {
     ngx_mail_redis_request_t     *redis;
     ngx_mail_queue_dns_query_t   *dns;
 
-    unsigned                      dns_busy:1;
     unsigned                      done:1;
 } ngx_mail_spam_dnsbl_lookup_t;
 
@@ -65,7 +64,7 @@ struct ngx_mail_spam_dnsbl_ctx_s {
     ngx_mail_spam_done_pt         handler;
     void                         *data;
 
-    /* the handler must not be called now: its caller is still running */
+    /* within ngx_mail_spam_dnsbl_start(): the handler must wait */
     unsigned                      calling:1;
     unsigned                      finished:1;
 };
@@ -377,37 +376,18 @@ ngx_mail_spam_dnsbl_cached(redisReply *reply, void *data)
 }
 
 
-/*
- * The answer may come before the query returns: then q is already
- * freed, and the handler, should that answer be the last, is posted so
- * that it cannot free the lookup under this function.
- */
-
 static void
 ngx_mail_spam_dnsbl_ask(ngx_mail_spam_dnsbl_lookup_t *lookup)
 {
-    unsigned                     calling;
     ngx_mail_spam_dnsbl_ctx_t   *ctx;
     ngx_mail_queue_dns_query_t  *q;
 
     ctx = lookup->ctx;
 
-    lookup->dns_busy = 1;
-    calling = ctx->calling;
-    ctx->calling = 1;
-
     q = ngx_mail_queue_dns_query((char *) lookup->name, ns_t_a,
                                  ngx_mail_spam_dnsbl_answer, lookup);
 
-    ctx->calling = calling;
-
-    if (!lookup->dns_busy) {
-        return;
-    }
-
     if (q == NULL) {
-        lookup->dns_busy = 0;
-
         ngx_log_error(NGX_LOG_ERR, ctx->log, 0,
                       "spam: dnsbl %s: no DNS", lookup->name);
 
@@ -436,7 +416,6 @@ ngx_mail_spam_dnsbl_answer(int status, u_char *abuf, size_t alen,
     ctx = lookup->ctx;
 
     lookup->dns = NULL;
-    lookup->dns_busy = 0;
 
     rc = ngx_mail_spam_dns_dnsbl(status, abuf, alen, &answer, &ttl);
 
@@ -594,9 +573,9 @@ ngx_mail_spam_dnsbl_posted(ngx_event_t *ev)
 
 /*
  * The handler is the last thing done here: it may free the pool.  When
- * the last answer comes while a call is still running (everything known
- * before ngx_mail_spam_dnsbl_start() returns, a DNS answer given within
- * ngx_mail_queue_dns_query()), the handler waits for a posted event.
+ * everything is known before ngx_mail_spam_dnsbl_start() returns (no
+ * Redis and no DNS, or no name to ask), the handler waits for a posted
+ * event.
  */
 
 static void

@@ -36,7 +36,6 @@ typedef struct {
     ngx_mail_spam_done_pt        handler;
     void                        *data;
 
-    unsigned                     dns_busy:1;
     /* the handler must not be called now: its caller is still running */
     unsigned                     calling:1;
     unsigned                     finished:1;
@@ -140,17 +139,14 @@ ngx_mail_spam_spf_cancel(ngx_mail_spam_spf_t *s)
 
 
 /*
- * Steps until the evaluator has a result or waits for DNS.  An answer
- * given within ngx_mail_queue_dns_query() is handed to the evaluator by
- * ngx_mail_spam_spf_answer() and taken up by the loop here, not by a
- * nested run.
+ * Steps until the evaluator has a result or waits for DNS; the answer
+ * comes later (never within ngx_mail_queue_dns_query()) and runs it on.
  */
 
 static void
 ngx_mail_spam_spf_run(ngx_mail_spam_spf_ctx_t *ctx)
 {
     int                          rc;
-    unsigned                     calling;
     ngx_mail_spf_t              *spf;
     ngx_mail_queue_dns_query_t  *q;
 
@@ -179,23 +175,10 @@ ngx_mail_spam_spf_run(ngx_mail_spam_spf_ctx_t *ctx)
                        "spam: spf: query %ud \"%s\"",
                        spf->query_type, spf->query_name);
 
-        ctx->dns_busy = 1;
-        calling = ctx->calling;
-        ctx->calling = 1;
-
         q = ngx_mail_queue_dns_query(spf->query_name, (int) spf->query_type,
                                      ngx_mail_spam_spf_answer, ctx);
 
-        ctx->calling = calling;
-
-        if (!ctx->dns_busy) {
-            /* answered already (c-ares knew it cannot ask): go on */
-            continue;
-        }
-
         if (q == NULL) {
-            ctx->dns_busy = 0;
-
             ngx_log_error(NGX_LOG_ERR, ctx->log, 0, "spam: spf: no DNS");
 
             ngx_mail_spam_spf_give(ctx, NGX_MAIL_SPF_RCODE_TIMEOUT, NULL, 0);
@@ -214,18 +197,12 @@ ngx_mail_spam_spf_answer(int status, u_char *abuf, size_t alen, void *data)
     ngx_mail_spam_spf_ctx_t  *ctx = data;
 
     ctx->dns = NULL;
-    ctx->dns_busy = 0;
 
     ngx_log_debug2(NGX_LOG_DEBUG_MAIL, ctx->log, 0,
                    "spam: spf: answer \"%s\": %s",
                    ctx->spf_run.spf->query_name, ares_strerror(status));
 
     ngx_mail_spam_spf_records(ctx, status, abuf, alen);
-
-    if (ctx->calling) {
-        /* within ngx_mail_queue_dns_query(): the loop goes on */
-        return;
-    }
 
     ngx_mail_spam_spf_run(ctx);
 }
