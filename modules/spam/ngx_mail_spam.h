@@ -8,6 +8,7 @@
  *   ngx_mail_spam_dnsbl.c     RFC 5782 lookups of the client address,
  *                             cached in Redis with their TTL
  *   ngx_mail_spam_spf_run.c   the SPF evaluator (ngx_mail_spf.c) on DNS
+ *   ngx_mail_spam_job.c       what those two share: time limit, handler
  *   ngx_mail_spam_store.c     the Bayes token counts in Redis: classify
  *                             and learn (SMTP, IMAP training, mailctl)
  *   ngx_mail_spam_bayes.c     tokenizer and classifier (plain C)
@@ -31,6 +32,38 @@
 
 
 typedef void (*ngx_mail_spam_done_pt)(void *data);
+
+
+/*
+ * A DNS check's time limit and handler (ngx_mail_spam_job.c).  The check
+ * sets ctx, its hooks, handler and data, calls init, starts its
+ * requests and then clears "starting"; each hook gets ctx.  timed_out
+ * marks what did not answer; stop cancels the check's requests; done
+ * (may be NULL) sets its result's done bit.  finish calls the handler
+ * once, last (later, from a posted event, while "starting"); cancel
+ * stops the check without it.
+ */
+
+typedef void (*ngx_mail_spam_hook_pt)(void *ctx);
+
+typedef struct {
+    void                       *ctx;
+    ngx_mail_spam_hook_pt       timed_out;
+    ngx_mail_spam_hook_pt       stop;
+    ngx_mail_spam_hook_pt       done;
+    ngx_mail_spam_done_pt       handler;
+    void                       *data;
+
+    ngx_event_t                 timer;
+    ngx_event_t                 post;
+    unsigned                    starting:1;
+    unsigned                    finished:1;
+} ngx_mail_spam_job_t;
+
+ngx_int_t ngx_mail_spam_job_init(ngx_mail_spam_job_t *job, ngx_pool_t *pool,
+    ngx_log_t *log, ngx_msec_t timeout);
+void ngx_mail_spam_job_finish(ngx_mail_spam_job_t *job);
+void ngx_mail_spam_job_cancel(ngx_mail_spam_job_t *job);
 
 
 /* DNSBL (RFC 5782) */

@@ -58,15 +58,7 @@ struct ngx_mail_spam_dnsbl_ctx_s {
     ngx_uint_t                    nlookups;
     ngx_uint_t                    pending;
 
-    ngx_event_t                   timer;
-    ngx_event_t                   post;
-
-    ngx_mail_spam_done_pt         handler;
-    void                         *data;
-
-    /* within ngx_mail_spam_dnsbl_start(): the handler must wait */
-    unsigned                      calling:1;
-    unsigned                      finished:1;
+    ngx_mail_spam_job_t           job;
 };
 
 
@@ -84,11 +76,9 @@ static void ngx_mail_spam_dnsbl_cache(ngx_mail_spam_dnsbl_lookup_t *lookup,
     in_addr_t answer, time_t ttl);
 static void ngx_mail_spam_dnsbl_lookup_done(
     ngx_mail_spam_dnsbl_lookup_t *lookup);
-static void ngx_mail_spam_dnsbl_timeout(ngx_event_t *ev);
-static void ngx_mail_spam_dnsbl_posted(ngx_event_t *ev);
-static void ngx_mail_spam_dnsbl_finish(ngx_mail_spam_dnsbl_ctx_t *ctx);
-static void ngx_mail_spam_dnsbl_stop(ngx_mail_spam_dnsbl_ctx_t *ctx);
-static void ngx_mail_spam_dnsbl_cleanup(void *data);
+static void ngx_mail_spam_dnsbl_timed_out(void *data);
+static void ngx_mail_spam_dnsbl_stop(void *data);
+static void ngx_mail_spam_dnsbl_done(void *data);
 
 
 ngx_mail_spam_dnsbl_t *
@@ -97,7 +87,6 @@ ngx_mail_spam_dnsbl_start(ngx_pool_t *pool, ngx_log_t *log,
     ngx_msec_t timeout, ngx_mail_spam_done_pt handler, void *data)
 {
     ngx_uint_t                  i;
-    ngx_pool_cleanup_t         *cln;
     ngx_mail_spam_dnsbl_ctx_t  *ctx;
 
     if (zones == NULL || zones->nelts == 0) {
@@ -118,35 +107,23 @@ ngx_mail_spam_dnsbl_start(ngx_pool_t *pool, ngx_log_t *log,
 
     ctx->dnsbl.priv = ctx;
     ctx->log = log;
-    ctx->handler = handler;
-    ctx->data = data;
 
     if (ngx_mail_spam_dnsbl_names(ctx, pool, sa, socklen, zones) != NGX_OK) {
         return NULL;
     }
 
-    /* a pool that goes with lookups still open takes them along */
-    cln = ngx_pool_cleanup_add(pool, 0);
-    if (cln == NULL) {
+    ctx->job.ctx = ctx;
+    ctx->job.timed_out = ngx_mail_spam_dnsbl_timed_out;
+    ctx->job.stop = ngx_mail_spam_dnsbl_stop;
+    ctx->job.done = ngx_mail_spam_dnsbl_done;
+    ctx->job.handler = handler;
+    ctx->job.data = data;
+
+    if (ngx_mail_spam_job_init(&ctx->job, pool, log, timeout) != NGX_OK) {
         return NULL;
     }
 
-    cln->handler = ngx_mail_spam_dnsbl_cleanup;
-    cln->data = ctx;
-
-    ctx->timer.handler = ngx_mail_spam_dnsbl_timeout;
-    ctx->timer.data = ctx;
-    ctx->timer.log = log;
-    ctx->timer.cancelable = 1;
-
-    ctx->post.handler = ngx_mail_spam_dnsbl_posted;
-    ctx->post.data = ctx;
-    ctx->post.log = log;
-
     ctx->pending = ctx->nlookups;
-    ctx->calling = 1;
-
-    ngx_add_timer(&ctx->timer, timeout);
 
     for (i = 0; i < ctx->nlookups; i++) {
         ngx_mail_spam_dnsbl_get(&ctx->lookups[i]);
@@ -154,10 +131,10 @@ ngx_mail_spam_dnsbl_start(ngx_pool_t *pool, ngx_log_t *log,
 
     if (ctx->nlookups == 0) {
         /* no name could be asked: every zone failed */
-        ngx_mail_spam_dnsbl_finish(ctx);
+        ngx_mail_spam_job_finish(&ctx->job);
     }
 
-    ctx->calling = 0;
+    ctx->job.starting = 0;
 
     return &ctx->dnsbl;
 }
@@ -170,8 +147,7 @@ ngx_mail_spam_dnsbl_cancel(ngx_mail_spam_dnsbl_t *d)
 
     ctx = d->priv;
 
-    ngx_mail_spam_dnsbl_stop(ctx);
-    ctx->finished = 1;
+    ngx_mail_spam_job_cancel(&ctx->job);
 }
 
 
@@ -537,7 +513,7 @@ ngx_mail_spam_dnsbl_lookup_done(ngx_mail_spam_dnsbl_lookup_t *lookup)
     lookup->done = 1;
 
     if (--ctx->pending == 0) {
-        ngx_mail_spam_dnsbl_finish(ctx);
+        ngx_mail_spam_job_finish(&ctx->job);
     }
 }
 
@@ -545,12 +521,11 @@ ngx_mail_spam_dnsbl_lookup_done(ngx_mail_spam_dnsbl_lookup_t *lookup)
 /* the zones that have not answered yet count as failed */
 
 static void
-ngx_mail_spam_dnsbl_timeout(ngx_event_t *ev)
+ngx_mail_spam_dnsbl_timed_out(void *data)
 {
-    ngx_uint_t                  i;
-    ngx_mail_spam_dnsbl_ctx_t  *ctx;
+    ngx_mail_spam_dnsbl_ctx_t  *ctx = data;
 
-    ctx = ev->data;
+    ngx_uint_t  i;
 
     for (i = 0; i < ctx->nlookups; i++) {
         if (!ctx->lookups[i].done) {
@@ -559,49 +534,14 @@ ngx_mail_spam_dnsbl_timeout(ngx_event_t *ev)
             ctx->dnsbl.failed++;
         }
     }
-
-    ngx_mail_spam_dnsbl_finish(ctx);
 }
 
 
 static void
-ngx_mail_spam_dnsbl_posted(ngx_event_t *ev)
+ngx_mail_spam_dnsbl_stop(void *data)
 {
-    ngx_mail_spam_dnsbl_finish(ev->data);
-}
+    ngx_mail_spam_dnsbl_ctx_t  *ctx = data;
 
-
-/*
- * The handler is the last thing done here: it may free the pool.  When
- * everything is known before ngx_mail_spam_dnsbl_start() returns (no
- * Redis and no DNS, or no name to ask), the handler waits for a posted
- * event.
- */
-
-static void
-ngx_mail_spam_dnsbl_finish(ngx_mail_spam_dnsbl_ctx_t *ctx)
-{
-    if (ctx->finished) {
-        return;
-    }
-
-    if (ctx->calling) {
-        ngx_post_event(&ctx->post, &ngx_posted_events);
-        return;
-    }
-
-    ngx_mail_spam_dnsbl_stop(ctx);
-
-    ctx->finished = 1;
-    ctx->dnsbl.done = 1;
-
-    ctx->handler(ctx->data);
-}
-
-
-static void
-ngx_mail_spam_dnsbl_stop(ngx_mail_spam_dnsbl_ctx_t *ctx)
-{
     ngx_uint_t                     i;
     ngx_mail_spam_dnsbl_lookup_t  *lookup;
 
@@ -618,24 +558,13 @@ ngx_mail_spam_dnsbl_stop(ngx_mail_spam_dnsbl_ctx_t *ctx)
             lookup->dns = NULL;
         }
     }
-
-    if (ctx->timer.timer_set) {
-        ngx_del_timer(&ctx->timer);
-    }
-
-    if (ctx->post.posted) {
-        ngx_delete_posted_event(&ctx->post);
-    }
 }
 
 
 static void
-ngx_mail_spam_dnsbl_cleanup(void *data)
+ngx_mail_spam_dnsbl_done(void *data)
 {
     ngx_mail_spam_dnsbl_ctx_t  *ctx = data;
 
-    if (!ctx->finished) {
-        ngx_mail_spam_dnsbl_stop(ctx);
-        ctx->finished = 1;
-    }
+    ctx->dnsbl.done = 1;
 }

@@ -30,15 +30,7 @@ typedef struct {
     ngx_log_t                   *log;
     ngx_mail_queue_dns_query_t  *dns;
 
-    ngx_event_t                  timer;
-    ngx_event_t                  post;
-
-    ngx_mail_spam_done_pt        handler;
-    void                        *data;
-
-    /* the handler must not be called now: its caller is still running */
-    unsigned                     calling:1;
-    unsigned                     finished:1;
+    ngx_mail_spam_job_t          job;
 } ngx_mail_spam_spf_ctx_t;
 
 
@@ -49,11 +41,9 @@ static void ngx_mail_spam_spf_records(ngx_mail_spam_spf_ctx_t *ctx,
     int status, u_char *abuf, size_t alen);
 static void ngx_mail_spam_spf_give(ngx_mail_spam_spf_ctx_t *ctx, int rcode,
     ngx_mail_spf_rr_t *rrs, unsigned nrrs);
-static void ngx_mail_spam_spf_timeout(ngx_event_t *ev);
-static void ngx_mail_spam_spf_posted(ngx_event_t *ev);
-static void ngx_mail_spam_spf_finish(ngx_mail_spam_spf_ctx_t *ctx);
-static void ngx_mail_spam_spf_stop(ngx_mail_spam_spf_ctx_t *ctx);
-static void ngx_mail_spam_spf_cleanup(void *data);
+static void ngx_mail_spam_spf_timed_out(void *data);
+static void ngx_mail_spam_spf_stop(void *data);
+static void ngx_mail_spam_spf_done(void *data);
 
 
 ngx_mail_spam_spf_t *
@@ -61,7 +51,6 @@ ngx_mail_spam_spf_start(ngx_pool_t *pool, ngx_log_t *log,
     ngx_mail_spf_params_t *params, ngx_msec_t timeout,
     ngx_mail_spam_done_pt handler, void *data)
 {
-    ngx_pool_cleanup_t       *cln;
     ngx_mail_spam_spf_ctx_t  *ctx;
 
     ctx = ngx_pcalloc(pool, sizeof(ngx_mail_spam_spf_ctx_t));
@@ -82,34 +71,24 @@ ngx_mail_spam_spf_start(ngx_pool_t *pool, ngx_log_t *log,
         return NULL;
     }
 
-    cln = ngx_pool_cleanup_add(pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_mail_spam_spf_cleanup;
-    cln->data = ctx;
-
     ctx->spf_run.priv = ctx;
     ctx->pool = pool;
     ctx->log = log;
-    ctx->handler = handler;
-    ctx->data = data;
 
-    ctx->timer.handler = ngx_mail_spam_spf_timeout;
-    ctx->timer.data = ctx;
-    ctx->timer.log = log;
-    ctx->timer.cancelable = 1;
+    ctx->job.ctx = ctx;
+    ctx->job.timed_out = ngx_mail_spam_spf_timed_out;
+    ctx->job.stop = ngx_mail_spam_spf_stop;
+    ctx->job.done = ngx_mail_spam_spf_done;
+    ctx->job.handler = handler;
+    ctx->job.data = data;
 
-    ctx->post.handler = ngx_mail_spam_spf_posted;
-    ctx->post.data = ctx;
-    ctx->post.log = log;
+    if (ngx_mail_spam_job_init(&ctx->job, pool, log, timeout) != NGX_OK) {
+        return NULL;
+    }
 
-    ngx_add_timer(&ctx->timer, timeout);
-
-    ctx->calling = 1;
     ngx_mail_spam_spf_run(ctx);
-    ctx->calling = 0;
+
+    ctx->job.starting = 0;
 
     return &ctx->spf_run;
 }
@@ -128,8 +107,7 @@ ngx_mail_spam_spf_cancel(ngx_mail_spam_spf_t *s)
 
     ctx = s->priv;
 
-    ngx_mail_spam_spf_stop(ctx);
-    ctx->finished = 1;
+    ngx_mail_spam_job_cancel(&ctx->job);
 
     if (s->spf) {
         ngx_pfree(ctx->pool, s->spf);
@@ -156,7 +134,7 @@ ngx_mail_spam_spf_run(ngx_mail_spam_spf_ctx_t *ctx)
         rc = ngx_mail_spf_step(spf);
 
         if (rc == NGX_MAIL_SPF_OK) {
-            ngx_mail_spam_spf_finish(ctx);
+            ngx_mail_spam_job_finish(&ctx->job);
             return;
         }
 
@@ -167,7 +145,7 @@ ngx_mail_spam_spf_run(ngx_mail_spam_spf_ctx_t *ctx)
             spf->result = NGX_MAIL_SPF_TEMPERROR;
             spf->problem = "evaluator failed";
 
-            ngx_mail_spam_spf_finish(ctx);
+            ngx_mail_spam_job_finish(&ctx->job);
             return;
         }
 
@@ -290,85 +268,45 @@ ngx_mail_spam_spf_give(ngx_mail_spam_spf_ctx_t *ctx, int rcode,
 }
 
 
-static void
-ngx_mail_spam_spf_timeout(ngx_event_t *ev)
-{
-    ngx_mail_spf_t           *spf;
-    ngx_mail_spam_spf_ctx_t  *ctx;
+/* RFC 7208 4.4: no answer in time is a temporary error */
 
-    ctx = ev->data;
+static void
+ngx_mail_spam_spf_timed_out(void *data)
+{
+    ngx_mail_spam_spf_ctx_t  *ctx = data;
+
+    ngx_mail_spf_t  *spf;
+
     spf = ctx->spf_run.spf;
 
     ngx_log_error(NGX_LOG_INFO, ctx->log, 0,
                   "spam: spf: timed out asking \"%s\"", spf->query_name);
 
-    /* RFC 7208 4.4: no answer in time is a temporary error */
     spf->result = NGX_MAIL_SPF_TEMPERROR;
     spf->problem = "DNS timeout";
-
-    ngx_mail_spam_spf_finish(ctx);
 }
 
 
 static void
-ngx_mail_spam_spf_posted(ngx_event_t *ev)
+ngx_mail_spam_spf_stop(void *data)
 {
-    ngx_mail_spam_spf_finish(ev->data);
+    ngx_mail_spam_spf_ctx_t  *ctx = data;
+
+    if (ctx->dns) {
+        ngx_mail_queue_dns_cancel(ctx->dns);
+        ctx->dns = NULL;
+    }
 }
 
 
-/* as the DNSBL's: the handler last, or later when a call is running */
-
 static void
-ngx_mail_spam_spf_finish(ngx_mail_spam_spf_ctx_t *ctx)
+ngx_mail_spam_spf_done(void *data)
 {
-    if (ctx->finished) {
-        return;
-    }
+    ngx_mail_spam_spf_ctx_t  *ctx = data;
 
-    if (ctx->calling) {
-        ngx_post_event(&ctx->post, &ngx_posted_events);
-        return;
-    }
-
-    ngx_mail_spam_spf_stop(ctx);
-
-    ctx->finished = 1;
     ctx->spf_run.done = 1;
 
     ngx_log_debug1(NGX_LOG_DEBUG_MAIL, ctx->log, 0,
                    "spam: spf: %s",
                    ngx_mail_spf_result_name(ctx->spf_run.spf->result));
-
-    ctx->handler(ctx->data);
-}
-
-
-static void
-ngx_mail_spam_spf_stop(ngx_mail_spam_spf_ctx_t *ctx)
-{
-    if (ctx->dns) {
-        ngx_mail_queue_dns_cancel(ctx->dns);
-        ctx->dns = NULL;
-    }
-
-    if (ctx->timer.timer_set) {
-        ngx_del_timer(&ctx->timer);
-    }
-
-    if (ctx->post.posted) {
-        ngx_delete_posted_event(&ctx->post);
-    }
-}
-
-
-static void
-ngx_mail_spam_spf_cleanup(void *data)
-{
-    ngx_mail_spam_spf_ctx_t  *ctx = data;
-
-    if (!ctx->finished) {
-        ngx_mail_spam_spf_stop(ctx);
-        ctx->finished = 1;
-    }
 }
