@@ -513,6 +513,40 @@ sub wait_for {
 sub queued { $_[0]->redis('EXISTS', "queue:{$_[1]}:env") }
 sub rcpt_state { $_[0]->redis('HGET', "queue:{$_[1]}:rcpt", $_[2]) // '' }
 
+# The consumers holding entries of the outbound queue: name => count
+sub queue_holders {
+    my ($self) = @_;
+    my @l = split /\n/, $self->redis('XPENDING', 'queue:outbound',
+                                     'delivery');
+    my %h;
+    while (@l) {
+        my $x = shift @l;
+        $h{$x} = shift @l if $x =~ /:\d+\z/;
+    }
+    return %h;
+}
+
+# A remote MX (SMTPPeer, %opt as its start) whose greeting waits while the
+# gate is shut: a delivery is "in the middle" for as long as the test
+# needs.  The gate starts shut; gate_open and gate_shut move it.
+sub gated_peer {
+    my ($self, %opt) = @_;
+    require SMTPPeer;
+    my $gate = "$self->{dir}/gate";
+    return SMTPPeer->start(dir => $self->{dir}, ehlo => ['PIPELINING'], %opt,
+        greeting => sub {
+            select undef, undef, undef, 0.05 until -e $gate;
+            return undef;
+        });
+}
+
+sub gate_open {
+    open my $g, '>', "$_[0]{dir}/gate" or die "gate: $!";
+    close $g;
+}
+
+sub gate_shut { unlink "$_[0]{dir}/gate" }
+
 sub DESTROY {
     my ($self) = @_;
     $self->stop_dns;
