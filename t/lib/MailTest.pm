@@ -20,7 +20,8 @@ use Test::More ();
 
 our @EXPORT_OK = qw(free_port build_dir top_dir wait_port reply_of
                     client send_line imap_line imap_cmd imap_until
-                    smtp_deliver smtp_cmd smtp_submit wait_for);
+                    smtp_deliver smtp_cmd smtp_session smtp_submit
+                    wait_for);
 
 my $top = abs_path(File::Spec->catdir(dirname(__FILE__), '..', '..'));
 
@@ -465,6 +466,15 @@ sub smtp_cmd {
     return reply_of($s);
 }
 
+# A connection to our smtpd on "port" past the greeting and its EHLO
+sub smtp_session {
+    my ($port) = @_;
+    my $s = client($port);
+    reply_of($s);
+    smtp_cmd($s, 'EHLO client.example');
+    return $s;
+}
+
 # Submits a message with AUTH PLAIN (default demo@example.test/Secret-1)
 # and returns its queue id; dies if it is not accepted.  "content" is the
 # message as sent, CRLF, not yet dot-stuffed; "mail" and "rcpt" are
@@ -474,9 +484,7 @@ sub smtp_submit {
     my (%o) = @_;
     my $user = $o{user} || 'demo@example.test';
     my $from = exists $o{from} ? $o{from} : $user;
-    my $s = client($o{port});
-    reply_of($s);
-    smtp_cmd($s, 'EHLO client.example');
+    my $s = smtp_session($o{port});
     my $r = smtp_cmd($s, 'AUTH PLAIN ' . MIME::Base64::encode_base64(
                     "\0$user\0" . ($o{password} || 'Secret-1'), ''));
     die "AUTH: $r" unless $r =~ /^235/;
