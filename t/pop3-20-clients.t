@@ -6,7 +6,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use MailTest qw(free_port client send_line reply_of);
+use MailTest qw(free_port smtp_deliver);
 
 my $t = MailTest->new;
 $t->start_redis;
@@ -19,17 +19,8 @@ $t->add_user('demo@example.test', 'Secret-1');
 
 sub deliver {
     my ($subject) = @_;
-    my $s = client($smtp);
-    reply_of($s);
-    for ('EHLO x', 'MAIL FROM:<a@remote.example>', 'RCPT TO:<demo@example.test>',
-         'DATA') {
-        send_line($s, $_);
-        reply_of($s);
-    }
-    print $s "Subject: $subject\r\n\r\nbody of $subject\r\n..starts with a dot\r\n.\r\n";
-    my $r = reply_of($s);
-    close $s;
-    die "not delivered: $r" unless $r =~ /^250/;
+    smtp_deliver($smtp, 'demo@example.test', "Subject: $subject\r\n\r\n"
+                 . "body of $subject\r\n.starts with a dot\r\n");
 }
 
 deliver("message $_") for 1 .. 3;

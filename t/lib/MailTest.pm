@@ -403,11 +403,13 @@ sub imap_line {
     return defined $l ? $l : '';
 }
 
-# Sends "tag command" and returns every line up to the tagged one.
-# Literals in the reply are read whole, so "{n}" never ends a reply early.
+# Sends "tag command" and returns every line up to the tagged one; with
+# "tag" given, the line is a continuation (an AUTHENTICATE response) of
+# that command.  Literals in the reply are read whole, so "{n}" never ends
+# a reply early.
 sub imap_cmd {
-    my ($sock, $line) = @_;
-    my ($tag) = $line =~ /^(\S+)/;
+    my ($sock, $line, $tag) = @_;
+    ($tag) = $line =~ /^(\S+)/ unless defined $tag;
     send_line($sock, $line);
     return imap_until($sock, $tag);
 }
