@@ -65,21 +65,9 @@ sub keys_of {
     return sort grep { index($_, "{$addr}") >= 0 } keys %$snapshot;
 }
 
-# Checks that a command changed only what it should have: the keys in
-# @$gone are gone, every other key is left, and is as it was unless it is
-# in @$changed (whose values the caller checks).
-sub unchanged_but {
-    my ($before, $gone, $changed, $name) = @_;
-    my %expected = %$before;
-    delete @expected{@$gone};
-    my $after = snapshot();
-    is_deeply([ sort keys %$after ], [ sort keys %expected ],
-              "$name: the keys left");
-    delete @expected{@$changed};
-    my @differ = grep { exists $after->{$_}
-                        && $after->{$_} ne $expected{$_} } keys %expected;
-    is_deeply([ sort @differ ], [], "$name: nothing else changed");
-}
+# The keys in @$gone are gone, the others are as they were unless they
+# are in @$changed, whose values the caller checks (MailTest::unchanged_but).
+sub unchanged_but { MailTest::unchanged_but(\&snapshot, @_) }
 
 sub members { join ' ', sort split /\n/, redis('SMEMBERS', $_[0]) }
 

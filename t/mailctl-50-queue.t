@@ -43,19 +43,8 @@ sub snapshot {
 }
 
 # The keys in @$gone are gone, the others are as they were unless they
-# are in @$changed, whose values the caller checks.
-sub unchanged_but {
-    my ($before, $gone, $changed, $name) = @_;
-    my %expected = %$before;
-    delete @expected{@$gone};
-    my $after = snapshot();
-    is_deeply([ sort keys %$after ], [ sort keys %expected ],
-              "$name: the keys left");
-    delete @expected{@$changed};
-    my @differ = grep { exists $after->{$_}
-                        && $after->{$_} ne $expected{$_} } keys %expected;
-    is_deeply([ sort @differ ], [], "$name: nothing else changed");
-}
+# are in @$changed, whose values the caller checks (MailTest::unchanged_but).
+sub unchanged_but { MailTest::unchanged_but(\&snapshot, @_) }
 
 # The ids in queue:outbound, in stream order.
 sub outbound {

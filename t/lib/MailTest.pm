@@ -181,6 +181,23 @@ sub stored_message {
     return ('', '');
 }
 
+# Checks that a command changed only what it should have: $snapshot
+# returns every key with its value, $before is what it returned before
+# the command.  The keys in @$gone are gone, every other key is left, and
+# is as it was unless it is in @$changed (whose values the caller checks).
+sub unchanged_but {
+    my ($snapshot, $before, $gone, $changed, $name) = @_;
+    my %expected = %$before;
+    delete @expected{@$gone};
+    my $after = $snapshot->();
+    Test::More::is_deeply([ sort keys %$after ], [ sort keys %expected ],
+                          "$name: the keys left");
+    delete @expected{@$changed};
+    my @differ = grep { exists $after->{$_}
+                        && $after->{$_} ne $expected{$_} } keys %expected;
+    Test::More::is_deeply([ sort @differ ], [], "$name: nothing else changed");
+}
+
 # --- DNS (dnsmasq, t/lib/DNSServer.pm) --------------------------------------
 
 # Starts dnsmasq on 127.0.0.1 with the records of %$zone (see DNSServer.pm
