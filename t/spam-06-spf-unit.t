@@ -13,4 +13,4 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use CTest;
 
-CTest::run('spam', 'spf-test', 'spf-all');
+CTest::run('spam', 'spf-test', target => 'spf-all');

@@ -14,4 +14,4 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use CTest;
 
-CTest::run('spam', 'spam-dns-test', 'dns-all');
+CTest::run('spam', 'spam-dns-test', target => 'dns-all');
