@@ -53,7 +53,11 @@ for (1 .. 100) {
     select undef, undef, undef, 0.05;
 }
 
-my $log = `HOME=$dir FETCHMAILHOME=$dir fetchmail -f $dir/fetchmailrc --nodetach --nosyslog -v 2>&1`;
+# its own lock file: as root fetchmail takes /var/run/fetchmail.pid, which
+# another test run on the machine may hold
+my $fetchmail = "HOME=$dir FETCHMAILHOME=$dir fetchmail -f $dir/fetchmailrc"
+                . " --pidfile $dir/fetchmail.pid --nodetach --nosyslog -v";
+my $log = `$fetchmail 2>&1`;
 my $status = $? >> 8;
 is($status, 0, 'fetchmail exits 0 (mail retrieved)') or diag $log;
 like($log, qr/3 messages? for demo\@example\.test/, 'fetchmail saw 3 messages');
