@@ -8,39 +8,15 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
-use IO::Socket::INET;
 use Test::More;
 use MailTest;
 
 my $t = MailTest->new;
-my $port = $t->start_redis;
+$t->start_redis;
 
 # Checks go over one socket: on a slow machine a redis-cli per check costs
-# more than the mailctl run it checks.  Replies read as redis-cli --raw
-# prints them, like MailTest::redis.
-my $redis_sock;
-
-sub redis {
-    my @args = @_;
-    $redis_sock ||= IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                          PeerPort => $port)
-        or die "redis: $!";
-    print $redis_sock '*' . @args . "\r\n",
-          map { '$' . length($_) . "\r\n$_\r\n" } @args;
-    return join "\n", redis_reply();
-}
-
-sub redis_reply {
-    my $line = <$redis_sock>;
-    defined $line or die 'redis: connection closed';
-    my ($type, $rest) = $line =~ /\A(.)(.*)\r\n\z/s;
-    return $rest if $type =~ /[+:-]/;
-    return () if $rest < 0;
-    return map { redis_reply() } 1 .. $rest if $type eq '*';
-    read($redis_sock, my $bulk, $rest + 2) == $rest + 2
-        or die 'redis: short read';
-    return substr($bulk, 0, $rest);
-}
+# more than the mailctl run it checks (MailTest::redis_fast).
+sub redis { $t->redis_fast(@_) }
 
 # Runs mailctl; returns [exit code, stdout, stderr] for is_deeply.
 sub mailctl { [ $t->mailctl(@_) ] }

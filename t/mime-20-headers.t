@@ -6,15 +6,9 @@
 
 use strict;
 use warnings;
-use File::Basename qw(dirname);
-use Cwd qw(abs_path);
 
-my $top = abs_path(dirname(__FILE__) . '/..');
-my $bin = ($ENV{MAIL_BUILD_DIR} || "$top/build") . '/mime/mime-test';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use CTest;
 
-unless (-x $bin) {
-    print "1..1\nnot ok 1 - $bin exists (run make -C modules/mime)\n";
-    exit 1;
-}
-
-exec $bin, qw(header address date words) or die "exec $bin: $!\n";
+CTest::run('mime', 'mime-test', args => [qw(header address date words)]);

@@ -12,7 +12,7 @@ use Net::POP3;
 use IO::Socket::SSL;
 use Digest::MD5 qw(md5_hex);
 use MIME::Base64 qw(encode_base64);
-use MailTest qw(free_port client send_line reply_of);
+use MailTest qw(free_port client send_line smtp_deliver);
 
 my $t = MailTest->new;
 $t->start_redis;
@@ -41,21 +41,7 @@ CONF
 $t->add_user('demo@example.test', 'Secret-1');
 
 # a message through our own SMTP server
-sub deliver {
-    my ($content) = @_;
-    my $s = client($smtp);
-    reply_of($s);
-    for ('EHLO x', 'MAIL FROM:<a@remote.example>', 'RCPT TO:<demo@example.test>',
-         'DATA') {
-        send_line($s, $_);
-        reply_of($s);
-    }
-    (my $stuffed = $content) =~ s/^\./../mg;
-    print $s $stuffed, ".\r\n";
-    my $r = reply_of($s);
-    close $s;
-    die "not delivered: $r" unless $r =~ /^250/;
-}
+sub deliver { smtp_deliver($smtp, 'demo@example.test', $_[0]) }
 
 # one POP3 line reply, or a multi-line one up to "."
 sub line { my $s = shift; local $SIG{ALRM} = sub { die "timeout\n" };

@@ -6,7 +6,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use MailTest qw(free_port client send_line reply_of);
+use MailTest qw(free_port smtp_deliver);
 
 my $t = MailTest->new;
 $t->start_redis;
@@ -19,17 +19,8 @@ $t->add_user('demo@example.test', 'Secret-1');
 
 sub deliver {
     my ($subject) = @_;
-    my $s = client($smtp);
-    reply_of($s);
-    for ('EHLO x', 'MAIL FROM:<a@remote.example>', 'RCPT TO:<demo@example.test>',
-         'DATA') {
-        send_line($s, $_);
-        reply_of($s);
-    }
-    print $s "Subject: $subject\r\n\r\nbody of $subject\r\n..starts with a dot\r\n.\r\n";
-    my $r = reply_of($s);
-    close $s;
-    die "not delivered: $r" unless $r =~ /^250/;
+    smtp_deliver($smtp, 'demo@example.test', "Subject: $subject\r\n\r\n"
+                 . "body of $subject\r\n.starts with a dot\r\n");
 }
 
 deliver("message $_") for 1 .. 3;
@@ -62,7 +53,11 @@ for (1 .. 100) {
     select undef, undef, undef, 0.05;
 }
 
-my $log = `HOME=$dir FETCHMAILHOME=$dir fetchmail -f $dir/fetchmailrc --nodetach --nosyslog -v 2>&1`;
+# its own lock file: as root fetchmail takes /var/run/fetchmail.pid, which
+# another test run on the machine may hold
+my $fetchmail = "HOME=$dir FETCHMAILHOME=$dir fetchmail -f $dir/fetchmailrc"
+                . " --pidfile $dir/fetchmail.pid --nodetach --nosyslog -v";
+my $log = `$fetchmail 2>&1`;
 my $status = $? >> 8;
 is($status, 0, 'fetchmail exits 0 (mail retrieved)') or diag $log;
 like($log, qr/3 messages? for demo\@example\.test/, 'fetchmail saw 3 messages');

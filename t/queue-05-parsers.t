@@ -13,21 +13,7 @@ use strict;
 use warnings;
 
 use FindBin;
+use lib "$FindBin::Bin/lib";
+use CTest;
 
-my $root = "$FindBin::Bin/..";
-my $build = $ENV{MAIL_BUILD_DIR} || "$root/build";
-my $test = "$build/queue/queue-parse-test";
-
-$| = 1;
-
-unless (-x $test) {
-    print "1..1\n";
-    print "not ok 1 - $test missing: make -C modules/queue O=$build/queue\n";
-    exit 1;
-}
-
-exec $test or do {
-    print "1..1\n";
-    print "not ok 1 - cannot run $test: $!\n";
-    exit 1;
-};
+CTest::run('queue', 'queue-parse-test');

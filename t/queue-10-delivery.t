@@ -82,8 +82,6 @@ sub submit {
                  . "\r\n\r\n$body\r\n.hidden dot\r\n");
 }
 
-sub gone { my $id = shift; !$t->redis('EXISTS', "queue:{$id}:env") }
-
 sub inbox_count { $t->redis('HGET', 'mailbox:{demo@example.test}:1',
                             'messages') || 0 }
 
@@ -98,7 +96,8 @@ my $inbox = inbox_count();
 
 # --- a plain delivery, to the best MX ---------------------------------------
 my $id = submit(['alice@remote.test'], 'plain');
-ok(wait_for(sub { gone($id) }, 'delivery'), 'delivered and removed from queue');
+ok(wait_for(sub { !$t->queued($id) }, 'delivery'),
+   'delivered and removed from queue');
 my @tx = $peer{2}->transactions;
 is(scalar @tx, 1, 'the preferred MX got one transaction');
 is($tx[0]{mail_from}, 'demo@example.test', 'envelope sender kept');
@@ -117,7 +116,7 @@ is(inbox_count(), $inbox, 'no report for a plain delivery');
 
 # --- 5xx: a bounce to the sender's INBOX -------------------------------------
 $id = submit(['nobody@remote.test'], 'bounced');
-ok(wait_for(sub { gone($id) && inbox_count() == $inbox + 1 }, 'bounce'),
+ok(wait_for(sub { !$t->queued($id) && inbox_count() == $inbox + 1 }, 'bounce'),
    'refused recipient: message removed, bounce delivered');
 my $b = inbox_last();
 like($b, qr/^Return-Path: <>\r\n/, 'bounce has a null Return-Path');
@@ -136,24 +135,27 @@ $inbox = inbox_count();
 
 # --- MX fallback, implicit MX -----------------------------------------------
 $id = submit(['carol@fallback.test'], 'fallback');
-ok(wait_for(sub { gone($id) }, 'fallback'), 'delivered despite a dead first MX');
+ok(wait_for(sub { !$t->queued($id) }, 'fallback'),
+   'delivered despite a dead first MX');
 ok((grep { $_->{rcpts}[0] eq 'carol@fallback.test' }
     $peer{3}->transactions), 'the second MX got it');
 
 $id = submit(['dave@implicit.test'], 'implicit');
-ok(wait_for(sub { gone($id) }, 'implicit'), 'implicit MX delivered');
+ok(wait_for(sub { !$t->queued($id) }, 'implicit'), 'implicit MX delivered');
 ok((grep { $_->{rcpts}[0] eq 'dave@implicit.test' } $peer{4}->transactions),
    'to the address of the domain itself');
 
 # --- null MX and NXDOMAIN bounce at once -------------------------------------
 $id = submit(['x@nullmx.test'], 'nullmx');
-ok(wait_for(sub { gone($id) && inbox_count() == $inbox + 1 }, 'null MX bounce'),
+ok(wait_for(sub { !$t->queued($id) && inbox_count() == $inbox + 1 },
+            'null MX bounce'),
    'null MX: bounced');
 like(inbox_last(), qr/^Status: 5\.1\.10/mi, 'null MX: status 5.1.10');
 $inbox = inbox_count();
 
 $id = submit(['x@nxdomain.test'], 'nxdomain');
-ok(wait_for(sub { gone($id) && inbox_count() == $inbox + 1 }, 'NXDOMAIN bounce'),
+ok(wait_for(sub { !$t->queued($id) && inbox_count() == $inbox + 1 },
+            'NXDOMAIN bounce'),
    'NXDOMAIN: bounced');
 like(inbox_last(), qr/^Status: 5\.1\.2/mi, 'NXDOMAIN: status 5.1.2');
 $inbox = inbox_count();
@@ -161,7 +163,7 @@ $inbox = inbox_count();
 # --- one message, recipients in several domains -----------------------------
 $id = submit(['e1@split.test', 'e2@split.test', 'e3@remote.test',
               'nobody@split.test'], 'split');
-ok(wait_for(sub { gone($id) }, 'split'), 'split delivery done');
+ok(wait_for(sub { !$t->queued($id) }, 'split'), 'split delivery done');
 my @s = grep { $_->{data} =~ /Subject: split/ } $peer{4}->transactions;
 is(scalar @s, 1, 'one transaction for the split.test recipients');
 is_deeply([sort @{ $s[0]{rcpts} }], ['e1@split.test', 'e2@split.test'],
@@ -182,14 +184,14 @@ $id = submit(['later@temp.test'], 'temporary');
 my ($state, $error);
 ok(wait_for(sub {
        return 0 unless $t->redis('ZSCORE', 'queue:deferred', $id);
-       $state = $t->redis('HGET', "queue:{$id}:rcpt", 'later@temp.test');
+       $state = $t->rcpt_state($id, 'later@temp.test');
        $error = $t->redis('HGET', "queue:{$id}:env", 'last_error');
        return 1 }, 'deferral'),
    'a 4xx defers the message');
 like($state, qr/^deferred \d+ 451 4\.7\.1 mx\.temp\.test try again later/,
      'recipient state recorded as deferred');
 like($error, qr/try again/, 'last error kept');
-ok(wait_for(sub { gone($id) }, 'retry'), 'delivered on the retry');
+ok(wait_for(sub { !$t->queued($id) }, 'retry'), 'delivered on the retry');
 ok((grep { $_->{data} =~ /Subject: temporary/ } $peer{5}->transactions),
    'the retry reached the server');
 is(inbox_count(), $inbox, 'no report for a delivery that succeeded later');
@@ -200,14 +202,14 @@ $id = submit(['e1@split.test', 'again@temp.test'], 'mixed');
 my %st;
 ok(wait_for(sub {
        return 0 unless $t->redis('ZSCORE', 'queue:deferred', $id);
-       %st = map { $_ => $t->redis('HGET', "queue:{$id}:rcpt", $_) }
+       %st = map { $_ => $t->rcpt_state($id, $_) }
              'e1@split.test', 'again@temp.test';
        return 1 }, 'mixed deferral'),
    'one destination of two deferred');
 like($st{'e1@split.test'}, qr/^sent \d+ 250 /, 'the delivered one: sent');
 like($st{'again@temp.test'}, qr/^deferred \d+ 451 /,
      'the other one: deferred');
-ok(wait_for(sub { gone($id) }, 'mixed retry'), 'the rest on the retry');
+ok(wait_for(sub { !$t->queued($id) }, 'mixed retry'), 'the rest on the retry');
 is(scalar(grep { $_->{data} =~ /Subject: mixed/ } $peer{4}->transactions),
    1, 'the delivered recipient was not sent again');
 

@@ -96,9 +96,6 @@ sub submit {
                  . ($body || "body of $subject\r\n"));
 }
 
-sub gone { !$t->redis('EXISTS', "queue:{$_[0]}:env") }
-sub state { $t->redis('HGET', "queue:{$_[0]}:rcpt", $_[1]) // '' }
-
 # the reports in demo's INBOX whose text matches; read once each
 my (%seen, @inbox);
 sub reports {
@@ -125,18 +122,21 @@ my $g = submit(['a@garbage.test'], 'garbage');
 my $c = submit(['a@close.test'], 'closing');
 my $sf = submit(['a@servfail.test'], 'servfail');
 my $long = submit(['a@long.test'], 'long-line');
-ok(wait_for(sub { state($g, 'a@garbage.test') =~ /^deferred/ }, 'garbage'),
+ok(wait_for(sub { $t->rcpt_state($g, 'a@garbage.test') =~ /^deferred/ },
+            'garbage'),
    'a reply without a code defers');
-like(state($g, 'a@garbage.test'), qr/malformed reply/,
+like($t->rcpt_state($g, 'a@garbage.test'), qr/malformed reply/,
      'the reason is recorded');
-ok(wait_for(sub { state($c, 'a@close.test') =~ /^deferred/ }, 'close'),
+ok(wait_for(sub { $t->rcpt_state($c, 'a@close.test') =~ /^deferred/ },
+            'close'),
    'a connection closed in the middle defers');
-like(state($c, 'a@close.test'), qr/4\.4\.2 .*lost connection/,
+like($t->rcpt_state($c, 'a@close.test'), qr/4\.4\.2 .*lost connection/,
      'as a lost connection, 4.4.2');
-ok(wait_for(sub { state($sf, 'a@servfail.test') =~ /^deferred/ },
+ok(wait_for(sub { $t->rcpt_state($sf, 'a@servfail.test') =~ /^deferred/ },
             'servfail'), 'SERVFAIL defers');
-like(state($sf, 'a@servfail.test'), qr/ 4\.4\.3 /, 'with 4.4.3');
-ok(wait_for(sub { state($long, 'a@long.test') =~ /^deferred/ }, 'long'),
+like($t->rcpt_state($sf, 'a@servfail.test'), qr/ 4\.4\.3 /, 'with 4.4.3');
+ok(wait_for(sub { $t->rcpt_state($long, 'a@long.test') =~ /^deferred/ },
+            'long'),
    'an over-long reply line defers');
 like($t->error_log, qr/malformed reply from 127\.0\.0\.8.*too long/,
      'and is logged as too long');
@@ -145,18 +145,19 @@ like($t->error_log, qr/malformed reply from 127\.0\.0\.2/,
 
 # --- a slow server is waited for, a busy one skipped -------------------------
 my $d = submit(['a@drip.test'], 'dripping');
-ok(wait_for(sub { gone($d) }, 'drip'), 'a server that drips its replies');
+ok(wait_for(sub { !$t->queued($d) }, 'drip'),
+   'a server that drips its replies');
 is(scalar txns_with($peer{drip}, 'dripping'), 1, 'got the message');
 
 my $b = submit(['a@busy.test'], 'busy');
-ok(wait_for(sub { gone($b) }, 'busy'), '421 greeting: next MX');
+ok(wait_for(sub { !$t->queued($b) }, 'busy'), '421 greeting: next MX');
 is(scalar txns_with($peer{good}, 'busy'), 1, 'the second MX got it');
 is($peer{busy}->connections, 1, 'the busy one was tried once');
 
 # --- DSN parameters pass to a server that knows DSN --------------------------
 my $n = submit(['a@dsn.test'], 'dsn-passed', mail => ' RET=HDRS ENVID=env-1',
                rcpt => ' NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig@dsn.test');
-ok(wait_for(sub { gone($n) }, 'dsn'), 'delivered to a DSN server');
+ok(wait_for(sub { !$t->queued($n) }, 'dsn'), 'delivered to a DSN server');
 my ($tx) = txns_with($peer{good}, 'dsn-passed');
 like($tx->{mail_params}, qr/RET=HDRS/, 'RET passed on');
 like($tx->{mail_params}, qr/ENVID=env-1/, 'ENVID passed on');
@@ -169,7 +170,7 @@ is(scalar reports(qr/dsn-passed/), 0,
 
 # --- ... and are honoured by us for a server without DSN --------------------
 $n = submit(['a@small.test'], 'relayed', rcpt => ' NOTIFY=SUCCESS');
-ok(wait_for(sub { gone($n) && reports(qr/Subject: relayed/) },
+ok(wait_for(sub { !$t->queued($n) && reports(qr/Subject: relayed/) },
             'relayed report'), 'NOTIFY=SUCCESS to a server without DSN');
 my ($rep) = reports(qr/Subject: relayed/);
 like($rep, qr/^Action: relayed/mi, 'a "relayed" report');
@@ -179,7 +180,8 @@ unlike($relayed[0]{mail_params} // '', qr/RET=|ENVID=/,
        'no DSN parameters to a server without DSN');
 
 $n = submit(['nobody@dsn.test'], 'never', rcpt => ' NOTIFY=NEVER');
-ok(wait_for(sub { gone($n) }, 'never'), 'refused recipient, NOTIFY=NEVER');
+ok(wait_for(sub { !$t->queued($n) }, 'never'),
+   'refused recipient, NOTIFY=NEVER');
 is(scalar reports(qr/Subject: never/), 0, 'no bounce for NOTIFY=NEVER');
 
 $n = submit(['nobody@dsn.test'], 'headers-only', mail => ' RET=HDRS',
@@ -192,7 +194,7 @@ like($rep, qr{^Content-Type: text/rfc822-headers}mi,
 unlike($rep, qr/the secret body/, 'without the body');
 
 $n = submit(['nobody@dsn.test'], 'null-sender', from => '');
-ok(wait_for(sub { gone($n) }, 'null sender'), 'refused, null sender');
+ok(wait_for(sub { !$t->queued($n) }, 'null sender'), 'refused, null sender');
 is(scalar reports(qr/Subject: null-sender/), 0,
    'a message with a null sender never bounces');
 
@@ -209,7 +211,8 @@ $n = submit(['a@small.test'], 'eight-bit', mail => ' BODY=8BITMIME',
             headers => "MIME-Version: 1.0\r\n"
                      . "Content-Type: text/plain; charset=utf-8\r\n",
             body => "gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln\r\n");
-ok(wait_for(sub { gone($n) }, '8bit'), '8-bit message to a 7-bit server');
+ok(wait_for(sub { !$t->queued($n) }, '8bit'),
+   '8-bit message to a 7-bit server');
 ($tx) = txns_with($peer{small}, 'eight-bit');
 ok($tx && $tx->{data} !~ /[\x80-\xff]/, 'converted to 7 bit');
 like($tx->{data}, qr/^Content-Transfer-Encoding: quoted-printable/mi,
@@ -250,7 +253,8 @@ ok(wait_for(sub { reports(qr/Subject: garbage/) }, 'delay warning'),
 my ($warn) = reports(qr/Subject: garbage/);
 like($warn, qr/^Action: delayed/mi, 'Action: delayed');
 like($warn, qr/^Will-Retry-Until: /mi, 'Will-Retry-Until');
-ok(wait_for(sub { gone($g) }, 'lifetime'), 'removed after queue_lifetime');
+ok(wait_for(sub { !$t->queued($g) }, 'lifetime'),
+   'removed after queue_lifetime');
 my @g = reports(qr/Subject: garbage/);
 is(scalar @g, 2, 'one warning, one bounce');
 like($g[1], qr/^Action: failed/mi, 'the bounce');

@@ -74,13 +74,12 @@ sub submit {
                        content => "Subject: $subject\r\n\r\nbody\r\n");
 }
 
-sub gone { !$t->redis('EXISTS', "queue:{$_[0]}:env") }
-sub state { $t->redis('HGET', "queue:{$_[0]}:rcpt", $_[1]) // '' }
 sub txn { my ($p, $s) = @_;
           (grep { $_->{data} =~ /Subject: $s\r/ } $p->transactions)[0] }
 
 my $id = submit('a@tls.test', 'opportunistic');
-ok(wait_for(sub { gone($id) }, 'tls'), 'delivered with STARTTLS offered');
+ok(wait_for(sub { !$t->queued($id) }, 'tls'),
+   'delivered with STARTTLS offered');
 my $tx = txn($peer{tls}, 'opportunistic');
 ok($tx && $tx->{tls}, 'the transaction ran under TLS');
 is($tx->{helo}, 'out.tls.test', 'EHLO under TLS with queue_helo_name');
@@ -88,26 +87,29 @@ like(($peer{tls}->transcripts)[0], qr/C: STARTTLS.*C: EHLO/s,
      'STARTTLS, then EHLO again (RFC 3207 4.2)');
 
 $id = submit('a@verified.test', 'verified');
-ok(wait_for(sub { gone($id) }, 'verify'), 'verify: certificate matches');
+ok(wait_for(sub { !$t->queued($id) }, 'verify'),
+   'verify: certificate matches');
 ok(txn($peer{tls}, 'verified')->{tls}, 'sent under verified TLS');
 
 $id = submit('a@wrongname.test', 'wrongname');
-ok(wait_for(sub { state($id, 'a@wrongname.test') =~ /^deferred/ },
+ok(wait_for(sub { $t->rcpt_state($id, 'a@wrongname.test') =~ /^deferred/ },
             'wrong name'), 'verify: a certificate for another name defers');
-like(state($id, 'a@wrongname.test'), qr/ 4\.7\.5 .*certificate not verified/,
+like($t->rcpt_state($id, 'a@wrongname.test'),
+     qr/ 4\.7\.5 .*certificate not verified/,
      'with the reason');
 ok(!txn($peer{tls}, 'wrongname'), 'nothing was sent');
 
 $id = submit('a@plain.test', 'plain');
-ok(wait_for(sub { state($id, 'a@plain.test') =~ /^deferred/ }, 'encrypt'),
+ok(wait_for(sub { $t->rcpt_state($id, 'a@plain.test') =~ /^deferred/ },
+            'encrypt'),
    'encrypt: a server without STARTTLS defers');
-like(state($id, 'a@plain.test'), qr/ 4\.7\.4 .*TLS is required/,
+like($t->rcpt_state($id, 'a@plain.test'), qr/ 4\.7\.4 .*TLS is required/,
      'with the reason');
 ok(!txn($peer{plain}, 'plain'), 'nothing was sent in clear');
 
 $id = submit('a@slow.test', 'slow');
-ok(wait_for(sub { state($id, 'a@slow.test') =~ /^deferred/ }, 'slow'),
+ok(wait_for(sub { $t->rcpt_state($id, 'a@slow.test') =~ /^deferred/ }, 'slow'),
    'a reply that drips past queue_timeout defers');
-like(state($id, 'a@slow.test'), qr/timed out/, 'as a timeout');
+like($t->rcpt_state($id, 'a@slow.test'), qr/timed out/, 'as a timeout');
 
 done_testing;

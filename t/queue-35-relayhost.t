@@ -58,7 +58,7 @@ sub submit {
 
 my ($t, $sub) = node('Relay-Pass-1');
 my $id = submit($sub, 'a@one.example', 'b@two.example');
-ok(wait_for(sub { !$t->redis('EXISTS', "queue:{$id}:env") }, 'relay'),
+ok(wait_for(sub { !$t->queued($id) }, 'relay'),
    'sent to the smarthost');
 my @ids = split /\n/, $relay->redis('ZRANGE', 'queue:ids', 0, -1);
 is(scalar @ids, 1, 'one message in the smarthost\'s queue');
@@ -78,7 +78,7 @@ my ($t2, $sub2) = node('wrong');
 $id = submit($sub2, 'c@three.example');
 ok(wait_for(sub { $t2->redis('ZSCORE', 'queue:deferred', $id) }, 'defer'),
    'refused AUTH defers');
-like($t2->redis('HGET', "queue:{$id}:rcpt", 'c@three.example'),
+like($t2->rcpt_state($id, 'c@three.example'),
      qr/^deferred .* 535 5\.7\.8 .*AUTH/, 'with the smarthost\'s 535');
 
 # queue_tls may: the password is not sent to a relayhost without STARTTLS
@@ -86,7 +86,7 @@ my ($t3, $sub3) = node('Relay-Pass-1', 'may');
 $id = submit($sub3, 'd@four.example');
 ok(wait_for(sub { $t3->redis('ZSCORE', 'queue:deferred', $id) }, 'notls'),
    'AUTH without TLS is refused on our side');
-like($t3->redis('HGET', "queue:{$id}:rcpt", 'd@four.example'),
+like($t3->rcpt_state($id, 'd@four.example'),
      qr/^deferred .* 4\.7\.0 .*no STARTTLS for AUTH/, 'and says why');
 is(scalar(() = split /\n/, $relay->redis('ZRANGE', 'queue:ids', 0, -1)), 1,
    'nothing reached the smarthost');

@@ -11,7 +11,6 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use MailTest qw(free_port client send_line reply_of smtp_cmd smtp_submit
                 wait_for);
-use SMTPPeer;
 
 my $ta = MailTest->new;
 my $redis = $ta->start_redis;
@@ -25,13 +24,7 @@ my $dns = $ta->start_dns({
 # the greeting waits until the test lets it go: the delivery is "in the
 # middle" for as long as the test needs
 my $port = free_port();
-my $gate = $ta->dir . '/gate';
-my $peer = SMTPPeer->start(addr => '127.0.0.2', port => $port,
-    dir => $ta->dir, ehlo => ['PIPELINING'],
-    greeting => sub {
-        select undef, undef, undef, 0.05 until -e $gate;
-        return undef;
-    });
+my $peer = $ta->gated_peer(addr => '127.0.0.2', port => $port);
 
 my $queue = <<CONF;
     queue_workers 1;
@@ -61,22 +54,10 @@ sub submit {
                        content => "Subject: $subject\r\n\r\nbody\r\n");
 }
 
-# the consumers holding entries: name => count
-sub holders {
-    my $out = $ta->redis('XPENDING', 'queue:outbound', 'delivery');
-    my @l = split /\n/, $out;
-    my %h;
-    while (@l) {
-        my $x = shift @l;
-        $h{$x} = shift @l if $x =~ /:\d+\z/;
-    }
-    return %h;
-}
-
 # --- a slow delivery keeps its claim ------------------------------------
 my $id = submit('slow');
 ok($peer->wait_connections(1, 20), 'node A connected to the MX');
-my %h = holders();
+my %h = $ta->queue_holders;
 is(scalar keys %h, 1, 'one consumer holds the entry');
 my ($holder) = keys %h;
 like($holder, qr/:\d+\z/, "consumer name is host:pid ($holder)");
@@ -90,28 +71,28 @@ $tb->start_nginx($queue . "    server { listen 127.0.0.1:" . free_port()
 # over two reclaim timeouts: a live worker's claim holds (a state after
 # the time has passed, not a timing measurement)
 sleep 5;
-%h = holders();
+%h = $ta->queue_holders;
 is_deeply([keys %h], [$holder], 'the live worker kept its claim');
 is($peer->connections, 1, 'node B did not start a second delivery');
 
 # --- the holding worker dies: another takes over, exactly once ----------
 my ($worker) = $holder =~ /:(\d+)\z/;
 ok(kill('KILL', $worker), "SIGKILL to the delivering worker $worker");
-open my $g, '>', $gate; close $g;      # the MX answers from now on
-ok(wait_for(sub { !$ta->redis('EXISTS', "queue:{$id}:env") }, 'takeover'),
+$ta->gate_open;      # the MX answers from now on
+ok(wait_for(sub { !$ta->queued($id) }, 'takeover'),
    'the message was delivered after the takeover');
 my @tx = grep { $_->{data} =~ /Subject: slow/ } $peer->transactions;
 is(scalar @tx, 1, 'exactly once');
 is($ta->redis('XLEN', 'queue:outbound'), 0, 'the stream entry is gone');
-%h = holders();
+%h = $ta->queue_holders;
 is(scalar keys %h, 0, 'nothing pending');
 like($ta->error_log . $tb->error_log, qr/took over 1 entries/,
      'the takeover is logged');
 
 # --- and both nodes keep delivering -------------------------------------
 my @ids = map { submit("after-$_") } 1 .. 6;
-ok(wait_for(sub { !grep { $ta->redis('EXISTS', "queue:{$_}:env") } @ids },
-            'after'), 'six more delivered');
+ok(wait_for(sub { !grep { $ta->queued($_) } @ids }, 'after'),
+   'six more delivered');
 my %n;
 $n{$_->{data} =~ /Subject: (after-\d)/ ? $1 : ''}++ for $peer->transactions;
 is_deeply([map { $n{"after-$_"} } 1 .. 6], [(1) x 6], 'each exactly once');

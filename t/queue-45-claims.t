@@ -12,7 +12,6 @@ use Test::More;
 use POSIX ();
 use MailTest qw(free_port client send_line reply_of smtp_cmd smtp_submit
                 wait_for);
-use SMTPPeer;
 
 my $t = MailTest->new;
 $t->start_redis;
@@ -24,13 +23,7 @@ my $dns = $t->start_dns({
 
 # the greeting waits while the gate is shut
 my $port = free_port();
-my $gate = $t->dir . '/gate';
-my $peer = SMTPPeer->start(addr => '127.0.0.2', port => $port,
-    dir => $t->dir, ehlo => ['PIPELINING'],
-    greeting => sub {
-        select undef, undef, undef, 0.05 until -e $gate;
-        return undef;
-    });
+my $peer = $t->gated_peer(addr => '127.0.0.2', port => $port);
 
 # two delivering workers, one place each: the one that delivers is full
 my $sub = free_port();
@@ -58,17 +51,6 @@ sub submit {
                        content => "Subject: $subject\r\n\r\nbody\r\n");
 }
 
-sub holders {
-    my $out = $t->redis('XPENDING', 'queue:outbound', 'delivery');
-    my @l = split /\n/, $out;
-    my %h;
-    while (@l) {
-        my $x = shift @l;
-        $h{$x} = shift @l if $x =~ /:\d+\z/;
-    }
-    return %h;
-}
-
 sub delivered {
     my ($subject) = @_;
     return scalar grep { $_->{data} =~ /Subject: $subject\r\n/ }
@@ -78,45 +60,43 @@ sub delivered {
 # --- a full worker renews its claim ---------------------------------------
 my $id = submit('full');
 ok($peer->wait_connections(1, 20), 'a worker connected to the MX');
-my ($holder) = keys %{ { holders() } };
+my ($holder) = keys %{ { $t->queue_holders } };
 # over two reclaim timeouts (a state once the time has passed)
 sleep 5;
-is_deeply([keys %{ { holders() } }], [$holder],
+is_deeply([keys %{ { $t->queue_holders } }], [$holder],
           'the full worker kept its claim');
 is($peer->connections, 1, 'the other worker did not deliver it too');
-open my $g, '>', $gate; close $g;
-ok(wait_for(sub { !$t->redis('EXISTS', "queue:{$id}:env") }, 'full'),
-   'delivered');
+$t->gate_open;
+ok(wait_for(sub { !$t->queued($id) }, 'full'), 'delivered');
 is(delivered('full'), 1, 'exactly once');
 
 # --- reload while a delivery runs -----------------------------------------
-unlink $gate;
+$t->gate_shut;
 $id = submit('reload');
 ok($peer->wait_connections(2, 20), 'a worker connected again');
-($holder) = keys %{ { holders() } };
+($holder) = keys %{ { $t->queue_holders } };
 my ($old) = $holder =~ /:(\d+)\z/;
 ok(kill('HUP', $t->{pids}{nginx}), 'nginx -s reload');
 sleep 5;
-is_deeply([keys %{ { holders() } }], [$holder],
+is_deeply([keys %{ { $t->queue_holders } }], [$holder],
           'the old worker kept its claim while it finished');
 is($peer->connections, 2, 'the new workers did not deliver it too');
-open $g, '>', $gate; close $g;
-ok(wait_for(sub { !$t->redis('EXISTS', "queue:{$id}:env") }, 'reload'),
-   'delivered');
+$t->gate_open;
+ok(wait_for(sub { !$t->queued($id) }, 'reload'), 'delivered');
 is(delivered('reload'), 1, 'exactly once');
 ok(wait_for(sub { !kill(0, $old) }, 'the old worker to exit'),
    'the old worker exited once done');
 
 # the new workers deliver
 $id = submit('after');
-ok(wait_for(sub { !$t->redis('EXISTS', "queue:{$id}:env") }, 'after'),
+ok(wait_for(sub { !$t->queued($id) }, 'after'),
    'a new message is delivered after the reload');
 is(delivered('after'), 1, 'once');
 
 # --- deleted while it is delivered ---------------------------------------
 # the attempt ends without the content; its record must not bring back
 # the recipient states of a message that is gone
-unlink $gate;
+$t->gate_shut;
 $id = submit('deleted');
 ok($peer->wait_connections(4, 20), 'a worker connected for "deleted"');
 # a short read of the content is judged by this
@@ -124,28 +104,27 @@ is($t->redis('HGET', "queue:{$id}:env", 'size'),
    $t->redis('STRLEN', "blob:{$id}"), 'the size queued is the blob\'s');
 my ($rc) = $t->mailctl(undef, 'queue', 'delete', $id);
 is($rc, 0, 'mailctl queue delete');
-open $g, '>', $gate; close $g;
+$t->gate_open;
 ok(wait_for(sub { $t->error_log =~ /\Q$id\E: from=.*GONE/ }, 'settled'),
    'the attempt settled as gone');
 is($t->redis('EXISTS', "queue:{$id}:rcpt"), 0, 'no recipient states left');
-is($t->redis('EXISTS', "queue:{$id}:env"), 0, 'no envelope left');
+is($t->queued($id), 0, 'no envelope left');
 
 # --- nginx -s quit while a delivery runs: it ends first ------------------
-unlink $gate;
+$t->gate_shut;
 $id = submit('quit');
 ok($peer->wait_connections(5, 20), 'a worker connected for "quit"');
 my $master = $t->{pids}{nginx};
 ok(kill('QUIT', $master), 'nginx -s quit');
 sleep 2;
 ok(kill(0, $master), 'nginx waits for the delivery');
-open $g, '>', $gate; close $g;
+$t->gate_open;
 ok(wait_for(sub { waitpid($master, POSIX::WNOHANG()) == $master }, 'exit'),
    'and exits once it is done');
 delete $t->{pids}{nginx};
 is(delivered('quit'), 1, 'the message was delivered before the exit');
 ok(gone_all($id), 'and settled');
 
-sub gone_all { !$t->redis('EXISTS', "queue:{$_[0]}:env")
-               && !$t->redis('XLEN', 'queue:outbound') }
+sub gone_all { !$t->queued($_[0]) && !$t->redis('XLEN', 'queue:outbound') }
 
 done_testing;

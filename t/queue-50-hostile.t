@@ -69,48 +69,49 @@ sub submit {
                  . "\r\n" . ($body // "body\r\n"));
 }
 
-sub gone { !$t->redis('EXISTS', "queue:{$_[0]}:env") }
-sub state { $t->redis('HGET', "queue:{$_[0]}:rcpt", $_[1]) // '' }
-
 # --- a final reply before the content: not in step, deferred ---------------
 my $id = submit('a@early.test', 'early');
-ok(wait_for(sub { state($id, 'a@early.test') =~ /^deferred/ }, 'early'),
+ok(wait_for(sub { $t->rcpt_state($id, 'a@early.test') =~ /^deferred/ },
+            'early'),
    'a reply during the content defers');
-like(state($id, 'a@early.test'), qr/unexpected reply during data/,
+like($t->rcpt_state($id, 'a@early.test'), qr/unexpected reply during data/,
      'the reason is recorded');
 is(scalar $peer{early}->transactions, 0, 'no content was taken as a mail');
 
 # --- every RCPT refused, DATA pipelined behind them ----------------------
 $id = submit('a@nordata.test', 'nordata');
-ok(wait_for(sub { gone($id) }, 'nordata'), 'the refused recipient settles');
+ok(wait_for(sub { !$t->queued($id) }, 'nordata'),
+   'the refused recipient settles');
 is(scalar $peer{nordata}->transactions, 0, 'no content sent');
 
 # --- DATA answered 250: no content went, nothing was delivered -----------
 $id = submit('a@dataok.test', 'dataok');
-ok(wait_for(sub { state($id, 'a@dataok.test') =~ /^deferred/ }, 'dataok'),
+ok(wait_for(sub { $t->rcpt_state($id, 'a@dataok.test') =~ /^deferred/ },
+            'dataok'),
    'a 250 to DATA defers');
-like(state($id, 'a@dataok.test'), qr/DATA not answered with 354/,
+like($t->rcpt_state($id, 'a@dataok.test'), qr/DATA not answered with 354/,
      'the reason is recorded');
 
 # --- a reply to no command, before MAIL ------------------------------------
 $id = submit('a@extra.test', 'extra', "gr\xc3\xbc\xc3\x9fe\r\n",
              ' BODY=8BITMIME');
-ok(wait_for(sub { state($id, 'a@extra.test') =~ /^deferred/ }, 'extra'),
+ok(wait_for(sub { $t->rcpt_state($id, 'a@extra.test') =~ /^deferred/ },
+            'extra'),
    'a reply to no command defers');
-like(state($id, 'a@extra.test'), qr/unexpected reply/,
+like($t->rcpt_state($id, 'a@extra.test'), qr/unexpected reply/,
      'the reason is recorded');
 is(scalar $peer{extra}->transactions, 0, 'not taken for a delivery');
 
 # --- a greeting without end -----------------------------------------------
 $id = submit('a@long.test', 'long');
-ok(wait_for(sub { state($id, 'a@long.test') =~ /^deferred/ }, 'long'),
+ok(wait_for(sub { $t->rcpt_state($id, 'a@long.test') =~ /^deferred/ }, 'long'),
    'an over-long greeting defers');
 
 # --- the connection closes after the dot, before the reply ----------------
 $id = submit('a@dotclose.test', 'dotclose');
-ok(wait_for(sub { state($id, 'a@dotclose.test') =~ /^deferred/ },
+ok(wait_for(sub { $t->rcpt_state($id, 'a@dotclose.test') =~ /^deferred/ },
             'dotclose'), 'no reply to the dot: deferred');
-like(state($id, 'a@dotclose.test'), qr/4\.4\.2 .*lost connection/,
+like($t->rcpt_state($id, 'a@dotclose.test'), qr/4\.4\.2 .*lost connection/,
      'as a lost connection');
 
 # --- dots at line starts across the 64 kB chunks --------------------------
@@ -121,7 +122,7 @@ my @ids;
 for my $pad (0 .. 6) {
     push @ids, submit('a@big.test', "big-$pad", ('y' x $pad) . "\r\n" . $body);
 }
-ok(wait_for(sub { !grep { !gone($_) } @ids }, 'big', 60),
+ok(wait_for(sub { !grep { $t->queued($_) } @ids }, 'big', 60),
    'seven messages over three chunks delivered');
 my %got = map { $_->{data} =~ /Subject: (big-\d)/ ? ($1 => $_->{data}) : () }
               $peer{big}->transactions;

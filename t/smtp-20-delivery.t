@@ -9,7 +9,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Net::SMTP;
 use MIME::Base64 qw(encode_base64);
-use MailTest qw(free_port client send_line reply_of);
+use MailTest qw(free_port send_line reply_of smtp_cmd smtp_session);
 
 my $t = MailTest->new;
 $t->start_redis;
@@ -41,27 +41,12 @@ sub stored {
     return undef unless length $id;
     my $blob = $t->redis('HGET', "msg:{$user}:$id:$uid", 'blob');
     return undef unless length $blob;
-    return raw_get("blob:{$blob}");
+    return $t->redis_get_raw("blob:{$blob}");
 }
-
-sub raw_get { $t->redis_get_raw($_[0]) }
 
 sub messages { $t->redis('HGET', "mailbox:{$_[0]}:1", 'messages') || 0 }
 
-sub session {
-    my ($port) = @_;
-    my $s = client($port || $mx);
-    reply_of($s);
-    send_line($s, 'EHLO client.example');
-    reply_of($s);
-    return $s;
-}
-
-sub cmd {
-    my ($s, $line) = @_;
-    send_line($s, $line);
-    return reply_of($s);
-}
+sub session { smtp_session($_[0] || $mx) }
 
 sub body_of {
     my ($msg) = @_;
@@ -70,27 +55,28 @@ sub body_of {
 }
 
 my $s = session();
-my $ehlo = cmd($s, 'EHLO client.example');
+my $ehlo = smtp_cmd($s, 'EHLO client.example');
 for my $ext (qw(PIPELINING 8BITMIME DSN SMTPUTF8 CHUNKING ENHANCEDSTATUSCODES),
              'SIZE 102400') {
     like($ehlo, qr/^250[- ]\Q$ext\E\r$/m, "EHLO advertises $ext");
 }
 
 # --- one local recipient ----------------------------------------------------
-is(cmd($s, 'RCPT TO:<demo@example.test>'),
+is(smtp_cmd($s, 'RCPT TO:<demo@example.test>'),
    "503 5.5.1 Error: need MAIL command\r\n", 'RCPT before MAIL: 503');
-is(cmd($s, 'DATA'), "503 5.5.1 Error: need MAIL command\r\n",
+is(smtp_cmd($s, 'DATA'), "503 5.5.1 Error: need MAIL command\r\n",
    'DATA before MAIL: 503');
-is(cmd($s, 'MAIL FROM:<sender@remote.example> BODY=8BITMIME RET=HDRS '
+is(smtp_cmd($s, 'MAIL FROM:<sender@remote.example> BODY=8BITMIME RET=HDRS '
             . 'ENVID=abc+2Bdef AUTH=someone@remote.example SMTPUTF8'),
    "250 2.1.0 Ok\r\n", 'MAIL with every parameter');
-is(cmd($s, 'MAIL FROM:<sender@remote.example>'),
+is(smtp_cmd($s, 'MAIL FROM:<sender@remote.example>'),
    "503 5.5.1 Error: nested MAIL command\r\n", 'nested MAIL: 503');
-is(cmd($s, 'DATA'), "503 5.5.1 Error: need RCPT command\r\n",
+is(smtp_cmd($s, 'DATA'), "503 5.5.1 Error: need RCPT command\r\n",
    'DATA before RCPT: 503');
-is(cmd($s, 'RCPT TO:<Demo@Example.TEST>'), "250 2.1.5 Ok\r\n",
+is(smtp_cmd($s, 'RCPT TO:<Demo@Example.TEST>'), "250 2.1.5 Ok\r\n",
    'RCPT to a local user (any case)');
-is(cmd($s, 'DATA'), "354 End data with <CR><LF>.<CR><LF>\r\n", 'DATA: 354');
+is(smtp_cmd($s, 'DATA'), "354 End data with <CR><LF>.<CR><LF>\r\n",
+   'DATA: 354');
 print $s "Subject: first\r\n\r\nHello\r\n..leading dot\r\n.\r\n";
 like(reply_of($s), qr/^250 2\.0\.0 Ok: queued as ([0-9a-f]+)\r\n\z/,
      'the end of data: 250 queued');
@@ -134,7 +120,8 @@ is($t->redis('HGET', "queue:{$qid}:env", 'params'),
    'RET=FULL ENVID=q+2Bx AUTH=<>',
    'and MAIL\'s DSN parameters; an unauthenticated AUTH= becomes <>');
 my $blob = $t->redis('HGET', "queue:{$qid}:env", 'blob');
-like(raw_get("blob:{$blob}"), qr/for the team\r\n\z/, 'and the message');
+like($t->redis_get_raw("blob:{$blob}"), qr/for the team\r\n\z/,
+     'and the message');
 is($t->redis('HGET', 'msg:{bob@example.test}:1:1', 'blob'), $blob,
    'bob\'s copy is the same blob');
 is($t->redis('HGET', 'msg:{demo@example.test}:1:2', 'blob'), $blob,
@@ -155,57 +142,57 @@ like(body_of(stored('demo@example.test', $n0 + 2)), qr/\Abody 2\r\n\z/,
      'the second one whole');
 
 # --- catch-all, unknown, disabled, relay ------------------------------------
-is(cmd($s, 'MAIL FROM:<>'), "250 2.1.0 Ok\r\n", 'null sender');
-is(cmd($s, 'RCPT TO:<anything@catch.test>'), "250 2.1.5 Ok\r\n",
+is(smtp_cmd($s, 'MAIL FROM:<>'), "250 2.1.0 Ok\r\n", 'null sender');
+is(smtp_cmd($s, 'RCPT TO:<anything@catch.test>'), "250 2.1.5 Ok\r\n",
    'catch-all takes any address of its domain');
-is(cmd($s, 'RCPT TO:<nobody@example.test>'),
+is(smtp_cmd($s, 'RCPT TO:<nobody@example.test>'),
    "550 5.1.1 <nobody\@example.test>: Recipient address rejected: "
    . "User unknown\r\n", 'unknown user: 550 5.1.1');
-is(cmd($s, 'RCPT TO:<off@example.test>'),
+is(smtp_cmd($s, 'RCPT TO:<off@example.test>'),
    "550 5.2.1 <off\@example.test>: Mailbox disabled\r\n",
    'disabled account: 550 5.2.1');
-is(cmd($s, 'RCPT TO:<someone@elsewhere.example>'),
+is(smtp_cmd($s, 'RCPT TO:<someone@elsewhere.example>'),
    "554 5.7.1 <someone\@elsewhere.example>: Relay access denied\r\n",
    'no relaying for strangers');
-is(cmd($s, 'RCPT TO:<x@[192.0.2.1]>'),
+is(smtp_cmd($s, 'RCPT TO:<x@[192.0.2.1]>'),
    "554 5.7.1 <x\@[192.0.2.1]>: Relay access denied\r\n",
    'nor to address literals');
-is(cmd($s, 'RCPT TO:<a@b@c>'), "501 5.1.3 Bad recipient address syntax\r\n",
-   'bad syntax: 501');
-is(cmd($s, 'RCPT TO:<bob@example.test> FOO=BAR'),
+is(smtp_cmd($s, 'RCPT TO:<a@b@c>'),
+   "501 5.1.3 Bad recipient address syntax\r\n", 'bad syntax: 501');
+is(smtp_cmd($s, 'RCPT TO:<bob@example.test> FOO=BAR'),
    "555 5.5.4 Unsupported option: FOO=BAR\r\n", 'unknown parameter: 555');
-is(cmd($s, 'RSET'), "250 2.0.0 Ok\r\n", 'RSET');
-is(cmd($s, 'RCPT TO:<bob@example.test>'),
+is(smtp_cmd($s, 'RSET'), "250 2.0.0 Ok\r\n", 'RSET');
+is(smtp_cmd($s, 'RCPT TO:<bob@example.test>'),
    "503 5.5.1 Error: need MAIL command\r\n", 'RSET ended the transaction');
 close $s;
 
 # --- sizes and quota --------------------------------------------------------
 $s = session();
-is(cmd($s, 'MAIL FROM:<a@remote.example> SIZE=200000'),
+is(smtp_cmd($s, 'MAIL FROM:<a@remote.example> SIZE=200000'),
    "552 5.3.4 Message size exceeds fixed limit\r\n", 'SIZE over the limit');
-cmd($s, 'MAIL FROM:<a@remote.example>');
-cmd($s, 'RCPT TO:<bob@example.test>');
-cmd($s, 'DATA');
+smtp_cmd($s, 'MAIL FROM:<a@remote.example>');
+smtp_cmd($s, 'RCPT TO:<bob@example.test>');
+smtp_cmd($s, 'DATA');
 print $s "Subject: big\r\n\r\n", ("x" x 998 . "\r\n") x 120, ".\r\n";
 is(reply_of($s), "552 5.3.4 Message size exceeds fixed limit\r\n",
    'a message over the limit: 552 after the data');
 is(messages('bob@example.test'), 1, 'and it is not stored');
-is(cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n", 'the session goes on');
+is(smtp_cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n", 'the session goes on');
 close $s;
 
 my $used = $t->redis('HGET', 'user:{bob@example.test}', 'used_bytes');
 $t->redis('HSET', 'user:{bob@example.test}', 'quota_bytes', $used + 300);
 $s = session();
-cmd($s, 'MAIL FROM:<a@remote.example>');
-is(cmd($s, 'RCPT TO:<bob@example.test>'), "250 2.1.5 Ok\r\n",
+smtp_cmd($s, 'MAIL FROM:<a@remote.example>');
+is(smtp_cmd($s, 'RCPT TO:<bob@example.test>'), "250 2.1.5 Ok\r\n",
    'room left: RCPT accepted');
-cmd($s, 'DATA');
+smtp_cmd($s, 'DATA');
 print $s "Subject: too big for the quota\r\n\r\n", "y" x 500, "\r\n.\r\n";
 is(reply_of($s), "552 5.2.2 <bob\@example.test>: Mailbox full\r\n",
    'a message over the remaining quota: 552 5.2.2');
 $t->redis('HSET', 'user:{bob@example.test}', 'quota_bytes', 10);
-cmd($s, 'MAIL FROM:<a@remote.example>');
-is(cmd($s, 'RCPT TO:<bob@example.test>'),
+smtp_cmd($s, 'MAIL FROM:<a@remote.example>');
+is(smtp_cmd($s, 'RCPT TO:<bob@example.test>'),
    "452 4.2.2 <bob\@example.test>: Mailbox full\r\n",
    'a full mailbox: 452 4.2.2 at RCPT');
 $t->redis('HSET', 'user:{bob@example.test}', 'quota_bytes', 0);
@@ -220,15 +207,15 @@ for my $seq (@smuggle) {
     $name =~ s/\n/<LF>/g;
     my $before = messages('demo@example.test');
     $s = session();
-    cmd($s, 'MAIL FROM:<a@remote.example>');
-    cmd($s, 'RCPT TO:<demo@example.test>');
-    cmd($s, 'DATA');
+    smtp_cmd($s, 'MAIL FROM:<a@remote.example>');
+    smtp_cmd($s, 'RCPT TO:<demo@example.test>');
+    smtp_cmd($s, 'DATA');
     print $s "Subject: smuggle\r\n\r\nfirst$seq"
            . "MAIL FROM:<evil\@remote.example>\r\n"
            . "RCPT TO:<bob\@example.test>\r\nDATA\r\nSubject: evil\r\n\r\n"
            . "second\r\n.\r\n";
     like(reply_of($s), qr/^250 2\.0\.0 Ok: queued/, "$name: one 250");
-    is(cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n",
+    is(smtp_cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n",
        "$name: the next reply answers NOOP, no second message");
     is(messages('demo@example.test'), $before + 1, "$name: one message");
     my $m = stored('demo@example.test', $before + 1);
@@ -240,13 +227,13 @@ for my $seq (@smuggle) {
 
 # --- BDAT (RFC 3030) --------------------------------------------------------
 $s = session();
-is(cmd($s, 'BDAT 5'), "503 5.5.1 Error: need MAIL command\r\n",
+is(smtp_cmd($s, 'BDAT 5'), "503 5.5.1 Error: need MAIL command\r\n",
    'BDAT without MAIL: 503');
 print $s "NOOP\r";    # the 5 octets of the refused chunk
-is(cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n",
+is(smtp_cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n",
    'the refused chunk was skipped: NOOP after it works');
-cmd($s, 'MAIL FROM:<a@remote.example>');
-cmd($s, 'RCPT TO:<demo@example.test>');
+smtp_cmd($s, 'MAIL FROM:<a@remote.example>');
+smtp_cmd($s, 'RCPT TO:<demo@example.test>');
 my $part1 = "Subject: chunks\r\n\r\nfirst part\r";
 my $part2 = "\nsecond part\n.\r\n";
 print $s "BDAT " . length($part1) . "\r\n$part1";
@@ -258,32 +245,33 @@ my $n = messages('demo@example.test');
 is(body_of(stored('demo@example.test', $n)),
    "first part\r\nsecond part\r\n.\r\n",
    'BDAT content: CR|LF across chunks is one CRLF, no dot handling');
-cmd($s, 'MAIL FROM:<a@remote.example>');
-cmd($s, 'RCPT TO:<demo@example.test>');
+smtp_cmd($s, 'MAIL FROM:<a@remote.example>');
+smtp_cmd($s, 'RCPT TO:<demo@example.test>');
 send_line($s, 'BDAT 0 LAST');
 like(reply_of($s), qr/^250 2\.0\.0 Ok: queued/, 'an empty BDAT LAST message');
-is(cmd($s, 'BDAT x'), "501 5.5.4 Syntax: BDAT size [LAST]\r\n",
+is(smtp_cmd($s, 'BDAT x'), "501 5.5.4 Syntax: BDAT size [LAST]\r\n",
    'BDAT syntax error');
 close $s;
 
 # --- submission ------------------------------------------------------------
 $s = session($sub);
-is(cmd($s, 'MAIL FROM:<demo@example.test>'),
+is(smtp_cmd($s, 'MAIL FROM:<demo@example.test>'),
    "530 5.7.0 Authentication required\r\n", 'submission: AUTH first');
-is(cmd($s, 'AUTH PLAIN ' . encode_base64("\0demo\@example.test\0Secret-1", '')),
+is(smtp_cmd($s, 'AUTH PLAIN '
+              . encode_base64("\0demo\@example.test\0Secret-1", '')),
    "235 2.7.0 Authentication successful\r\n", 'AUTH');
-is(cmd($s, 'MAIL FROM:<bob@example.test>'),
+is(smtp_cmd($s, 'MAIL FROM:<bob@example.test>'),
    "553 5.7.1 <bob\@example.test>: Sender address rejected: not owned by "
    . "user demo\@example.test\r\n", 'someone else\'s address: 553');
-is(cmd($s, 'MAIL FROM:<team@example.test>'), "250 2.1.0 Ok\r\n",
+is(smtp_cmd($s, 'MAIL FROM:<team@example.test>'), "250 2.1.0 Ok\r\n",
    'an alias that delivers to the user is allowed');
-cmd($s, 'RSET');
-is(cmd($s, 'MAIL FROM:<demo@example.test> AUTH=<>'), "250 2.1.0 Ok\r\n",
+smtp_cmd($s, 'RSET');
+is(smtp_cmd($s, 'MAIL FROM:<demo@example.test> AUTH=<>'), "250 2.1.0 Ok\r\n",
    'own address');
-is(cmd($s, 'RCPT TO:<someone@elsewhere.example> NOTIFY=SUCCESS,FAILURE'),
+is(smtp_cmd($s, 'RCPT TO:<someone@elsewhere.example> NOTIFY=SUCCESS,FAILURE'),
    "250 2.1.5 Ok\r\n", 'authenticated: relaying allowed');
-cmd($s, 'RCPT TO:<bob@example.test>');
-cmd($s, 'DATA');
+smtp_cmd($s, 'RCPT TO:<bob@example.test>');
+smtp_cmd($s, 'DATA');
 print $s "Subject: no date\r\n\r\nhi\r\n.\r\n";
 like(reply_of($s), qr/^250 2\.0\.0 Ok: queued as ([0-9a-f]+)/, 'queued');
 my $bob = stored('bob@example.test', messages('bob@example.test'));
@@ -299,9 +287,9 @@ is($t->redis('HGET', "queue:{$qid}:env", 'rcpts'),
    'the remote recipient is queued with its DSN parameters');
 is($t->redis('HGET', "queue:{$qid}:env", 'params'), 'AUTH=demo@example.test',
    'and the submitter as AUTH= (RFC 4954 5), whatever the client claimed');
-cmd($s, 'MAIL FROM:<demo@example.test>');
-cmd($s, 'RCPT TO:<bob@example.test>');
-cmd($s, 'DATA');
+smtp_cmd($s, 'MAIL FROM:<demo@example.test>');
+smtp_cmd($s, 'RCPT TO:<bob@example.test>');
+smtp_cmd($s, 'DATA');
 print $s "Date: Tue, 1 Jan 2030 00:00:00 +0000\r\nMessage-ID: <x\@y>\r\n\r\nhi\r\n.\r\n";
 reply_of($s);
 $bob = stored('bob@example.test', messages('bob@example.test'));
@@ -322,14 +310,14 @@ is(body_of(stored('demo@example.test', messages('demo@example.test'))), $big,
 
 # --- Redis goes away between RCPT and the end of the data --------------------
 $s = session();
-cmd($s, 'MAIL FROM:<a@remote.example>');
-cmd($s, 'RCPT TO:<demo@example.test>');
-cmd($s, 'DATA');
+smtp_cmd($s, 'MAIL FROM:<a@remote.example>');
+smtp_cmd($s, 'RCPT TO:<demo@example.test>');
+smtp_cmd($s, 'DATA');
 $t->stop_redis;
 print $s "Subject: lost\r\n\r\nhello\r\n.\r\n";
 is(reply_of($s), "451 4.3.0 Error: queue file write error\r\n",
    'Redis down during DATA: 451, the client keeps the message');
-is(cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n", 'the session goes on');
+is(smtp_cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n", 'the session goes on');
 close $s;
 
 done_testing;

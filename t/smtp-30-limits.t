@@ -7,7 +7,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use MailTest qw(free_port client send_line reply_of wait_port);
+use MailTest qw(free_port reply_of smtp_cmd smtp_session);
 
 my $t = MailTest->new;
 $t->start_redis;
@@ -21,22 +21,11 @@ CONF
 $t->add_user('demo@example.test', 'Secret-1');
 $t->add_user('bob@example.test', 'Secret-2');
 
-sub cmd {
-    my ($s, $line) = @_;
-    send_line($s, $line);
-    return reply_of($s);
-}
-
-sub session {
-    my $s = client($_[0] || $mx);
-    reply_of($s);
-    cmd($s, 'EHLO client.example');
-    return $s;
-}
+sub session { smtp_session($_[0] || $mx) }
 
 # --- open relay battery: every trick is refused without AUTH ----------------
 my $s = session();
-cmd($s, 'MAIL FROM:<spammer@remote.example>');
+smtp_cmd($s, 'MAIL FROM:<spammer@remote.example>');
 my %relay = (
     '<victim%elsewhere.example@example.test>' =>
         qr/^550 5\.1\.1 .*User unknown/,           # percent hack
@@ -56,20 +45,20 @@ my %relay = (
         qr/^554 5\.7\.1 .*Relay access denied/,
 );
 for my $rcpt (sort keys %relay) {
-    like(cmd($s, "RCPT TO:$rcpt"), $relay{$rcpt}, "no relay: $rcpt");
+    like(smtp_cmd($s, "RCPT TO:$rcpt"), $relay{$rcpt}, "no relay: $rcpt");
 }
-is(cmd($s, 'DATA'), "503 5.5.1 Error: need RCPT command\r\n",
+is(smtp_cmd($s, 'DATA'), "503 5.5.1 Error: need RCPT command\r\n",
    'and nothing was accepted');
 close $s;
 
 # --- too many recipients ---------------------------------------------------
 $s = session();
-cmd($s, 'MAIL FROM:<a@remote.example>');
+smtp_cmd($s, 'MAIL FROM:<a@remote.example>');
 for my $n (1 .. 3) {
-    is(cmd($s, 'RCPT TO:<demo@example.test>'), "250 2.1.5 Ok\r\n",
+    is(smtp_cmd($s, 'RCPT TO:<demo@example.test>'), "250 2.1.5 Ok\r\n",
        "recipient $n");
 }
-is(cmd($s, 'RCPT TO:<bob@example.test>'),
+is(smtp_cmd($s, 'RCPT TO:<bob@example.test>'),
    "452 4.5.3 Error: too many recipients\r\n",
    'the fourth: 452 4.5.3 (smtpd_max_recipients 3)');
 close $s;
@@ -83,7 +72,7 @@ close $s;
 
 # --- graceful shutdown: idle sessions get 421 4.3.2 -------------------------
 $s = session();
-is(cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n", 'an idle session');
+is(smtp_cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n", 'an idle session');
 kill 'QUIT', $t->{pids}{nginx};
 is(reply_of($s), "421 4.3.2 mx.example.test Service shutting down\r\n",
    'nginx -s quit: 421 4.3.2');
@@ -100,9 +89,9 @@ CONF
 
 sub send_one {
     my $s = session($port);
-    cmd($s, 'MAIL FROM:<a@remote.example>');
-    cmd($s, 'RCPT TO:<demo@example.test>');
-    cmd($s, 'DATA');
+    smtp_cmd($s, 'MAIL FROM:<a@remote.example>');
+    smtp_cmd($s, 'RCPT TO:<demo@example.test>');
+    smtp_cmd($s, 'DATA');
     print $s "Subject: replicas\r\n\r\nhi\r\n.\r\n";
     my $reply = reply_of($s);
     close $s;

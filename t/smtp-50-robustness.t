@@ -10,7 +10,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Socket qw(SOL_SOCKET SO_LINGER);
 use MIME::Base64 qw(encode_base64);
-use MailTest qw(free_port client send_line reply_of);
+use MailTest qw(free_port client reply_of smtp_cmd smtp_session);
 
 my $t = MailTest->new;
 $t->start_redis;
@@ -41,25 +41,13 @@ $t->redis('SADD', 'alias:{other-alias@example.test}', 'demo@example.test');
 $t->redis('SADD', 'alias:{withfull@example.test}', 'demo@example.test',
           'full@example.test');
 
-sub cmd {
-    my ($s, $line) = @_;
-    send_line($s, $line);
-    return reply_of($s);
-}
-
-sub session {
-    my ($port) = @_;
-    my $s = client($port || $mx);
-    reply_of($s);
-    cmd($s, 'EHLO client.example');
-    return $s;
-}
+sub session { smtp_session($_[0] || $mx) }
 
 sub crashed { $t->error_log =~ /exited on signal/ }
 
 # a server without "starttls" says so
 my $plain = session();
-is(cmd($plain, 'STARTTLS'), "502 5.5.1 Error: STARTTLS not available\r\n",
+is(smtp_cmd($plain, 'STARTTLS'), "502 5.5.1 Error: STARTTLS not available\r\n",
    'STARTTLS where TLS is not configured: 502');
 close $plain;
 
@@ -74,35 +62,37 @@ for my $n (1 .. 20) {
     close $s;
 }
 my $s = session();
-is(cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n",
+is(smtp_cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n",
    'the server still answers after 20 resets mid-command');
 ok(!crashed(), 'and no worker died') or diag $t->error_log;
 close $s;
 
 # a refused MAIL with a pipelined RCPT behind it
 $s = session($sub);
-cmd($s, 'AUTH PLAIN ' . encode_base64("\0demo\@example.test\0Secret-1", ''));
+smtp_cmd($s, 'AUTH PLAIN '
+         . encode_base64("\0demo\@example.test\0Secret-1", ''));
 print $s "MAIL FROM:<someone-else\@example.test>\r\nRCPT TO:<demo\@example.test>\r\n";
 like(reply_of($s), qr/^553 5\.7\.1 /, 'MAIL with a foreign sender: 553');
 is(reply_of($s), "503 5.5.1 Error: need MAIL command\r\n",
    'the pipelined RCPT finds no transaction');
-is(cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n", 'and the session goes on');
+is(smtp_cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n", 'and the session goes on');
 ok(!crashed(), 'no worker died');
 close $s;
 
 # aliases
 $s = session();
-cmd($s, 'MAIL FROM:<a@remote.example>');
-is(cmd($s, 'RCPT TO:<nowhere@example.test>'),
+smtp_cmd($s, 'MAIL FROM:<a@remote.example>');
+is(smtp_cmd($s, 'RCPT TO:<nowhere@example.test>'),
    "550 5.1.1 <nowhere\@example.test>: Recipient address rejected: "
    . "User unknown\r\n",
    'an alias whose targets are no mailboxes (unknown, nested alias): 550');
-is(cmd($s, 'RCPT TO:<withfull@example.test>'),
+is(smtp_cmd($s, 'RCPT TO:<withfull@example.test>'),
    "452 4.2.2 <withfull\@example.test>: Mailbox full\r\n",
    'an alias with a full target: 452 4.2.2, nothing added');
-is(cmd($s, 'DATA'), "503 5.5.1 Error: need RCPT command\r\n",
+is(smtp_cmd($s, 'DATA'), "503 5.5.1 Error: need RCPT command\r\n",
    'no recipient was taken');
-is(cmd($s, 'AUTH PLAIN ' . encode_base64("\0demo\@example.test\0Secret-1", '')),
+is(smtp_cmd($s, 'AUTH PLAIN '
+              . encode_base64("\0demo\@example.test\0Secret-1", '')),
    "503 5.5.1 Error: MAIL transaction in progress\r\n",
    'AUTH inside a transaction: 503 (RFC 4954 4)');
 close $s;
@@ -110,9 +100,9 @@ close $s;
 # a refused message leaves no spool behind
 $t->redis('HSET', 'user:{demo@example.test}', 'quota_bytes', 100);
 $s = session();
-cmd($s, 'MAIL FROM:<a@remote.example>');
-cmd($s, 'RCPT TO:<demo@example.test>');
-cmd($s, 'DATA');
+smtp_cmd($s, 'MAIL FROM:<a@remote.example>');
+smtp_cmd($s, 'RCPT TO:<demo@example.test>');
+smtp_cmd($s, 'DATA');
 print $s "Subject: x\r\n\r\n", "y" x 300, "\r\n.\r\n";
 like(reply_of($s), qr/^552 5\.2\.2 /, 'over the quota at the end of data');
 my $left = 'x';
@@ -129,18 +119,19 @@ close $s;
 $s = session($strict);
 print $s "BDAT 6 LAST\r\nQUIT\r\n";
 like(reply_of($s), qr/^530 5\.7\.0 /, 'BDAT before STARTTLS: 530');
-is(cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n",
+is(smtp_cmd($s, 'NOOP'), "250 2.0.0 Ok\r\n",
    'the chunk ("QUIT\\r\\n") was skipped: the session is still open');
 close $s;
 
 # the case of a remote local part is kept for the queue (RFC 5321 2.4)
 $s = session($sub);
-cmd($s, 'AUTH PLAIN ' . encode_base64("\0demo\@example.test\0Secret-1", ''));
-is(cmd($s, 'MAIL FROM:<Demo@Example.TEST>'), "250 2.1.0 Ok\r\n",
+smtp_cmd($s, 'AUTH PLAIN '
+         . encode_base64("\0demo\@example.test\0Secret-1", ''));
+is(smtp_cmd($s, 'MAIL FROM:<Demo@Example.TEST>'), "250 2.1.0 Ok\r\n",
    'the login matches a sender in any case');
-is(cmd($s, 'RCPT TO:<John.Smith@Remote.EXAMPLE>'), "250 2.1.5 Ok\r\n",
+is(smtp_cmd($s, 'RCPT TO:<John.Smith@Remote.EXAMPLE>'), "250 2.1.5 Ok\r\n",
    'remote RCPT');
-cmd($s, 'DATA');
+smtp_cmd($s, 'DATA');
 print $s "Subject: case\r\n\r\nhi\r\n.\r\n";
 like(reply_of($s), qr/^250 /, 'queued');
 my @q = split /\n/, $t->redis('XRANGE', 'queue:outbound', '-', '+');

@@ -20,7 +20,8 @@ use Test::More ();
 
 our @EXPORT_OK = qw(free_port build_dir top_dir wait_port reply_of
                     client send_line imap_line imap_cmd imap_until
-                    smtp_deliver smtp_cmd smtp_submit wait_for);
+                    smtp_deliver smtp_cmd smtp_session smtp_submit
+                    wait_for);
 
 my $top = abs_path(File::Spec->catdir(dirname(__FILE__), '..', '..'));
 
@@ -127,6 +128,32 @@ sub redis_get_raw {
     return substr($data, 0, $len);
 }
 
+# A command over one connection kept open: on a slow machine a redis-cli
+# per check costs more than what it checks (the mailctl tests).  The reply
+# reads as redis-cli --raw prints it, like redis, but is not trimmed.
+sub redis_fast {
+    my ($self, @args) = @_;
+    my $s = $self->{redis_sock} ||= IO::Socket::INET->new(
+        PeerAddr => '127.0.0.1', PeerPort => $self->{redis_port})
+        or die "redis: $!";
+    print $s '*' . @args . "\r\n",
+          map { '$' . length($_) . "\r\n$_\r\n" } @args;
+    return join "\n", _redis_reply($s);
+}
+
+sub _redis_reply {
+    my ($s) = @_;
+    my $line = <$s>;
+    defined $line or die 'redis: connection closed';
+    my ($type, $rest) = $line =~ /\A(.)(.*)\r\n\z/s;
+    return $rest if $type =~ /[+:-]/;
+    return () if $rest < 0;
+    return map { _redis_reply($s) } 1 .. $rest if $type eq '*';
+    read($s, my $bulk, $rest + 2) == $rest + 2
+        or die 'redis: short read';
+    return substr($bulk, 0, $rest);
+}
+
 # The user's stored message whose Subject is "subject", searched in the
 # named mailboxes (INBOX and Junk): (mailbox, header block unfolded with
 # LF line ends), or ('', '') when there is none.
@@ -152,6 +179,23 @@ sub stored_message {
         }
     }
     return ('', '');
+}
+
+# Checks that a command changed only what it should have: $snapshot
+# returns every key with its value, $before is what it returned before
+# the command.  The keys in @$gone are gone, every other key is left, and
+# is as it was unless it is in @$changed (whose values the caller checks).
+sub unchanged_but {
+    my ($snapshot, $before, $gone, $changed, $name) = @_;
+    my %expected = %$before;
+    delete @expected{@$gone};
+    my $after = $snapshot->();
+    Test::More::is_deeply([ sort keys %$after ], [ sort keys %expected ],
+                          "$name: the keys left");
+    delete @expected{@$changed};
+    my @differ = grep { exists $after->{$_}
+                        && $after->{$_} ne $expected{$_} } keys %expected;
+    Test::More::is_deeply([ sort @differ ], [], "$name: nothing else changed");
 }
 
 # --- DNS (dnsmasq, t/lib/DNSServer.pm) --------------------------------------
@@ -376,11 +420,13 @@ sub imap_line {
     return defined $l ? $l : '';
 }
 
-# Sends "tag command" and returns every line up to the tagged one.
-# Literals in the reply are read whole, so "{n}" never ends a reply early.
+# Sends "tag command" and returns every line up to the tagged one; with
+# "tag" given, the line is a continuation (an AUTHENTICATE response) of
+# that command.  Literals in the reply are read whole, so "{n}" never ends
+# a reply early.
 sub imap_cmd {
-    my ($sock, $line) = @_;
-    my ($tag) = $line =~ /^(\S+)/;
+    my ($sock, $line, $tag) = @_;
+    ($tag) = $line =~ /^(\S+)/ unless defined $tag;
     send_line($sock, $line);
     return imap_until($sock, $tag);
 }
@@ -439,6 +485,15 @@ sub smtp_cmd {
     return reply_of($s);
 }
 
+# A connection to our smtpd on "port" past the greeting and its EHLO
+sub smtp_session {
+    my ($port) = @_;
+    my $s = client($port);
+    reply_of($s);
+    smtp_cmd($s, 'EHLO client.example');
+    return $s;
+}
+
 # Submits a message with AUTH PLAIN (default demo@example.test/Secret-1)
 # and returns its queue id; dies if it is not accepted.  "content" is the
 # message as sent, CRLF, not yet dot-stuffed; "mail" and "rcpt" are
@@ -448,9 +503,7 @@ sub smtp_submit {
     my (%o) = @_;
     my $user = $o{user} || 'demo@example.test';
     my $from = exists $o{from} ? $o{from} : $user;
-    my $s = client($o{port});
-    reply_of($s);
-    smtp_cmd($s, 'EHLO client.example');
+    my $s = smtp_session($o{port});
     my $r = smtp_cmd($s, 'AUTH PLAIN ' . MIME::Base64::encode_base64(
                     "\0$user\0" . ($o{password} || 'Secret-1'), ''));
     die "AUTH: $r" unless $r =~ /^235/;
@@ -486,6 +539,40 @@ sub wait_for {
 # whether a message is still in the outbound queue, and a recipient's state
 sub queued { $_[0]->redis('EXISTS', "queue:{$_[1]}:env") }
 sub rcpt_state { $_[0]->redis('HGET', "queue:{$_[1]}:rcpt", $_[2]) // '' }
+
+# The consumers holding entries of the outbound queue: name => count
+sub queue_holders {
+    my ($self) = @_;
+    my @l = split /\n/, $self->redis('XPENDING', 'queue:outbound',
+                                     'delivery');
+    my %h;
+    while (@l) {
+        my $x = shift @l;
+        $h{$x} = shift @l if $x =~ /:\d+\z/;
+    }
+    return %h;
+}
+
+# A remote MX (SMTPPeer, %opt as its start) whose greeting waits while the
+# gate is shut: a delivery is "in the middle" for as long as the test
+# needs.  The gate starts shut; gate_open and gate_shut move it.
+sub gated_peer {
+    my ($self, %opt) = @_;
+    require SMTPPeer;
+    my $gate = "$self->{dir}/gate";
+    return SMTPPeer->start(dir => $self->{dir}, ehlo => ['PIPELINING'], %opt,
+        greeting => sub {
+            select undef, undef, undef, 0.05 until -e $gate;
+            return undef;
+        });
+}
+
+sub gate_open {
+    open my $g, '>', "$_[0]{dir}/gate" or die "gate: $!";
+    close $g;
+}
+
+sub gate_shut { unlink "$_[0]{dir}/gate" }
 
 sub DESTROY {
     my ($self) = @_;
