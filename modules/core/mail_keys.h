@@ -82,6 +82,9 @@
 #define MAIL_KEY_BAYES_LEARNT_FMT   "bayes:{%s}:learnt"
 #define MAIL_KEY_BAYES_AGE_FMT      "bayes:{%s}:age"
 
+/* STRING: held by the worker expiring the Bayes counts this turn */
+#define MAIL_KEY_BAYES_EXPIRE_LOCK  "lock:bayes-expire"
+
 /* ZSET of every queued message id, score = creation time */
 #define MAIL_KEY_QUEUE_IDS          "queue:ids"
 

@@ -9,6 +9,7 @@
  *                             cached in Redis with their TTL
  *   ngx_mail_spam_spf_run.c   the SPF evaluator (ngx_mail_spf.c) on DNS
  *   ngx_mail_spam_job.c       what those two share: time limit, handler
+ *   ngx_mail_spam_expire.c    spam_bayes_expire: old rare tokens go
  *   ngx_mail_spam_store.c     the Bayes token counts in Redis: classify
  *                             and learn (SMTP, IMAP training, mailctl)
  *   ngx_mail_spam_bayes.c     tokenizer and classifier (plain C)
@@ -32,6 +33,18 @@
 
 
 typedef void (*ngx_mail_spam_done_pt)(void *data);
+
+
+typedef struct {
+    ngx_int_t                   expire_days;      /* -1: no expiry */
+    ngx_uint_t                  expire_max_count;
+    ngx_msec_t                  expire_interval;
+} ngx_mail_spam_main_conf_t;
+
+
+/* spam_bayes_expire: a timer in every worker, one run a turn */
+ngx_int_t ngx_mail_spam_expire_init(ngx_cycle_t *cycle,
+    ngx_mail_spam_main_conf_t *conf);
 
 
 /*

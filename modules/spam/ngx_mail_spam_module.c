@@ -84,6 +84,8 @@ struct ngx_mail_spam_check_s {
 };
 
 
+static void *ngx_mail_spam_create_main_conf(ngx_conf_t *cf);
+static char *ngx_mail_spam_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_mail_spam_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_mail_spam_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -95,6 +97,9 @@ static char *ngx_mail_spam_set_score(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_mail_spam_min_learned(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_mail_spam_bayes_expire(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_mail_spam_init_process(ngx_cycle_t *cycle);
 static ngx_mail_spam_ctx_t *ngx_mail_spam_get_ctx(ngx_mail_session_t *s);
 static void ngx_mail_spam_cleanup(void *data);
 static void ngx_mail_spam_dns_done(void *data);
@@ -176,6 +181,20 @@ static ngx_command_t  ngx_mail_spam_commands[] = {
       0,
       NULL },
 
+    { ngx_string("spam_bayes_expire"),
+      NGX_MAIL_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_mail_spam_bayes_expire,
+      NGX_MAIL_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("spam_bayes_expire_interval"),
+      NGX_MAIL_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_MAIL_MAIN_CONF_OFFSET,
+      offsetof(ngx_mail_spam_main_conf_t, expire_interval),
+      NULL },
+
     { ngx_string("spam_bayes_score"),
       NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF|NGX_CONF_TAKE1,
       ngx_mail_spam_set_score,
@@ -204,8 +223,8 @@ static ngx_command_t  ngx_mail_spam_commands[] = {
 static ngx_mail_module_t  ngx_mail_spam_module_ctx = {
     NULL,                                  /* protocol */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_mail_spam_create_main_conf,        /* create main configuration */
+    ngx_mail_spam_init_main_conf,          /* init main configuration */
 
     ngx_mail_spam_create_srv_conf,         /* create server configuration */
     ngx_mail_spam_merge_srv_conf           /* merge server configuration */
@@ -219,13 +238,17 @@ ngx_module_t  ngx_mail_spam_module = {
     NGX_MAIL_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_mail_spam_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+/* nginx's mail module, for its configuration in the workers */
+extern ngx_module_t  ngx_mail_module;
 
 
 /* as ngx_mail_spf_result_e orders them */
@@ -243,6 +266,71 @@ static ngx_str_t  ngx_mail_spam_spf_names[] = {
 static double  ngx_mail_spam_spf_default[NGX_MAIL_SPAM_SPF_RESULTS] = {
     0.0, 0.0, -0.5, 3.5, 1.5, 0.0, 0.5
 };
+
+
+static void *
+ngx_mail_spam_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_mail_spam_main_conf_t  *mcf;
+
+    mcf = ngx_pcalloc(cf->pool, sizeof(ngx_mail_spam_main_conf_t));
+    if (mcf == NULL) {
+        return NULL;
+    }
+
+    mcf->expire_days = NGX_CONF_UNSET;
+    mcf->expire_max_count = NGX_CONF_UNSET_UINT;
+    mcf->expire_interval = NGX_CONF_UNSET_MSEC;
+
+    /* a global: a reload without the directive goes back to the default */
+    ngx_mail_spam_bayes_min_learned = NGX_MAIL_SPAM_MIN_LEARNED;
+
+    return mcf;
+}
+
+
+static char *
+ngx_mail_spam_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_mail_spam_main_conf_t  *mcf = conf;
+
+    ngx_conf_init_value(mcf->expire_days, -1);
+    ngx_conf_init_uint_value(mcf->expire_max_count,
+                             NGX_MAIL_SPAM_EXPIRE_COUNT);
+    ngx_conf_init_msec_value(mcf->expire_interval, 86400 * 1000);
+
+    return NGX_CONF_OK;
+}
+
+
+/* every worker has a turn at the expiry: the one with the lock runs it */
+
+static ngx_int_t
+ngx_mail_spam_init_process(ngx_cycle_t *cycle)
+{
+    ngx_mail_conf_ctx_t        *ctx;
+    ngx_mail_spam_main_conf_t  *mcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    ctx = (ngx_mail_conf_ctx_t *) ngx_get_conf(cycle->conf_ctx,
+                                               ngx_mail_module);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    mcf = ctx->main_conf[ngx_mail_spam_module.ctx_index];
+
+    if (mcf->expire_days < 0) {
+        return NGX_OK;
+    }
+
+    return ngx_mail_spam_expire_init(cycle, mcf);
+}
 
 
 static void *
@@ -398,6 +486,51 @@ ngx_mail_spam_min_learned(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     ngx_mail_spam_bayes_min_learned = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/* spam_bayes_expire off | days [max_count] */
+
+static char *
+ngx_mail_spam_bayes_expire(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_mail_spam_main_conf_t *mcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (mcf->expire_days != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts > 2) {
+            return "takes no count with \"off\"";
+        }
+
+        mcf->expire_days = -1;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n == NGX_ERROR) {
+        return "has an invalid number of days";
+    }
+
+    mcf->expire_days = n;
+
+    if (cf->args->nelts > 2) {
+        n = ngx_atoi(value[2].data, value[2].len);
+        if (n == NGX_ERROR) {
+            return "has an invalid count";
+        }
+
+        mcf->expire_max_count = n;
+    }
 
     return NGX_CONF_OK;
 }
