@@ -376,6 +376,7 @@ EOF
     say "ours: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
     "${rcli[@]}" info commandstats | tr -d '\r' > "$d/commandstats.before"
+    "${rcli[@]}" info all | tr -d '\r' > "$d/info.before"
     # nginx daemonizes: the command returns once the master runs
     run_watch ours --redis "$rport" --pids "$REDIS_PID" --pidfile "$NGINX_PIDFILE" \
         -- "$nginx_bin" -e "$d/error.log" -p "$d" -c "$d/nginx.conf"
@@ -397,6 +398,15 @@ EOF
               printf "%.1f commands per message:", t / n
               for (k in c) if (c[k] / n >= 0.1) printf " %s %.1f", k, c[k] / n }' \
         "$d/commandstats.before" "$d/commandstats.after")
+    # and what it cost Redis: bytes it read, CPU it used, per message
+    "${rcli[@]}" info all | tr -d '\r' > "$d/info.after"
+    REDIS_PER_MSG+=$(awk -F: -v n="$N" '
+        $1 == "total_net_input_bytes" { b[FILENAME ~ /after$/] = $2 }
+        $1 == "used_cpu_sys" || $1 == "used_cpu_user" {
+            c[FILENAME ~ /after$/] += $2 }
+        END { printf "; Redis read %.0f bytes and used %.0f us of CPU per message",
+                     (b[1] - b[0]) / n, (c[1] - c[0]) * 1e6 / n }' \
+        "$d/info.before" "$d/info.after")
     CHECK_ours+="; redis used_memory $("${rcli[@]}" info memory | tr -d '\r' | sed -n 's/^used_memory_human://p')"
     errs=$(grep -cE '\[(error|crit|alert|emerg)\]' "$d/error.log" || true)
     CHECK_ours+="; error.log: $errs error/crit/alert lines"
@@ -594,7 +604,7 @@ echo "messages = in the sink / queued; seconds from the start of delivery (nginx
      "divides them among the processes). CPU s = user+system CPU seconds of those during the run;" \
      "sink CPU = the smtp-sink's."
 [ -z "$CHECK_ours" ] || echo "check ours:    $CHECK_ours"
-[ -z "$REDIS_PER_MSG" ] || echo "ours, Redis:   $REDIS_PER_MSG (while delivering; commands run by scripts (EVAL) counted too)"
+[ -z "$REDIS_PER_MSG" ] || echo "ours, Redis:   $REDIS_PER_MSG (while delivering; commands run by scripts (EVAL, EVALSHA) counted too)"
 [ -z "$CHECK_postfix" ] || echo "check postfix: $CHECK_postfix"
 [ -z "$CHECK_postfix_nc" ] || echo "check postfix_nc: $CHECK_postfix_nc"
 exit $fail

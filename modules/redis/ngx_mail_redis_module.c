@@ -16,6 +16,8 @@
 #include <ngx_event.h>
 #include <ngx_mail.h>
 
+#include <ngx_sha1.h>
+
 #include <hiredis/async.h>
 
 #include "ngx_mail_redis.h"
@@ -23,6 +25,25 @@
 
 #define NGX_MAIL_REDIS_BACKOFF_MIN  100
 #define NGX_MAIL_REDIS_BACKOFF_MAX  5000
+
+/* the Lua scripts known by their SHA1; more go as EVAL */
+#define NGX_MAIL_REDIS_SCRIPTS      64
+
+
+/*
+ * A Lua script goes to Redis once per connection (SCRIPT LOAD, just
+ * before its first EVAL there), then by its SHA1 (EVALSHA): the script
+ * text, a few KB for the store and queue scripts, is not sent and hashed
+ * again with every message.  The callers need not know: EVAL is rewritten
+ * here.  A script is known by its text's address, as the callers' are
+ * static strings.
+ */
+typedef struct {
+    const char                 *text;
+    size_t                      len;
+    u_char                      sha[40];
+    ngx_uint_t                  loaded;       /* on this connection */
+} ngx_mail_redis_script_t;
 
 
 typedef struct {
@@ -55,6 +76,7 @@ typedef struct {
     ngx_queue_t                 pending;
     ngx_mail_redis_main_conf_t *conf;
     ngx_log_t                  *log;
+    ngx_uint_t                  generation;   /* of the connection */
     unsigned                    connected:1;
     unsigned                    subscriber:1;  /* the pub/sub link */
 } ngx_mail_redis_link_t;
@@ -92,6 +114,14 @@ static void ngx_mail_redis_setup_reply(redisAsyncContext *ac, void *reply,
 static void ngx_mail_redis_reply(redisAsyncContext *ac, void *reply,
     void *privdata);
 static void ngx_mail_redis_request_timeout(ngx_event_t *ev);
+static ngx_mail_redis_script_t *ngx_mail_redis_script(
+    ngx_mail_redis_link_t *link, ngx_mail_redis_cmd_t *cmd);
+static void ngx_mail_redis_script_loaded(redisAsyncContext *ac, void *reply,
+    void *privdata);
+static int ngx_mail_redis_command(ngx_mail_redis_link_t *link,
+    ngx_mail_redis_cmd_t *cmd, redisCallbackFn *fn, void *privdata);
+static void ngx_mail_redis_noscript(ngx_mail_redis_link_t *link,
+    redisReply *reply);
 
 static void ngx_mail_redis_read_handler(ngx_event_t *ev);
 static void ngx_mail_redis_write_handler(ngx_event_t *ev);
@@ -584,6 +614,9 @@ ngx_mail_redis_setup(ngx_mail_redis_link_t *link)
 
     rmcf = link->conf;
 
+    /* a new connection: every script is loaded again before its use */
+    link->generation++;
+
     if (rmcf->password.len) {
         argv[0] = "AUTH";
         argvlen[0] = 4;
@@ -849,20 +882,22 @@ ngx_mail_redis_send(ngx_mail_redis_cmd_t *cmds, ngx_uint_t n,
     exec[0] = "EXEC";
     execlen[0] = 4;
 
+    /* scripts not yet on this connection: loaded ahead, outside MULTI */
+    for (i = 0; i < n; i++) {
+        (void) ngx_mail_redis_script(link, &cmds[i]);
+    }
+
     if (n > 1) {
         redisAsyncCommandArgv(link->ac, NULL, NULL, 1, multi, multilen);
     }
 
     if (n == 1) {
-        rc = redisAsyncCommandArgv(link->ac, ngx_mail_redis_reply, r,
-                                   cmds[0].argc, cmds[0].argv,
-                                   cmds[0].argvlen);
+        rc = ngx_mail_redis_command(link, &cmds[0], ngx_mail_redis_reply, r);
 
     } else {
         /* only EXEC's reply, with all the others in it, is of interest */
         for (i = 0; i < n; i++) {
-            redisAsyncCommandArgv(link->ac, NULL, NULL, cmds[i].argc,
-                                  cmds[i].argv, cmds[i].argvlen);
+            (void) ngx_mail_redis_command(link, &cmds[i], NULL, NULL);
         }
 
         rc = redisAsyncCommandArgv(link->ac, ngx_mail_redis_reply, r, 1,
@@ -882,6 +917,168 @@ ngx_mail_redis_send(ngx_mail_redis_cmd_t *cmds, ngx_uint_t n,
     ngx_add_timer(&r->timer, link->conf->timeout);
 
     return r;
+}
+
+
+/*
+ * The script of an EVAL, known from now on; loaded on this connection
+ * when it was not yet.  NULL: not an EVAL, or the table is full (the
+ * command then goes as it is).
+ */
+
+static ngx_mail_redis_script_t *
+ngx_mail_redis_script(ngx_mail_redis_link_t *link, ngx_mail_redis_cmd_t *cmd)
+{
+    u_char                    digest[20];
+    ngx_uint_t                i;
+    ngx_sha1_t                sha1;
+    const char               *argv[3];
+    size_t                    argvlen[3];
+    ngx_mail_redis_script_t  *s;
+
+    static ngx_mail_redis_script_t  scripts[NGX_MAIL_REDIS_SCRIPTS];
+    static ngx_uint_t               nscripts;
+
+    if (cmd->argc < 3 || cmd->argvlen[0] != 4
+        || ngx_strncmp(cmd->argv[0], "EVAL", 4) != 0)
+    {
+        return NULL;
+    }
+
+    s = NULL;
+
+    for (i = 0; i < nscripts; i++) {
+        if (scripts[i].text == cmd->argv[1]
+            && scripts[i].len == cmd->argvlen[1])
+        {
+            s = &scripts[i];
+            break;
+        }
+    }
+
+    if (s == NULL) {
+        if (nscripts == NGX_MAIL_REDIS_SCRIPTS) {
+            return NULL;
+        }
+
+        s = &scripts[nscripts++];
+
+        s->text = cmd->argv[1];
+        s->len = cmd->argvlen[1];
+        s->loaded = 0;
+
+        ngx_sha1_init(&sha1);
+        ngx_sha1_update(&sha1, s->text, s->len);
+        ngx_sha1_final(digest, &sha1);
+
+        ngx_hex_dump(s->sha, digest, 20);
+    }
+
+    if (s->loaded != link->generation) {
+        argv[0] = "SCRIPT";
+        argvlen[0] = 6;
+        argv[1] = "LOAD";
+        argvlen[1] = 4;
+        argv[2] = s->text;
+        argvlen[2] = s->len;
+
+        redisAsyncCommandArgv(link->ac, ngx_mail_redis_script_loaded, link,
+                              3, argv, argvlen);
+
+        s->loaded = link->generation;
+    }
+
+    return s;
+}
+
+
+static void
+ngx_mail_redis_script_loaded(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    redisReply             *r = reply;
+    ngx_mail_redis_link_t  *link = privdata;
+
+    if (r != NULL && r->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, link->log, 0,
+                      "redis: SCRIPT LOAD failed: %*s",
+                      (size_t) r->len, r->str);
+    }
+}
+
+
+/* a command as given, an EVAL of a known script as EVALSHA */
+
+static int
+ngx_mail_redis_command(ngx_mail_redis_link_t *link, ngx_mail_redis_cmd_t *cmd,
+    redisCallbackFn *fn, void *privdata)
+{
+    int                       rc;
+    size_t                    len0, len1;
+    const char               *arg0, *arg1;
+    ngx_mail_redis_script_t  *s;
+
+    s = ngx_mail_redis_script(link, cmd);
+
+    if (s == NULL) {
+        return redisAsyncCommandArgv(link->ac, fn, privdata, cmd->argc,
+                                     cmd->argv, cmd->argvlen);
+    }
+
+    /* hiredis copies the arguments now: the caller's come back after */
+
+    arg0 = cmd->argv[0];
+    len0 = cmd->argvlen[0];
+    arg1 = cmd->argv[1];
+    len1 = cmd->argvlen[1];
+
+    cmd->argv[0] = "EVALSHA";
+    cmd->argvlen[0] = 7;
+    cmd->argv[1] = (const char *) s->sha;
+    cmd->argvlen[1] = 40;
+
+    rc = redisAsyncCommandArgv(link->ac, fn, privdata, cmd->argc, cmd->argv,
+                               cmd->argvlen);
+
+    cmd->argv[0] = arg0;
+    cmd->argvlen[0] = len0;
+    cmd->argv[1] = arg1;
+    cmd->argvlen[1] = len1;
+
+    return rc;
+}
+
+
+/*
+ * NOSCRIPT: the scripts were flushed (SCRIPT FLUSH, or a failover the
+ * connection did not see): this request fails as any error does, the
+ * next ones load their scripts again
+ */
+
+static void
+ngx_mail_redis_noscript(ngx_mail_redis_link_t *link, redisReply *reply)
+{
+    size_t  i;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY) {
+        for (i = 0; i < reply->elements; i++) {
+            ngx_mail_redis_noscript(link, reply->element[i]);
+        }
+
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR && reply->len >= 8
+        && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, link->log, 0,
+                      "redis: scripts flushed, loading them again");
+        link->generation++;
+    }
 }
 
 
@@ -909,6 +1106,10 @@ ngx_mail_redis_reply(redisAsyncContext *ac, void *reply, void *privdata)
 
     if (r->timer.timer_set) {
         ngx_del_timer(&r->timer);
+    }
+
+    if (ngx_mail_redis_link) {
+        ngx_mail_redis_noscript(ngx_mail_redis_link, reply);
     }
 
     handler = r->handler;
