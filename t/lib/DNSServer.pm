@@ -30,27 +30,14 @@ use strict;
 use warnings;
 
 use IO::Socket::INET;
+use FreePort;
 use IO::Select;
 use POSIX ();
 use File::Path ();
 use Time::HiRes qw(sleep time);
 
-# A port free for both UDP and TCP on 127.0.0.1.
-sub free_udp_tcp_port {
-    for (1 .. 50) {
-        my $t = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                      LocalPort => 0, Proto => 'tcp')
-            or die "free port: $!";
-        my $port = $t->sockport;
-        my $u = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                      LocalPort => $port, Proto => 'udp');
-        close $t;
-        next unless $u;
-        close $u;
-        return $port;
-    }
-    die "no free UDP+TCP port";
-}
+# A port free for both UDP and TCP on 127.0.0.1, reserved (FreePort.pm).
+sub free_udp_tcp_port { FreePort::take(udp => 1) }
 
 sub start {
     my ($class, %opt) = @_;

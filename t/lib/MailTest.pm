@@ -13,6 +13,7 @@ use File::Temp qw(tempdir);
 use File::Basename qw(dirname);
 use File::Spec;
 use IO::Socket::INET;
+use FreePort;
 use Time::HiRes qw(sleep time);
 use Cwd qw(abs_path);
 use Scalar::Util ();
@@ -34,15 +35,9 @@ $SIG{PIPE} = 'IGNORE';
 sub top_dir   { $top }
 sub build_dir { $ENV{MAIL_BUILD_DIR} || "$top/build" }
 
-# A port nobody listens on now: bind to port 0 and let the kernel choose.
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
-        or die "free_port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
+# A port for a server of the test, reserved against the other tests
+# running at the same time (t/lib/FreePort.pm).
+sub free_port { FreePort::take() }
 
 sub wait_port {
     my ($port, $timeout) = @_;
