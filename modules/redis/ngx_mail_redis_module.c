@@ -35,11 +35,13 @@
  * before its first EVAL there), then by its SHA1 (EVALSHA): the script
  * text, a few KB for the store and queue scripts, is not sent and hashed
  * again with every message.  The callers need not know: EVAL is rewritten
- * here.  A script is known by its text's address, as the callers' are
- * static strings.
+ * here.  A script is looked up by its text's address (the callers' are
+ * static strings) and checked against a copy of the text, so that a
+ * script built in a buffer that is later reused cannot run as another.
  */
 typedef struct {
-    const char                 *text;
+    const char                 *text;         /* the caller's */
+    u_char                     *copy;
     size_t                      len;
     u_char                      sha[40];
     ngx_uint_t                  loaded;       /* on this connection */
@@ -949,7 +951,9 @@ ngx_mail_redis_script(ngx_mail_redis_link_t *link, ngx_mail_redis_cmd_t *cmd)
 
     for (i = 0; i < nscripts; i++) {
         if (scripts[i].text == cmd->argv[1]
-            && scripts[i].len == cmd->argvlen[1])
+            && scripts[i].len == cmd->argvlen[1]
+            && ngx_memcmp(scripts[i].copy, cmd->argv[1], scripts[i].len)
+               == 0)
         {
             s = &scripts[i];
             break;
@@ -961,8 +965,16 @@ ngx_mail_redis_script(ngx_mail_redis_link_t *link, ngx_mail_redis_cmd_t *cmd)
             return NULL;
         }
 
-        s = &scripts[nscripts++];
+        s = &scripts[nscripts];
 
+        s->copy = ngx_alloc(cmd->argvlen[1], link->log);
+        if (s->copy == NULL) {
+            return NULL;
+        }
+
+        nscripts++;
+
+        ngx_memcpy(s->copy, cmd->argv[1], cmd->argvlen[1]);
         s->text = cmd->argv[1];
         s->len = cmd->argvlen[1];
         s->loaded = 0;
