@@ -66,7 +66,11 @@ is(scalar @{ $gone{'demo@example.test'}{old} }, 9, 'and in the user\'s');
 for (['spam_bayes_expire x;', 'invalid number of days'],
      ['spam_bayes_expire 90 y;', 'invalid count'],
      ['spam_bayes_expire off 3;', 'no count'],
-     ['spam_bayes_expire_interval soon;', 'invalid value'])
+     ['spam_bayes_expire_interval soon;', 'invalid value'],
+     ['spam_bayes_expire 36501;', 'invalid number of days'],
+     ['spam_bayes_expire off; spam_bayes_expire 90;', 'is duplicate'],
+     ['spam_bayes_expire 90; spam_bayes_expire_interval 0;',
+      'must be 1s at least'])
 {
     my ($conf, $why) = @$_;
     my ($rc, $out) = $t->nginx_test_conf("    $conf\n");

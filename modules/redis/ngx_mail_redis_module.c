@@ -994,7 +994,7 @@ ngx_mail_redis_script(ngx_mail_redis_link_t *link, ngx_mail_redis_cmd_t *cmd)
         argv[2] = s->text;
         argvlen[2] = s->len;
 
-        redisAsyncCommandArgv(link->ac, ngx_mail_redis_script_loaded, link,
+        redisAsyncCommandArgv(link->ac, ngx_mail_redis_script_loaded, s,
                               3, argv, argvlen);
 
         s->loaded = link->generation;
@@ -1008,13 +1008,16 @@ static void
 ngx_mail_redis_script_loaded(redisAsyncContext *ac, void *reply,
     void *privdata)
 {
-    redisReply             *r = reply;
-    ngx_mail_redis_link_t  *link = privdata;
+    redisReply               *r = reply;
+    ngx_mail_redis_script_t  *s = privdata;
 
     if (r != NULL && r->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, link->log, 0,
+        ngx_log_error(NGX_LOG_ERR, ngx_mail_redis_link->log, 0,
                       "redis: SCRIPT LOAD failed: %*s",
                       (size_t) r->len, r->str);
+
+        /* loaded again before its next use */
+        s->loaded = 0;
     }
 }
 
@@ -1070,26 +1073,28 @@ ngx_mail_redis_command(ngx_mail_redis_link_t *link, ngx_mail_redis_cmd_t *cmd,
 static void
 ngx_mail_redis_noscript(ngx_mail_redis_link_t *link, redisReply *reply)
 {
-    size_t  i;
+    size_t       i, n;
+    redisReply  *r;
 
     if (reply == NULL) {
         return;
     }
 
-    if (reply->type == REDIS_REPLY_ARRAY) {
-        for (i = 0; i < reply->elements; i++) {
-            ngx_mail_redis_noscript(link, reply->element[i]);
+    /* a reply of its own, or an element of EXEC's array */
+
+    n = (reply->type == REDIS_REPLY_ARRAY) ? reply->elements : 1;
+
+    for (i = 0; i < n; i++) {
+        r = (reply->type == REDIS_REPLY_ARRAY) ? reply->element[i] : reply;
+
+        if (r->type == REDIS_REPLY_ERROR && r->len >= 8
+            && ngx_strncmp(r->str, "NOSCRIPT", 8) == 0)
+        {
+            ngx_log_error(NGX_LOG_WARN, link->log, 0,
+                          "redis: scripts flushed, loading them again");
+            link->generation++;
+            return;
         }
-
-        return;
-    }
-
-    if (reply->type == REDIS_REPLY_ERROR && reply->len >= 8
-        && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
-    {
-        ngx_log_error(NGX_LOG_WARN, link->log, 0,
-                      "redis: scripts flushed, loading them again");
-        link->generation++;
     }
 }
 

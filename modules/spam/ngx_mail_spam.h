@@ -35,8 +35,11 @@
 typedef void (*ngx_mail_spam_done_pt)(void *data);
 
 
+/* spam_bayes_expire off (NGX_CONF_UNSET is -1: "not given") */
+#define NGX_MAIL_SPAM_EXPIRE_OFF  -2
+
 typedef struct {
-    ngx_int_t                   expire_days;      /* -1: no expiry */
+    ngx_int_t                   expire_days;
     ngx_uint_t                  expire_max_count;
     ngx_msec_t                  expire_interval;
 } ngx_mail_spam_main_conf_t;

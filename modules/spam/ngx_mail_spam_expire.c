@@ -34,14 +34,17 @@
 /* the first turn after a start: soon, but not all workers at once */
 #define NGX_MAIL_SPAM_EXPIRE_FIRST    (10 * 60 * 1000)
 
+/* a turn Redis could not take part in is tried again this soon */
+#define NGX_MAIL_SPAM_EXPIRE_RETRY    (60 * 1000)
+
 
 /*
  * The lock and Redis's clock in one: the day the tokens were dated by
- * is Redis's.  KEYS: the lock.  ARGV: its holder, its life in seconds.
+ * is Redis's.  KEYS: the lock.  ARGV: its holder, its life in ms.
  * Returns the time, or nil when another holds the lock.
  */
 #define NGX_MAIL_SPAM_EXPIRE_LOCK_LUA                                         \
-    "if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])\n"       \
+    "if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])\n"       \
     "then return false end\n"                                                 \
     "return redis.call('TIME')[1]\n"
 
@@ -52,7 +55,8 @@ typedef struct {
     ngx_event_t                 timer;
     ngx_str_t                   holder;
 
-    /* one run's: its pool goes when the run ends */
+    /* one run's; the pool is a SCAN step's, renewed at each */
+    ngx_flag_t                  running;
     ngx_pool_t                 *pool;
     u_char                      scan[NGX_MAIL_SPAM_EXPIRE_CURSOR];
     ngx_array_t                *scopes;     /* ngx_str_t, a SCAN step's */
@@ -60,8 +64,8 @@ typedef struct {
     ngx_uint_t                  walk;       /* spam, ham, age */
     u_char                      cursor[NGX_MAIL_SPAM_EXPIRE_CURSOR];
     ngx_str_t                   keys[3];
-    u_char                      oldest[NGX_INT_T_LEN];
-    u_char                      most[NGX_INT_T_LEN];
+    u_char                      oldest[NGX_INT_T_LEN + 1];
+    u_char                      most[NGX_INT_T_LEN + 1];
     ngx_uint_t                  nscopes;
     ngx_uint_t                  forgotten;
 } ngx_mail_spam_expiry_t;
@@ -76,6 +80,7 @@ static void ngx_mail_spam_expire_step(ngx_mail_spam_expiry_t *ex);
 static void ngx_mail_spam_expire_stepped(redisReply *reply, void *data);
 static ngx_int_t ngx_mail_spam_expire_cursor(redisReply *reply, int type,
     u_char *cursor, ngx_log_t *log);
+static ngx_int_t ngx_mail_spam_expire_exiting(ngx_mail_spam_expiry_t *ex);
 static void ngx_mail_spam_expire_end(ngx_mail_spam_expiry_t *ex,
     ngx_uint_t done);
 
@@ -133,6 +138,7 @@ ngx_mail_spam_expire_turn(ngx_event_t *ev)
     ngx_mail_spam_expiry_t  *ex = ev->data;
 
     u_char                 *p;
+    ngx_msec_t              interval;
     ngx_mail_redis_cmd_t    cmd;
     u_char                  life[NGX_TIME_T_LEN];
 
@@ -140,15 +146,22 @@ ngx_mail_spam_expire_turn(ngx_event_t *ev)
         return;
     }
 
-    ngx_add_timer(&ex->timer, ex->conf->expire_interval);
+    interval = ex->conf->expire_interval;
 
-    if (ex->pool) {
+    ngx_add_timer(&ex->timer, interval);
+
+    if (ex->running) {
         /* the last run is still walking */
         return;
     }
 
+    /*
+     * the lock ends a little before the next turn, which the way to
+     * Redis delays less than that: else the holder's own next turn would
+     * find it still held, and be lost
+     */
     p = ngx_sprintf(life, "%M",
-                    ngx_max(ex->conf->expire_interval / 1000, 1));
+                    interval - ngx_min(interval / 10, 60 * 1000));
 
     ngx_mail_redis_cmd_init(&cmd, "EVAL");
     ngx_mail_redis_cmd_cstr(&cmd, ngx_mail_spam_expire_lock_lua);
@@ -157,8 +170,13 @@ ngx_mail_spam_expire_turn(ngx_event_t *ev)
     ngx_mail_redis_cmd_arg(&cmd, ex->holder.data, ex->holder.len);
     ngx_mail_redis_cmd_arg(&cmd, life, p - life);
 
-    (void) ngx_mail_redis_send(&cmd, 1, ngx_mail_spam_expire_locked, ex,
-                               ex->log);
+    if (ngx_mail_redis_send(&cmd, 1, ngx_mail_spam_expire_locked, ex,
+                            ex->log)
+        == NULL)
+    {
+        ngx_add_timer(&ex->timer,
+                      ngx_min(interval, NGX_MAIL_SPAM_EXPIRE_RETRY));
+    }
 }
 
 
@@ -169,9 +187,18 @@ ngx_mail_spam_expire_locked(redisReply *reply, void *data)
 
     ngx_int_t  now, today;
 
-    if (reply == NULL || ngx_mail_redis_reply_is_error(reply, ex->log)
-        || reply->type != REDIS_REPLY_STRING)
-    {
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (reply == NULL || ngx_mail_redis_reply_is_error(reply, ex->log)) {
+        /* Redis did not answer: this turn is tried again soon */
+        ngx_add_timer(&ex->timer, ngx_min(ex->conf->expire_interval,
+                                          NGX_MAIL_SPAM_EXPIRE_RETRY));
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_STRING) {
         /* nil: another worker or node has this turn */
         return;
     }
@@ -181,11 +208,7 @@ ngx_mail_spam_expire_locked(redisReply *reply, void *data)
         return;
     }
 
-    ex->pool = ngx_create_pool(4096, ex->log);
-    if (ex->pool == NULL) {
-        return;
-    }
-
+    ex->running = 1;
     today = now / 86400;
 
     ngx_sprintf(ex->oldest, "%i%Z", today - ex->conf->expire_days);
@@ -211,6 +234,18 @@ ngx_mail_spam_expire_scan(ngx_mail_spam_expiry_t *ex)
 {
     ngx_mail_redis_cmd_t  cmd;
 
+    /* a step's scopes and keys go with it: a run holds one step's */
+
+    if (ex->pool) {
+        ngx_destroy_pool(ex->pool);
+    }
+
+    ex->pool = ngx_create_pool(4096, ex->log);
+    if (ex->pool == NULL) {
+        ngx_mail_spam_expire_end(ex, 0);
+        return;
+    }
+
     ngx_mail_redis_cmd_init(&cmd, "SCAN");
     ngx_mail_redis_cmd_cstr(&cmd, (char *) ex->scan);
     ngx_mail_redis_cmd_cstr(&cmd, "MATCH");
@@ -235,6 +270,10 @@ ngx_mail_spam_expire_scanned(redisReply *reply, void *data)
     ngx_str_t   *scope;
     ngx_uint_t   i;
     redisReply  *keys, *key;
+
+    if (ngx_mail_spam_expire_exiting(ex) == NGX_OK) {
+        return;
+    }
 
     if (ngx_mail_spam_expire_cursor(reply, REDIS_REPLY_ARRAY, ex->scan,
                                     ex->log)
@@ -362,6 +401,10 @@ ngx_mail_spam_expire_stepped(redisReply *reply, void *data)
 {
     ngx_mail_spam_expiry_t  *ex = data;
 
+    if (ngx_mail_spam_expire_exiting(ex) == NGX_OK) {
+        return;
+    }
+
     if (ngx_mail_spam_expire_cursor(reply, REDIS_REPLY_INTEGER, ex->cursor,
                                     ex->log)
         != NGX_OK)
@@ -416,6 +459,30 @@ ngx_mail_spam_expire_cursor(redisReply *reply, int type, u_char *cursor,
 }
 
 
+/* a worker that is to exit does not wait for the walk: it stops */
+
+static ngx_int_t
+ngx_mail_spam_expire_exiting(ngx_mail_spam_expiry_t *ex)
+{
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, ex->log, 0,
+                  "spam: bayes expiry stopped after %ui scopes: exiting",
+                  ex->nscopes);
+
+    if (ex->pool) {
+        ngx_destroy_pool(ex->pool);
+        ex->pool = NULL;
+    }
+
+    ex->running = 0;
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_mail_spam_expire_end(ngx_mail_spam_expiry_t *ex, ngx_uint_t done)
 {
@@ -431,6 +498,10 @@ ngx_mail_spam_expire_end(ngx_mail_spam_expiry_t *ex, ngx_uint_t done)
                       ex->nscopes, ex->forgotten);
     }
 
-    ngx_destroy_pool(ex->pool);
-    ex->pool = NULL;
+    if (ex->pool) {
+        ngx_destroy_pool(ex->pool);
+        ex->pool = NULL;
+    }
+
+    ex->running = 0;
 }

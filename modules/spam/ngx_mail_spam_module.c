@@ -294,10 +294,17 @@ ngx_mail_spam_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_mail_spam_main_conf_t  *mcf = conf;
 
-    ngx_conf_init_value(mcf->expire_days, -1);
+    ngx_conf_init_value(mcf->expire_days, NGX_MAIL_SPAM_EXPIRE_OFF);
     ngx_conf_init_uint_value(mcf->expire_max_count,
                              NGX_MAIL_SPAM_EXPIRE_COUNT);
     ngx_conf_init_msec_value(mcf->expire_interval, 86400 * 1000);
+
+    /* a turn is a Redis request and a lock: not in a loop */
+    if (mcf->expire_interval < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spam_bayes_expire_interval must be 1s at least");
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -325,7 +332,7 @@ ngx_mail_spam_init_process(ngx_cycle_t *cycle)
 
     mcf = ctx->main_conf[ngx_mail_spam_module.ctx_index];
 
-    if (mcf->expire_days < 0) {
+    if (mcf->expire_days == NGX_MAIL_SPAM_EXPIRE_OFF) {
         return NGX_OK;
     }
 
@@ -512,12 +519,13 @@ ngx_mail_spam_bayes_expire(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return "takes no count with \"off\"";
         }
 
-        mcf->expire_days = -1;
+        mcf->expire_days = NGX_MAIL_SPAM_EXPIRE_OFF;
         return NGX_CONF_OK;
     }
 
+    /* a hundred years: the day arithmetic stays far from overflow */
     n = ngx_atoi(value[1].data, value[1].len);
-    if (n == NGX_ERROR) {
+    if (n == NGX_ERROR || n > 36500) {
         return "has an invalid number of days";
     }
 
