@@ -214,8 +214,11 @@ my @seen = <$mon>;
 close $mon;
 is(scalar(grep { /"HMGET" "bayes:\{global\}:spam"/ } @seen), 1,
    'the global counts are looked up once for all recipients');
-is(scalar(grep { /"HMGET" "bayes:\{u\d+\@example\.test\}:spam"/ } @seen),
-   16, 'each classified recipient\'s own once');
+is(scalar(grep { /"HMGET" "bayes:\{u\d+\@example\.test\}" "nspam"/ } @seen),
+   16, 'each classified recipient\'s message counts once');
+is(scalar(grep { /"HMGET" "bayes:\{u\d+\@example\.test\}:(?:spam|ham)"/ }
+              @seen),
+   0, 'and no token counts of those who have learnt too little to judge');
 
 # authenticated submission skips the filter
 my $s = client($sub);

@@ -24,23 +24,34 @@
 #include "ngx_mail_spam_store.h"
 
 
-/* a scope's lookup: HMGET of its counts, of its spam and ham fields */
-#define NGX_MAIL_SPAM_BAYES_SCOPE_CMDS  3
-
-
 ngx_uint_t  ngx_mail_spam_bayes_min_learned = NGX_MAIL_SPAM_MIN_LEARNED;
+
+
+typedef struct {
+    ngx_str_t                      name;       /* NUL-terminated */
+    ngx_uint_t                     nspam;
+    ngx_uint_t                     nham;
+    ngx_uint_t                     reply;      /* of its spam tokens */
+    unsigned                       judges:1;   /* has learnt enough */
+    unsigned                       used:1;     /* judges for somebody */
+} ngx_mail_spam_bayes_scope_t;
 
 
 typedef struct {
     ngx_mail_spam_bayes_req_t     *reqs;       /* one a recipient */
     ngx_uint_t                     nreqs;
+    ngx_uint_t                    *by;         /* the scope judging each */
     ngx_mail_redis_request_t      *redis;
     ngx_log_t                     *log;
+    /* the caller's, until the handler: the token fields */
+    ngx_mail_spam_message_t       *m;
     /* hashes only, for the classifier's ties */
     ngx_mail_spam_bayes_token_t   *tokens;
     ngx_uint_t                     ntokens;
     /* the recipients' scopes in their order, then the global one */
+    ngx_mail_spam_bayes_scope_t   *scopes;
     ngx_uint_t                     nscopes;
+    ngx_uint_t                     nreplies;   /* of the token lookup */
     ngx_mail_spam_done_pt          handler;
     void                          *data;
     /* the reply of a lookup of one command, as the array of one */
@@ -62,18 +73,20 @@ static ngx_int_t ngx_mail_spam_bayes_scope(ngx_pool_t *pool, ngx_str_t *user,
     ngx_str_t *scope);
 static ngx_int_t ngx_mail_spam_bayes_key(ngx_pool_t *pool, const char *fmt,
     ngx_str_t *scope, ngx_str_t *key);
-static ngx_int_t ngx_mail_spam_bayes_lookup_cmds(ngx_pool_t *pool,
-    ngx_str_t *scope, ngx_mail_spam_message_t *m,
-    ngx_mail_redis_cmd_t *cmds);
+static void ngx_mail_spam_bayes_counted(redisReply *reply, void *data);
+static ngx_int_t ngx_mail_spam_bayes_lookup_tokens(
+    ngx_mail_spam_bayes_lookup_t *lk);
 static void ngx_mail_spam_bayes_looked_up(redisReply *reply, void *data);
+static void ngx_mail_spam_bayes_tokens_judged(
+    ngx_mail_spam_bayes_lookup_t *lk, redisReply **replies);
+static void ngx_mail_spam_bayes_done(ngx_mail_spam_bayes_lookup_t *lk);
 static ngx_int_t ngx_mail_spam_bayes_replies_ok(
-    ngx_mail_spam_bayes_lookup_t *lk, redisReply *reply, redisReply ***replies);
-static ngx_int_t ngx_mail_spam_bayes_counts(redisReply **replies,
-    ngx_uint_t *nspam, ngx_uint_t *nham);
+    ngx_mail_spam_bayes_lookup_t *lk, redisReply *reply, ngx_uint_t n,
+    ngx_uint_t elements, redisReply ***replies);
 static ngx_uint_t ngx_mail_spam_bayes_count(redisReply *reply);
 static void ngx_mail_spam_bayes_judge(ngx_mail_spam_bayes_lookup_t *lk,
-    ngx_mail_spam_bayes_req_t *req, redisReply **replies, ngx_uint_t nspam,
-    ngx_uint_t nham);
+    ngx_mail_spam_bayes_req_t *req, ngx_mail_spam_bayes_scope_t *scope,
+    redisReply **replies);
 static void ngx_mail_spam_bayes_learnt(redisReply *reply, void *data);
 
 
@@ -133,13 +146,15 @@ done:
 
 
 /*
- * One request for all the recipients: each one's counts and the global
- * ones, looked up once, the choice made for each when all are in.  A
- * recipient with enough of his own counts costs the global lookup for
- * nothing, which is cheaper than a second round trip for everybody else.
- * The scopes are in different hash slots: one MULTI over them is for a
- * single Redis or a Sentinel-managed primary, which is what the product
- * supports (docs/redis-keys.md).
+ * Two requests for all the recipients of a message.  The first reads
+ * the message counts of every recipient's scope and of the global one:
+ * a few bytes each.  The second reads the token counts of the scopes
+ * that judge, each once: a recipient's own when the recipient has
+ * learnt enough, the global ones for all the others.  A scope that
+ * does not judge costs no token lookup, which most recipients' own do
+ * not.  The scopes are in different hash slots: one MULTI over them is
+ * for a single Redis or a Sentinel-managed primary, which is what the
+ * product supports (docs/redis-keys.md).
  */
 
 ngx_int_t
@@ -147,8 +162,8 @@ ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool, ngx_log_t *log,
     ngx_mail_spam_message_t *m, ngx_mail_spam_bayes_req_t *reqs,
     ngx_uint_t nreqs, ngx_mail_spam_done_pt handler, void *data)
 {
-    ngx_uint_t                     i, n, per_scope;
-    ngx_str_t                      global, scope;
+    ngx_uint_t                     i;
+    ngx_str_t                      key;
     ngx_pool_t                    *tmp;
     ngx_mail_redis_cmd_t          *cmds;
     ngx_mail_spam_bayes_lookup_t  *lk;
@@ -161,14 +176,32 @@ ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool, ngx_log_t *log,
     lk->reqs = reqs;
     lk->nreqs = nreqs;
     lk->log = log;
+    lk->m = m;
     lk->handler = handler;
     lk->data = data;
     lk->nscopes = nreqs + 1;
 
+    lk->scopes = ngx_pcalloc(pool,
+                        lk->nscopes * sizeof(ngx_mail_spam_bayes_scope_t));
+    lk->by = ngx_pcalloc(pool, (nreqs + 1) * sizeof(ngx_uint_t));
+
+    if (lk->scopes == NULL || lk->by == NULL) {
+        return NGX_ERROR;
+    }
+
     for (i = 0; i < nreqs; i++) {
         reqs[i].probability = -1;
         reqs[i].done = 0;
+
+        if (ngx_mail_spam_bayes_scope(pool, &reqs[i].user,
+                                      &lk->scopes[i].name)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
+
+    ngx_str_set(&lk->scopes[nreqs].name, NGX_MAIL_SPAM_SCOPE_GLOBAL);
 
     if (m->ntokens) {
         lk->tokens = ngx_pcalloc(pool,
@@ -184,47 +217,32 @@ ngx_mail_spam_bayes_classify_message(ngx_pool_t *pool, ngx_log_t *log,
         lk->ntokens = m->ntokens;
     }
 
-    tmp = ngx_create_pool(16384, log);
+    tmp = ngx_create_pool(4096, log);
     if (tmp == NULL) {
         return NGX_ERROR;
     }
 
-    /* no fields: HMGET wants one at least, the counts alone are read */
-    per_scope = m->ntokens ? NGX_MAIL_SPAM_BAYES_SCOPE_CMDS : 1;
-
-    cmds = ngx_palloc(tmp, lk->nscopes * per_scope
-                           * sizeof(ngx_mail_redis_cmd_t));
+    cmds = ngx_palloc(tmp, lk->nscopes * sizeof(ngx_mail_redis_cmd_t));
     if (cmds == NULL) {
         goto failed;
     }
 
-    ngx_str_set(&global, NGX_MAIL_SPAM_SCOPE_GLOBAL);
-
-    n = 0;
-
     for (i = 0; i < lk->nscopes; i++) {
-        if (i < nreqs) {
-            if (ngx_mail_spam_bayes_scope(tmp, &reqs[i].user, &scope)
-                != NGX_OK)
-            {
-                goto failed;
-            }
-
-        } else {
-            scope = global;
-        }
-
-        if (ngx_mail_spam_bayes_lookup_cmds(tmp, &scope, m, &cmds[n])
+        if (ngx_mail_spam_bayes_key(tmp, MAIL_KEY_BAYES_FMT,
+                                    &lk->scopes[i].name, &key)
             != NGX_OK)
         {
             goto failed;
         }
 
-        n += per_scope;
+        ngx_mail_redis_cmd_init(&cmds[i], "HMGET");
+        ngx_mail_redis_cmd_arg(&cmds[i], key.data, key.len);
+        ngx_mail_redis_cmd_cstr(&cmds[i], NGX_MAIL_SPAM_FIELD_NSPAM);
+        ngx_mail_redis_cmd_cstr(&cmds[i], NGX_MAIL_SPAM_FIELD_NHAM);
     }
 
-    lk->redis = ngx_mail_redis_send(cmds, n, ngx_mail_spam_bayes_looked_up,
-                                    lk, log);
+    lk->redis = ngx_mail_redis_send(cmds, lk->nscopes,
+                                    ngx_mail_spam_bayes_counted, lk, log);
     if (lk->redis == NULL) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "spam: bayes lookup not sent: Redis unavailable");
@@ -454,54 +472,146 @@ ngx_mail_spam_bayes_key(ngx_pool_t *pool, const char *fmt, ngx_str_t *scope,
 }
 
 
-static ngx_int_t
-ngx_mail_spam_bayes_lookup_cmds(ngx_pool_t *pool, ngx_str_t *scope,
-    ngx_mail_spam_message_t *m, ngx_mail_redis_cmd_t *cmds)
+/* the message counts are in: which scope judges for whom */
+
+static void
+ngx_mail_spam_bayes_counted(redisReply *reply, void *data)
 {
-    u_char      *field;
-    ngx_str_t    key;
-    ngx_uint_t   i, c;
+    ngx_mail_spam_bayes_lookup_t  *lk = data;
+
+    ngx_uint_t                     i, global;
+    redisReply                   **replies;
+    ngx_mail_spam_bayes_scope_t   *scope;
+
+    lk->redis = NULL;
+
+    if (ngx_mail_spam_bayes_replies_ok(lk, reply, lk->nscopes, 2, &replies)
+        != NGX_OK)
+    {
+        ngx_mail_spam_bayes_done(lk);
+        return;
+    }
+
+    for (i = 0; i < lk->nscopes; i++) {
+        scope = &lk->scopes[i];
+
+        scope->nspam = ngx_mail_spam_bayes_count(replies[i]->element[0]);
+        scope->nham = ngx_mail_spam_bayes_count(replies[i]->element[1]);
+
+        /* Robinson's p(w) divides by both counts: one at least */
+        scope->judges =
+            scope->nspam >= ngx_max(ngx_mail_spam_bayes_min_learned, 1)
+            && scope->nham >= ngx_max(ngx_mail_spam_bayes_min_learned, 1);
+    }
+
+    /* a recipient's own counts when there are enough of them */
+
+    global = lk->nreqs;
+
+    for (i = 0; i < lk->nreqs; i++) {
+        lk->by[i] = lk->scopes[i].judges ? i : global;
+
+        if (lk->scopes[lk->by[i]].judges) {
+            lk->scopes[lk->by[i]].used = 1;
+        }
+    }
+
+    if (ngx_mail_spam_bayes_lookup_tokens(lk) != NGX_OK) {
+        ngx_mail_spam_bayes_done(lk);
+    }
+}
+
+
+/* the token counts of the scopes that judge, each once */
+
+static ngx_int_t
+ngx_mail_spam_bayes_lookup_tokens(ngx_mail_spam_bayes_lookup_t *lk)
+{
+    u_char                *field;
+    ngx_str_t              key;
+    ngx_uint_t             i, j, c, n;
+    ngx_pool_t            *tmp;
+    ngx_mail_redis_cmd_t  *cmds;
 
     static const char  *formats[] = {
         MAIL_KEY_BAYES_SPAM_FMT, MAIL_KEY_BAYES_HAM_FMT
     };
 
-    if (ngx_mail_spam_bayes_key(pool, MAIL_KEY_BAYES_FMT, scope, &key)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
+    n = 0;
+
+    for (i = 0; i < lk->nscopes; i++) {
+        if (lk->scopes[i].used) {
+            lk->scopes[i].reply = n;
+            n += 2;
+        }
     }
 
-    ngx_mail_redis_cmd_init(&cmds[0], "HMGET");
-    ngx_mail_redis_cmd_arg(&cmds[0], key.data, key.len);
-    ngx_mail_redis_cmd_cstr(&cmds[0], NGX_MAIL_SPAM_FIELD_NSPAM);
-    ngx_mail_redis_cmd_cstr(&cmds[0], NGX_MAIL_SPAM_FIELD_NHAM);
-
-    if (m->ntokens == 0) {
+    if (n == 0 || lk->ntokens == 0) {
+        /* nobody judges, or by no evidence: no token to read */
+        ngx_mail_spam_bayes_tokens_judged(lk, NULL);
         return NGX_OK;
     }
 
-    for (c = 1; c < NGX_MAIL_SPAM_BAYES_SCOPE_CMDS; c++) {
-        if (ngx_mail_spam_bayes_key(pool, formats[c - 1], scope, &key)
-            != NGX_OK
-            || ngx_mail_redis_cmd_init_n(&cmds[c], "HMGET", 2 + m->ntokens,
-                                         pool)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
+    tmp = ngx_create_pool(16384, lk->log);
+    if (tmp == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmds = ngx_palloc(tmp, n * sizeof(ngx_mail_redis_cmd_t));
+    if (cmds == NULL) {
+        goto failed;
+    }
+
+    lk->nreplies = n;
+    n = 0;
+
+    for (i = 0; i < lk->nscopes; i++) {
+        if (!lk->scopes[i].used) {
+            continue;
         }
 
-        ngx_mail_redis_cmd_arg(&cmds[c], key.data, key.len);
+        for (c = 0; c < 2; c++) {
+            if (ngx_mail_spam_bayes_key(tmp, formats[c], &lk->scopes[i].name,
+                                        &key)
+                != NGX_OK
+                || ngx_mail_redis_cmd_init_n(&cmds[n], "HMGET",
+                                             2 + lk->ntokens, tmp)
+                   != NGX_OK)
+            {
+                goto failed;
+            }
 
-        field = (u_char *) m->fields;
+            ngx_mail_redis_cmd_arg(&cmds[n], key.data, key.len);
 
-        for (i = 0; i < m->ntokens; i++) {
-            ngx_mail_redis_cmd_arg(&cmds[c], field, NGX_MAIL_SPAM_FIELD_LEN);
-            field += NGX_MAIL_SPAM_FIELD_LEN;
+            field = (u_char *) lk->m->fields;
+
+            for (j = 0; j < lk->ntokens; j++) {
+                ngx_mail_redis_cmd_arg(&cmds[n], field,
+                                       NGX_MAIL_SPAM_FIELD_LEN);
+                field += NGX_MAIL_SPAM_FIELD_LEN;
+            }
+
+            n++;
         }
     }
 
+    lk->redis = ngx_mail_redis_send(cmds, n, ngx_mail_spam_bayes_looked_up,
+                                    lk, lk->log);
+    if (lk->redis == NULL) {
+        ngx_log_error(NGX_LOG_ERR, lk->log, 0,
+                      "spam: bayes lookup not sent: Redis unavailable");
+        goto failed;
+    }
+
+    ngx_destroy_pool(tmp);
+
     return NGX_OK;
+
+failed:
+
+    ngx_destroy_pool(tmp);
+
+    return NGX_ERROR;
 }
 
 
@@ -510,40 +620,55 @@ ngx_mail_spam_bayes_looked_up(redisReply *reply, void *data)
 {
     ngx_mail_spam_bayes_lookup_t  *lk = data;
 
-    ngx_uint_t                  i, per_scope, nspam, nham, gspam, gham;
-    ngx_int_t                   global;
-    redisReply                **replies, **scope, **gscope;
-    ngx_mail_spam_done_pt       handler;
-    ngx_mail_spam_bayes_req_t  *req;
+    redisReply  **replies;
 
     lk->redis = NULL;
 
-    if (ngx_mail_spam_bayes_replies_ok(lk, reply, &replies) != NGX_OK) {
-        goto done;
+    if (ngx_mail_spam_bayes_replies_ok(lk, reply, lk->nreplies, lk->ntokens,
+                                       &replies)
+        != NGX_OK)
+    {
+        ngx_mail_spam_bayes_done(lk);
+        return;
     }
 
-    per_scope = lk->ntokens ? NGX_MAIL_SPAM_BAYES_SCOPE_CMDS : 1;
+    ngx_mail_spam_bayes_tokens_judged(lk, replies);
+}
 
-    gscope = &replies[lk->nreqs * per_scope];
-    global = ngx_mail_spam_bayes_counts(gscope, &gspam, &gham);
+
+/* each recipient judged by its scope; replies NULL: no token read */
+
+static void
+ngx_mail_spam_bayes_tokens_judged(ngx_mail_spam_bayes_lookup_t *lk,
+    redisReply **replies)
+{
+    ngx_uint_t                    i;
+    ngx_mail_spam_bayes_req_t    *req;
+    ngx_mail_spam_bayes_scope_t  *scope;
 
     for (i = 0; i < lk->nreqs; i++) {
         req = &lk->reqs[i];
-        scope = &replies[i * per_scope];
+        scope = &lk->scopes[lk->by[i]];
 
-        /* the user's own counts when there are enough of them */
-
-        if (ngx_mail_spam_bayes_counts(scope, &nspam, &nham) == NGX_OK) {
-            req->scope = req->user;
-            ngx_mail_spam_bayes_judge(lk, req, scope, nspam, nham);
-
-        } else if (global == NGX_OK) {
-            ngx_str_set(&req->scope, NGX_MAIL_SPAM_SCOPE_GLOBAL);
-            ngx_mail_spam_bayes_judge(lk, req, gscope, gspam, gham);
+        if (!scope->judges) {
+            continue;
         }
+
+        req->scope = (lk->by[i] == lk->nreqs) ? scope->name : req->user;
+
+        ngx_mail_spam_bayes_judge(lk, req, scope,
+                                  replies ? &replies[scope->reply] : NULL);
     }
 
-done:
+    ngx_mail_spam_bayes_done(lk);
+}
+
+
+static void
+ngx_mail_spam_bayes_done(ngx_mail_spam_bayes_lookup_t *lk)
+{
+    ngx_uint_t             i;
+    ngx_mail_spam_done_pt  handler;
 
     for (i = 0; i < lk->nreqs; i++) {
         lk->reqs[i].done = 1;
@@ -559,18 +684,16 @@ done:
 
 
 /*
- * The replies of every scope's commands in order, each of the shape
- * asked for; one command is sent alone, more are in MULTI: EXEC's array
+ * The replies of a request of n commands, each an array of "elements";
+ * one command is sent alone, more are in MULTI: EXEC's array
  */
 
 static ngx_int_t
 ngx_mail_spam_bayes_replies_ok(ngx_mail_spam_bayes_lookup_t *lk,
-    redisReply *reply, redisReply ***replies)
+    redisReply *reply, ngx_uint_t n, ngx_uint_t elements,
+    redisReply ***replies)
 {
-    ngx_uint_t  i, n, per_scope;
-
-    per_scope = lk->ntokens ? NGX_MAIL_SPAM_BAYES_SCOPE_CMDS : 1;
-    n = lk->nscopes * per_scope;
+    ngx_uint_t  i;
 
     if (ngx_mail_redis_reply_is_error(reply, lk->log)) {
         return NGX_ERROR;
@@ -593,7 +716,7 @@ ngx_mail_spam_bayes_replies_ok(ngx_mail_spam_bayes_lookup_t *lk,
         }
 
         if ((*replies)[i]->type != REDIS_REPLY_ARRAY
-            || (*replies)[i]->elements != (i % per_scope ? lk->ntokens : 2))
+            || (*replies)[i]->elements != elements)
         {
             goto unexpected;
         }
@@ -607,30 +730,6 @@ unexpected:
                   "spam: unexpected reply to the bayes lookup");
 
     return NGX_ERROR;
-}
-
-
-/*
- * A scope judges when it has learnt spam_bayes_min_learned messages of
- * each class, and one at least: Robinson's p(w) divides by both counts
- */
-
-static ngx_int_t
-ngx_mail_spam_bayes_counts(redisReply **replies, ngx_uint_t *nspam,
-    ngx_uint_t *nham)
-{
-    ngx_uint_t  min;
-
-    *nspam = ngx_mail_spam_bayes_count(replies[0]->element[0]);
-    *nham = ngx_mail_spam_bayes_count(replies[0]->element[1]);
-
-    min = ngx_max(ngx_mail_spam_bayes_min_learned, 1);
-
-    if (*nspam < min || *nham < min) {
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
 }
 
 
@@ -655,16 +754,18 @@ ngx_mail_spam_bayes_count(redisReply *reply)
 }
 
 
+/* replies: the scope's spam and ham token counts; NULL: no tokens */
+
 static void
 ngx_mail_spam_bayes_judge(ngx_mail_spam_bayes_lookup_t *lk,
-    ngx_mail_spam_bayes_req_t *req, redisReply **replies, ngx_uint_t nspam,
-    ngx_uint_t nham)
+    ngx_mail_spam_bayes_req_t *req, ngx_mail_spam_bayes_scope_t *scope,
+    redisReply **replies)
 {
     ngx_uint_t                     i;
     ngx_mail_spam_bayes_count_t   *counts;
     ngx_mail_spam_bayes_result_t   result;
 
-    if (lk->ntokens == 0) {
+    if (lk->ntokens == 0 || replies == NULL) {
         /* the classifier's answer for no evidence */
         req->probability = 0.5;
         return;
@@ -678,13 +779,14 @@ ngx_mail_spam_bayes_judge(ngx_mail_spam_bayes_lookup_t *lk,
 
     for (i = 0; i < lk->ntokens; i++) {
         counts[i].spam_count = ngx_mail_spam_bayes_count(
-                                                   replies[1]->element[i]);
+                                                   replies[0]->element[i]);
         counts[i].ham_count = ngx_mail_spam_bayes_count(
-                                                   replies[2]->element[i]);
+                                                   replies[1]->element[i]);
     }
 
-    if (ngx_mail_spam_bayes_classify(counts, lk->tokens, lk->ntokens, nspam,
-                                     nham, NULL, &result)
+    if (ngx_mail_spam_bayes_classify(counts, lk->tokens, lk->ntokens,
+                                     scope->nspam, scope->nham, NULL,
+                                     &result)
         == NGX_MAIL_SPAM_BAYES_OK)
     {
         req->probability = result.score;
