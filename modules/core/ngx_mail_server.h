@@ -49,6 +49,12 @@ struct ngx_mail_server_io_s {
 
 void ngx_mail_server_no_auth_http_needed(ngx_conf_t *cf);
 
+/*
+ * A module's main configuration in a worker's init_process, where nginx's
+ * mail module keeps it; NULL when the configuration has no mail{} block
+ */
+void *ngx_mail_server_main_conf(ngx_cycle_t *cycle, ngx_module_t *module);
+
 ngx_mail_server_io_t *ngx_mail_server_io_create(ngx_mail_session_t *s,
     size_t in_size, size_t out_size, size_t line_max,
     ngx_mail_server_process_pt process);

@@ -93,3 +93,22 @@ ngx_mail_server_no_auth_http_needed(ngx_conf_t *cf)
         }
     }
 }
+
+
+/* nginx's mail module, which holds the mail{} block's configuration */
+extern ngx_module_t  ngx_mail_module;
+
+
+void *
+ngx_mail_server_main_conf(ngx_cycle_t *cycle, ngx_module_t *module)
+{
+    ngx_mail_conf_ctx_t  *ctx;
+
+    ctx = (ngx_mail_conf_ctx_t *) ngx_get_conf(cycle->conf_ctx,
+                                               ngx_mail_module);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    return ctx->main_conf[module->ctx_index];
+}

@@ -1713,23 +1713,7 @@ ngx_mail_imapd_search_attached(ngx_mail_imapd_search_ctx_t *ctx,
             return 1;
         }
 
-        if (part->children) {
-            part = part->children;
-            continue;
-        }
-
-        if (part->message) {
-            part = part->message;
-            continue;
-        }
-
-        while (part && part->next == NULL) {
-            part = part->parent;
-        }
-
-        if (part) {
-            part = part->next;
-        }
+        part = mime_part_next(part);
     }
 
     return 0;

@@ -200,6 +200,14 @@ typedef struct {
 mime_message_t *mime_parse(const mime_allocator_t *allocator,
     const mime_uchar_t *data, size_t len, const mime_limits_t *limits);
 
+/*
+ * The part after "part" in a pre-order walk of the whole tree: its first
+ * child, else the root of the message it carries, else the next sibling
+ * of it or of its nearest ancestor that has one; NULL at the end.  The
+ * walk needs no stack, however deep the tree.
+ */
+const mime_part_t *mime_part_next(const mime_part_t *part);
+
 
 /* headers */
 

@@ -716,3 +716,22 @@ mime_parse(const mime_allocator_t *allocator, const mime_uchar_t *data,
 
     return msg;
 }
+
+
+const mime_part_t *
+mime_part_next(const mime_part_t *part)
+{
+    if (part->children) {
+        return part->children;
+    }
+
+    if (part->message) {
+        return part->message;
+    }
+
+    while (part && part->next == NULL) {
+        part = part->parent;
+    }
+
+    return part ? part->next : NULL;
+}

@@ -287,6 +287,21 @@ test_parse(void)
     ok(p->message && p->message->body_end == p->body_end,
        "inner message ends with its part");
 
+    /* the walk: root, inner root, its two parts, then the end */
+    {
+        const mime_part_t  *q[5];
+
+        q[0] = msg->root;
+        q[1] = mime_part_next(q[0]);
+        q[2] = q[1] ? mime_part_next(q[1]) : NULL;
+        q[3] = q[2] ? mime_part_next(q[2]) : NULL;
+        q[4] = q[3] ? mime_part_next(q[3]) : NULL;
+
+        ok(q[1] == p->message && q[2] == child(p->message, 1)
+           && q[3] == child(p->message, 2) && q[3] != NULL && q[4] == NULL,
+           "mime_part_next: pre-order, into the inner message, then done");
+    }
+
     /* multipart/digest default */
     msg = parse_str("Content-Type: multipart/digest; boundary=d\r\n\r\n"
                     "--d\r\n\r\nSubject: x\r\n\r\nbody\r\n--d--\r\n");

@@ -278,23 +278,7 @@ mime_text_extract(const mime_message_t *msg, mime_buf_t *out,
             }
         }
 
-        if (part->children) {
-            part = part->children;
-            continue;
-        }
-
-        if (part->message) {
-            part = part->message;
-            continue;
-        }
-
-        while (part && part->next == NULL) {
-            part = part->parent;
-        }
-
-        if (part) {
-            part = part->next;
-        }
+        part = mime_part_next(part);
     }
 
     return out->failed ? MIME_ERROR : MIME_OK;

@@ -25,6 +25,7 @@
 #include <ngx_mail.h>
 
 #include "ngx_mail_redis.h"
+#include "ngx_mail_server.h"
 #include "ngx_mail_queue.h"
 
 
@@ -257,9 +258,6 @@ ngx_module_t  ngx_mail_queue_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
-
-
-extern ngx_module_t  ngx_mail_module;
 
 
 static ngx_mail_queue_conf_t  *ngx_mail_queue_main_conf;
@@ -602,16 +600,13 @@ ngx_mail_queue_init_process(ngx_cycle_t *cycle)
 {
     u_char                 *p;
     ngx_str_t               channel;
-    ngx_mail_conf_ctx_t    *ctx;
     ngx_mail_queue_conf_t  *qcf;
 
-    ctx = (ngx_mail_conf_ctx_t *) ngx_get_conf(cycle->conf_ctx,
-                                               ngx_mail_module);
-    if (ctx == NULL) {
+    qcf = ngx_mail_server_main_conf(cycle, &ngx_mail_queue_module);
+    if (qcf == NULL) {
         return NGX_OK;
     }
 
-    qcf = ctx->main_conf[ngx_mail_queue_module.ctx_index];
     ngx_mail_queue_main_conf = qcf;
 
     if (ngx_process != NGX_PROCESS_WORKER

@@ -21,6 +21,7 @@
 #include <hiredis/async.h>
 
 #include "ngx_mail_redis.h"
+#include "ngx_mail_server.h"
 
 
 #define NGX_MAIL_REDIS_BACKOFF_MIN  100
@@ -198,8 +199,6 @@ ngx_module_t  ngx_mail_redis_module = {
     NGX_MODULE_V1_PADDING
 };
 
-
-extern ngx_module_t  ngx_mail_module;
 
 
 ngx_str_t  ngx_mail_redis_lost = ngx_string("LOST");
@@ -408,17 +407,13 @@ ngx_mail_redis_wait_replicas(ngx_msec_t *timeout)
 static ngx_int_t
 ngx_mail_redis_init_process(ngx_cycle_t *cycle)
 {
-    ngx_mail_conf_ctx_t         *ctx;
     ngx_mail_redis_link_t       *link;
     ngx_mail_redis_main_conf_t  *rmcf;
 
-    ctx = (ngx_mail_conf_ctx_t *) ngx_get_conf(cycle->conf_ctx,
-                                               ngx_mail_module);
-    if (ctx == NULL) {
+    rmcf = ngx_mail_server_main_conf(cycle, &ngx_mail_redis_module);
+    if (rmcf == NULL) {
         return NGX_OK;
     }
-
-    rmcf = ctx->main_conf[ngx_mail_redis_module.ctx_index];
 
     link = ngx_mail_redis_link_create(cycle, rmcf);
     if (link == NULL) {

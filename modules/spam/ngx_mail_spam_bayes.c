@@ -848,23 +848,7 @@ ngx_mail_spam_bayes_has_html(const mime_message_t *msg)
             return 1;
         }
 
-        if (part->children) {
-            part = part->children;
-            continue;
-        }
-
-        if (part->message) {
-            part = part->message;
-            continue;
-        }
-
-        while (part && part->next == NULL) {
-            part = part->parent;
-        }
-
-        if (part) {
-            part = part->next;
-        }
+        part = mime_part_next(part);
     }
 
     return 0;
@@ -995,23 +979,7 @@ ngx_mail_spam_bayes_tokenize(ngx_mail_spam_bayes_tokens_t *tokens,
             return NGX_MAIL_SPAM_BAYES_ERROR;
         }
 
-        if (part->children) {
-            part = part->children;
-            continue;
-        }
-
-        if (part->message) {
-            part = part->message;
-            continue;
-        }
-
-        while (part && part->next == NULL) {
-            part = part->parent;
-        }
-
-        if (part) {
-            part = part->next;
-        }
+        part = mime_part_next(part);
     }
 
     mime_buf_init(&text, tokens->allocator, 4096);

@@ -24,13 +24,6 @@
 #include "ngx_mail_spam.h"
 
 
-/* fields of a hash one step walks, keys one SCAN step returns */
-#define NGX_MAIL_SPAM_EXPIRE_STEP     "1000"
-#define NGX_MAIL_SPAM_EXPIRE_SCAN     "1000"
-
-/* a Redis cursor, decimal */
-#define NGX_MAIL_SPAM_EXPIRE_CURSOR   32
-
 /* the first turn after a start: soon, but not all workers at once */
 #define NGX_MAIL_SPAM_EXPIRE_FIRST    (10 * 60 * 1000)
 

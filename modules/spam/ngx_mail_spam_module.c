@@ -21,6 +21,7 @@
 #include <ngx_mail.h>
 
 #include "ngx_mail_redis.h"
+#include "ngx_mail_server.h"
 #include "ngx_mail_spam.h"
 #include "ngx_mail_spam_bayes.h"
 
@@ -247,10 +248,6 @@ ngx_module_t  ngx_mail_spam_module = {
 };
 
 
-/* nginx's mail module, for its configuration in the workers */
-extern ngx_module_t  ngx_mail_module;
-
-
 /* as ngx_mail_spf_result_e orders them */
 static ngx_str_t  ngx_mail_spam_spf_names[] = {
     ngx_string("none"),
@@ -315,7 +312,6 @@ ngx_mail_spam_init_main_conf(ngx_conf_t *cf, void *conf)
 static ngx_int_t
 ngx_mail_spam_init_process(ngx_cycle_t *cycle)
 {
-    ngx_mail_conf_ctx_t        *ctx;
     ngx_mail_spam_main_conf_t  *mcf;
 
     if (ngx_process != NGX_PROCESS_WORKER
@@ -324,15 +320,9 @@ ngx_mail_spam_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    ctx = (ngx_mail_conf_ctx_t *) ngx_get_conf(cycle->conf_ctx,
-                                               ngx_mail_module);
-    if (ctx == NULL) {
-        return NGX_OK;
-    }
+    mcf = ngx_mail_server_main_conf(cycle, &ngx_mail_spam_module);
 
-    mcf = ctx->main_conf[ngx_mail_spam_module.ctx_index];
-
-    if (mcf->expire_days == NGX_MAIL_SPAM_EXPIRE_OFF) {
+    if (mcf == NULL || mcf->expire_days == NGX_MAIL_SPAM_EXPIRE_OFF) {
         return NGX_OK;
     }
 

@@ -186,6 +186,15 @@
 #define NGX_MAIL_SPAM_EXPIRE_DAYS        90
 #define NGX_MAIL_SPAM_EXPIRE_COUNT       1
 
+/*
+ * The walk of an expiry (mailctl's and spam_bayes_expire's): token
+ * fields per step of NGX_MAIL_SPAM_EXPIRE_LUA, keys per SCAN step, and
+ * the room for a SCAN or HSCAN cursor (a 64-bit number in decimal)
+ */
+#define NGX_MAIL_SPAM_EXPIRE_STEP        "1000"
+#define NGX_MAIL_SPAM_EXPIRE_SCAN        "1000"
+#define NGX_MAIL_SPAM_EXPIRE_CURSOR      32
+
 
 /* the script's answers */
 #define NGX_MAIL_SPAM_LEARNT_ALREADY     0

@@ -26,13 +26,6 @@
 
 #define MAILCTL_SPAM_MAILBOX_MAX  1024
 
-/* token fields per step of NGX_MAIL_SPAM_EXPIRE_LUA, keys per SCAN */
-#define MAILCTL_SPAM_EXPIRE_BATCH "1000"
-#define MAILCTL_SPAM_SCAN_BATCH   "1000"
-
-/* a SCAN or HSCAN cursor: a 64-bit number in decimal */
-#define MAILCTL_SPAM_CURSOR       32
-
 
 typedef struct {
     mailctl_t                *ctl;
@@ -295,7 +288,7 @@ static int
 mailctl_spam_expire_all(mailctl_spam_expiry_t *ex)
 {
     int          rc;
-    char         cursor[MAILCTL_SPAM_CURSOR], scope[MAILCTL_SPAM_SCOPE_MAX];
+    char         cursor[NGX_MAIL_SPAM_EXPIRE_CURSOR], scope[MAILCTL_SPAM_SCOPE_MAX];
     size_t       i, len;
     redisReply  *reply, *keys;
 
@@ -304,7 +297,7 @@ mailctl_spam_expire_all(mailctl_spam_expiry_t *ex)
     do {
         reply = mailctl_redis_command(ex->ctl, "SCAN %s MATCH %s COUNT %s",
                                       cursor, "bayes:{*}",
-                                      MAILCTL_SPAM_SCAN_BATCH);
+                                      NGX_MAIL_SPAM_EXPIRE_SCAN);
         if (reply == NULL) {
             return MAILCTL_REDIS;
         }
@@ -403,7 +396,7 @@ mailctl_spam_expire_walk(mailctl_spam_expiry_t *ex,
     char keys[3][MAILCTL_KEY_MAX], const char *what,
     unsigned long long *changed)
 {
-    char         cursor[MAILCTL_SPAM_CURSOR];
+    char         cursor[NGX_MAIL_SPAM_EXPIRE_CURSOR];
     const char  *argv[11];
     redisReply  *reply;
 
@@ -420,7 +413,7 @@ mailctl_spam_expire_walk(mailctl_spam_expiry_t *ex,
     argv[7] = cursor;
     argv[8] = ex->oldest;
     argv[9] = ex->most;
-    argv[10] = MAILCTL_SPAM_EXPIRE_BATCH;
+    argv[10] = NGX_MAIL_SPAM_EXPIRE_STEP;
 
     do {
         reply = mailctl_redis_command_argv(ex->ctl, 11, argv);
@@ -447,7 +440,7 @@ mailctl_spam_expire_walk(mailctl_spam_expiry_t *ex,
 
 /*
  * a reply of SCAN or of a step of the expiry script: { cursor, what of
- * the given type }; the cursor is copied into cursor[MAILCTL_SPAM_CURSOR]
+ * the given type }; the cursor is copied into cursor[NGX_MAIL_SPAM_EXPIRE_CURSOR]
  */
 
 static int
@@ -456,7 +449,7 @@ mailctl_spam_cursor(redisReply *reply, int type, char *cursor,
 {
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
         || reply->element[0]->type != REDIS_REPLY_STRING
-        || reply->element[0]->len >= MAILCTL_SPAM_CURSOR
+        || reply->element[0]->len >= NGX_MAIL_SPAM_EXPIRE_CURSOR
         || reply->element[1]->type != type)
     {
         mailctl_error("Redis: unexpected reply to %s", what);
