@@ -39,6 +39,10 @@
 #   BENCH_REDIS_SAVE=    Redis RDB snapshots ("" = off; the AOF is the
 #                        durable copy).  "default" keeps Redis' own rules.
 #   BENCH_VMAIL_USER=mail  owner of the Postfix Maildir (not root)
+#   BENCH_SPAM=1         ours with the spam filter's Bayes check on every
+#                        message ("spam on; spam_spf off;", global counts
+#                        trained first on 25 + 25 generated messages);
+#                        Postfix runs without a filter as always
 #   TMPDIR               where the temp dir goes (same fs for both sides)
 
 set -euo pipefail
@@ -51,6 +55,7 @@ N=5000 SESSIONS=20 SIZE=10240 WORKERS=2 ONLY=both KEEP=0
 TIMEOUT=${BENCH_TIMEOUT:-}
 STALL=${BENCH_STALL:-20}
 REDIS_SAVE=${BENCH_REDIS_SAVE-}
+SPAM=${BENCH_SPAM:-0}
 VMAIL_USER=${BENCH_VMAIL_USER:-mail}
 USER_ADDR=demo@example.test
 SENDER=sender@remote.example
@@ -250,6 +255,23 @@ bench_ours() {
     "$mailctl" domain add example.test >/dev/null
     echo "bench-Pa55word" | "$mailctl" user add "$USER_ADDR" >/dev/null
 
+    local spam_conf=""
+    if [ "$SPAM" = 1 ]; then
+        local i w
+        mkdir -p "$d/learn"
+        for ((i = 0; i < 25; i++)); do
+            for w in spam ham; do
+                printf 'From: x%d@%s.example\r\nSubject: %s %d\r\n\r\n%s\r\n' \
+                    "$i" "$w" "$w" "$i" \
+                    "$(shuf -n 40 -r -e ${w}word{1..60} | tr '\n' ' ')" \
+                    > "$d/learn/$w$i.eml"
+            done
+        done
+        "$mailctl" spam learn --spam "$d"/learn/spam*.eml >/dev/null
+        "$mailctl" spam learn --ham "$d"/learn/ham*.eml >/dev/null
+        spam_conf="spam on; spam_spf off;"
+    fi
+
     sport=$(free_port)
     cat > "$d/nginx.conf" <<EOF
 load_module $mail_mod;
@@ -266,6 +288,7 @@ mail {
         listen 127.0.0.1:$sport;
         protocol smtpd;
         smtpd_role mx;
+        $spam_conf
     }
 }
 EOF
@@ -283,7 +306,8 @@ EOF
     rver=$(redis-server --version | sed 's/.* v=\([^ ]*\).*/\1/')
     nworkers=$(ps -o pid= --ppid "$NGINX_PID" | wc -l)
     say "ours: nginx $nver, worker_processes $WORKERS ($nworkers running)," \
-        "error_log info, smtpd_role mx, no TLS, port $sport"
+        "error_log info, smtpd_role mx, no TLS, port $sport," \
+        "spam filter: $([ "$SPAM" = 1 ] && echo "Bayes (spam on, spam_spf off)" || echo off)"
     say "ours: redis-server $rver, port $rport:" \
         "$("${rcli[@]}" config get appendonly | paste -sd' ')," \
         "$("${rcli[@]}" config get appendfsync | paste -sd' ')," \
