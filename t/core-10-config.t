@@ -47,6 +47,15 @@ my @bad = (
       qr/\[emerg\].*invalid parameter "user=many" in "mail_auth_throttle"/ ],
     [ 'mail_auth_throttle window=0;',
       qr/\[emerg\].*invalid parameter "window=0" in "mail_auth_throttle"/ ],
+    # c-ares wants addresses: a name is refused before any worker starts
+    [ 'dns_resolver ns1.example.test;',
+      qr/\[emerg\].*invalid address "ns1.example.test" in dns_resolver: not an IP address/ ],
+    [ 'dns_resolver 127.0.0.1:99999;',
+      qr/\[emerg\].*invalid address "127.0.0.1:99999" in dns_resolver: invalid port/ ],
+    [ 'dns_resolver 127.0.0.1; dns_resolver 127.0.0.2;',
+      qr/\[emerg\].*"dns_resolver" directive is duplicate/ ],
+    [ 'dns_resolver_timeout soon;',
+      qr/\[emerg\].*"dns_resolver_timeout" directive invalid value/ ],
 );
 
 for my $case (@bad) {
@@ -74,5 +83,13 @@ like($out, qr/\[emerg\].*"smtpd_auth_plaintext"/, 'and names the directive');
     server { listen 127.0.0.1:$port; protocol smtpd; }
 CONF
 is($rc, 0, 'unix socket, db and password are accepted') or diag $out;
+
+($rc, $out) = $t->nginx_test_conf(<<CONF);
+    dns_resolver 127.0.0.1 [::1]:5353 192.0.2.1:53;
+    dns_resolver_timeout 2s;
+    server { listen 127.0.0.1:$port; protocol smtpd; }
+CONF
+is($rc, 0, 'dns_resolver takes addresses, with ports and IPv6 in brackets')
+    or diag $out;
 
 done_testing;

@@ -56,7 +56,7 @@ $peer{5} = SMTPPeer->start(addr => '127.0.0.5', port => $port,
 my ($sub, $mx) = (free_port(), free_port());
 $t->start_nginx(<<CONF, ports => [$sub, $mx]);
     queue_workers 1;
-    queue_resolver 127.0.0.1:$dns;
+    dns_resolver 127.0.0.1:$dns;
     queue_smtp_port $port;
     queue_poll_interval 100ms;
     queue_retry 2s 4s;

@@ -68,8 +68,8 @@ $peer{slots} = SMTPPeer->start(addr => '127.0.0.9', port => $port,
 my $sub = free_port();
 $t->start_nginx(<<CONF, ports => [$sub]);
     queue_workers 1;
-    queue_resolver 127.0.0.1:$dns;
-    queue_resolver_timeout 1s;
+    dns_resolver 127.0.0.1:$dns;
+    dns_resolver_timeout 1s;
     queue_smtp_port $port;
     queue_poll_interval 100ms;
     queue_retry 1s 1s;

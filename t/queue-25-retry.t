@@ -41,8 +41,8 @@ my $busy = SMTPPeer->start(addr => '127.0.0.3', port => $port,
 my $sub = free_port();
 $t->start_nginx(<<CONF, ports => [$sub]);
     queue_workers 1;
-    queue_resolver 127.0.0.1:$dns;
-    queue_resolver_timeout 1s;
+    dns_resolver 127.0.0.1:$dns;
+    dns_resolver_timeout 1s;
     queue_smtp_port $port;
     queue_poll_interval 100ms;
     queue_retry 100s 700s;

@@ -47,7 +47,7 @@ my %peer = (
 my $sub = free_port();
 $t->start_nginx(<<CONF, ports => [$sub]);
     queue_workers 1;
-    queue_resolver 127.0.0.1:$dns;
+    dns_resolver 127.0.0.1:$dns;
     queue_smtp_port $port;
     queue_poll_interval 100ms;
     queue_retry 60s 60s;

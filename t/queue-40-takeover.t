@@ -28,7 +28,7 @@ my $peer = $ta->gated_peer(addr => '127.0.0.2', port => $port);
 
 my $queue = <<CONF;
     queue_workers 1;
-    queue_resolver 127.0.0.1:$dns;
+    dns_resolver 127.0.0.1:$dns;
     queue_smtp_port $port;
     queue_poll_interval 100ms;
     queue_reclaim_timeout 2s;

@@ -30,7 +30,7 @@ my $sub = free_port();
 $t->start_nginx(<<CONF, ports => [$sub], workers => 2);
     queue_workers 2;
     queue_concurrency 1;
-    queue_resolver 127.0.0.1:$dns;
+    dns_resolver 127.0.0.1:$dns;
     queue_smtp_port $port;
     queue_poll_interval 100ms;
     queue_reclaim_timeout 2s;

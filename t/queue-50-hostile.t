@@ -46,8 +46,8 @@ $peer{extra} = SMTPPeer->start(addr => "127.0.0.$host{extra}",
 my $sub = free_port();
 $t->start_nginx(<<CONF, ports => [$sub]);
     queue_workers 1;
-    queue_resolver 127.0.0.1:$dns;
-    queue_resolver_timeout 1s;
+    dns_resolver 127.0.0.1:$dns;
+    dns_resolver_timeout 1s;
     queue_smtp_port $port;
     queue_poll_interval 100ms;
     queue_retry 60s 60s;

@@ -77,8 +77,8 @@ $extra
 CONF
 }
 
-my $conf = "    queue_resolver 127.0.0.1:$dns;\n"
-    . "    queue_resolver_timeout 1s;\n"
+my $conf = "    dns_resolver 127.0.0.1:$dns;\n"
+    . "    dns_resolver_timeout 1s;\n"
     . "    server {\n        listen 127.0.0.1:$mx1;\n        protocol smtpd;\n"
     . spam_conf('1.5', '') . "    }\n"
     . "    server {\n        listen 127.0.0.1:$mx2;\n        protocol smtpd;\n"

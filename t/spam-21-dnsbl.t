@@ -45,8 +45,8 @@ my $listen6 = $ipv6 ? "        listen [::1]:$port;\n" : '';
 undef $ipv6;
 
 $t->start_nginx(<<CONF, ports => [$port]);
-    queue_resolver 127.0.0.1:$dns;
-    queue_resolver_timeout 1s;
+    dns_resolver 127.0.0.1:$dns;
+    dns_resolver_timeout 1s;
     server {
         listen 127.0.0.1:$port;
 $listen6        protocol smtpd;

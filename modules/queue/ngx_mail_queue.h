@@ -6,7 +6,8 @@
  *   ngx_mail_queue_module.c   directives; the worker: reading the stream,
  *                             reclaiming entries of dead workers, a
  *                             message's attempt from start to settling
- *   ngx_mail_queue_dns.c      c-ares on nginx's event loop: MX, A, AAAA
+ *   ngx_mail_queue_dns.c      the hosts of a domain: MX, then A and AAAA,
+ *                             on the DNS module (modules/dns)
  *   ngx_mail_queue_smtp.c     the SMTP client of one destination
  *   ngx_mail_queue_settle.c   Lua scripts that record and settle an
  *                             attempt, and the delivery status reports
@@ -47,8 +48,6 @@ typedef struct {
     ngx_uint_t                  workers;
     ngx_uint_t                  concurrency;
     ngx_uint_t                  dest_concurrency;
-    ngx_array_t                *resolvers;        /* ngx_str_t */
-    ngx_msec_t                  resolver_timeout;
     ngx_uint_t                  smtp_port_conf;
     in_port_t                   smtp_port;
     ngx_str_t                   relayhost;
@@ -177,28 +176,11 @@ void ngx_mail_queue_rcpt_set(ngx_mail_queue_rcpt_t *rcpt,
 typedef void (*ngx_mail_queue_dns_handler_pt)(ngx_mail_queue_mx_t *mx,
     void *data);
 
-ngx_int_t ngx_mail_queue_dns_init(ngx_cycle_t *cycle,
-    ngx_mail_queue_conf_t *qcf);
-
-/*
- * Any question, for the other modules (the spam checks): the handler
- * gets c-ares's status and the raw answer, never before the call
- * returns.  NULL: no DNS now.  A query is cancelled before its caller
- * goes away.
- */
-typedef struct ngx_mail_queue_dns_query_s  ngx_mail_queue_dns_query_t;
-
-typedef void (*ngx_mail_queue_dns_answer_pt)(int status, u_char *abuf,
-    size_t alen, void *data);
-
-ngx_mail_queue_dns_query_t *ngx_mail_queue_dns_query(const char *name,
-    int type, ngx_mail_queue_dns_answer_pt handler, void *data);
-void ngx_mail_queue_dns_cancel(ngx_mail_queue_dns_query_t *q);
-
 /*
  * The hosts to try for a domain, with their addresses; with "no_mx" the
  * name is a host itself (a relayhost).  The handler is always called,
- * later, with mx->result set.
+ * with mx->result set: at once for an address literal or when no lookup
+ * could be started, else once the answers are in.
  */
 void ngx_mail_queue_dns_resolve(ngx_mail_queue_mx_t *mx, ngx_str_t *name,
     ngx_uint_t no_mx, ngx_mail_queue_dns_handler_pt handler, void *data);

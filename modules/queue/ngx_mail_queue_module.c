@@ -117,20 +117,6 @@ static ngx_command_t  ngx_mail_queue_commands[] = {
       offsetof(ngx_mail_queue_conf_t, dest_concurrency),
       NULL },
 
-    { ngx_string("queue_resolver"),
-      NGX_MAIL_MAIN_CONF|NGX_CONF_1MORE,
-      ngx_conf_set_str_array_slot,
-      NGX_MAIL_MAIN_CONF_OFFSET,
-      offsetof(ngx_mail_queue_conf_t, resolvers),
-      NULL },
-
-    { ngx_string("queue_resolver_timeout"),
-      NGX_MAIL_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_msec_slot,
-      NGX_MAIL_MAIN_CONF_OFFSET,
-      offsetof(ngx_mail_queue_conf_t, resolver_timeout),
-      NULL },
-
     { ngx_string("queue_smtp_port"),
       NGX_MAIL_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -328,8 +314,6 @@ ngx_mail_queue_create_main_conf(ngx_conf_t *cf)
     qcf->workers = NGX_CONF_UNSET_UINT;
     qcf->concurrency = NGX_CONF_UNSET_UINT;
     qcf->dest_concurrency = NGX_CONF_UNSET_UINT;
-    qcf->resolvers = NGX_CONF_UNSET_PTR;
-    qcf->resolver_timeout = NGX_CONF_UNSET_MSEC;
     qcf->smtp_port_conf = NGX_CONF_UNSET_UINT;
     qcf->tls = NGX_CONF_UNSET_UINT;
     qcf->retry_min = NGX_CONF_UNSET;
@@ -355,8 +339,6 @@ ngx_mail_queue_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(qcf->workers, 1);
     ngx_conf_init_uint_value(qcf->concurrency, 20);
     ngx_conf_init_uint_value(qcf->dest_concurrency, 10);
-    ngx_conf_init_ptr_value(qcf->resolvers, NULL);
-    ngx_conf_init_msec_value(qcf->resolver_timeout, 5000);
     ngx_conf_init_uint_value(qcf->smtp_port_conf, 25);
     ngx_conf_init_uint_value(qcf->tls, NGX_MAIL_QUEUE_TLS_MAY);
     ngx_conf_init_value(qcf->retry_min, 300);
@@ -613,11 +595,6 @@ ngx_mail_queue_init_process(ngx_cycle_t *cycle)
         && ngx_process != NGX_PROCESS_SINGLE)
     {
         return NGX_OK;
-    }
-
-    /* every worker: the spam checks of SMTP sessions ask DNS too */
-    if (ngx_mail_queue_dns_init(cycle, qcf) != NGX_OK) {
-        return NGX_ERROR;
     }
 
     if (ngx_worker >= qcf->workers) {

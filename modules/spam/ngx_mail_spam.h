@@ -15,7 +15,7 @@
  *   ngx_mail_spam_bayes.c     tokenizer and classifier (plain C)
  *   ngx_mail_spf.c            RFC 7208 evaluator (plain C)
  *
- * DNS is the queue's c-ares channel (ngx_mail_queue_dns_query()).
+ * DNS is the DNS module's c-ares channel (ngx_mail_dns_query()).
  * Key names: docs/redis-keys.md, "Spam filter".
  */
 

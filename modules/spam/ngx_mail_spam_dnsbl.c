@@ -4,7 +4,7 @@
  * once.  Each zone's answer is first looked for in Redis, where an
  * earlier lookup by any worker or node left it for as long as its TTL
  * said (RFC 5782 5: a cache MUST respect the TTL); only a miss goes to
- * DNS, on the queue's c-ares channel.
+ * DNS, on the DNS module's c-ares channel.
  *
  *   dnsbl:{zone}:IP   "127.0.0.2": listed with that answer; "-": not
  *
@@ -23,7 +23,7 @@
 #include <arpa/nameser.h>
 
 #include "ngx_mail_redis.h"
-#include "ngx_mail_queue.h"
+#include "ngx_mail_dns.h"
 #include "ngx_mail_spam.h"
 #include "ngx_mail_spam_dns.h"
 
@@ -44,7 +44,7 @@ typedef struct {
     ngx_str_t                     key;
 
     ngx_mail_redis_request_t     *redis;
-    ngx_mail_queue_dns_query_t   *dns;
+    ngx_mail_dns_query_t         *dns;
 
     unsigned                      done:1;
 } ngx_mail_spam_dnsbl_lookup_t;
@@ -355,13 +355,13 @@ ngx_mail_spam_dnsbl_cached(redisReply *reply, void *data)
 static void
 ngx_mail_spam_dnsbl_ask(ngx_mail_spam_dnsbl_lookup_t *lookup)
 {
-    ngx_mail_spam_dnsbl_ctx_t   *ctx;
-    ngx_mail_queue_dns_query_t  *q;
+    ngx_mail_dns_query_t       *q;
+    ngx_mail_spam_dnsbl_ctx_t  *ctx;
 
     ctx = lookup->ctx;
 
-    q = ngx_mail_queue_dns_query((char *) lookup->name, ns_t_a,
-                                 ngx_mail_spam_dnsbl_answer, lookup);
+    q = ngx_mail_dns_query((char *) lookup->name, ns_t_a,
+                           ngx_mail_spam_dnsbl_answer, lookup);
 
     if (q == NULL) {
         ngx_log_error(NGX_LOG_ERR, ctx->log, 0,
@@ -554,7 +554,7 @@ ngx_mail_spam_dnsbl_stop(void *data)
         }
 
         if (lookup->dns) {
-            ngx_mail_queue_dns_cancel(lookup->dns);
+            ngx_mail_dns_cancel(lookup->dns);
             lookup->dns = NULL;
         }
     }

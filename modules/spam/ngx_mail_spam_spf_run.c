@@ -1,6 +1,6 @@
 
 /*
- * The SPF evaluator (ngx_mail_spf.c) on the queue's c-ares channel: each
+ * The SPF evaluator (ngx_mail_spf.c) on the DNS module's c-ares channel: each
  * question it asks becomes one DNS query, each answer is parsed by
  * c-ares into the records the evaluator reads.  One query is open at a
  * time: RFC 7208 4.6.4 lets an evaluation ask up to about twenty names,
@@ -18,7 +18,7 @@
 #include <ares.h>
 #include <arpa/nameser.h>
 
-#include "ngx_mail_queue.h"
+#include "ngx_mail_dns.h"
 #include "ngx_mail_spam.h"
 #include "ngx_mail_spam_dns.h"
 
@@ -28,7 +28,7 @@ typedef struct {
 
     ngx_pool_t                  *pool;
     ngx_log_t                   *log;
-    ngx_mail_queue_dns_query_t  *dns;
+    ngx_mail_dns_query_t        *dns;
 
     ngx_mail_spam_job_t          job;
 } ngx_mail_spam_spf_ctx_t;
@@ -118,7 +118,7 @@ ngx_mail_spam_spf_cancel(ngx_mail_spam_spf_t *s)
 
 /*
  * Steps until the evaluator has a result or waits for DNS; the answer
- * comes later (never within ngx_mail_queue_dns_query()) and runs it on.
+ * comes later (never within ngx_mail_dns_query()) and runs it on.
  */
 
 static void
@@ -126,7 +126,7 @@ ngx_mail_spam_spf_run(ngx_mail_spam_spf_ctx_t *ctx)
 {
     int                          rc;
     ngx_mail_spf_t              *spf;
-    ngx_mail_queue_dns_query_t  *q;
+    ngx_mail_dns_query_t        *q;
 
     spf = ctx->spf_run.spf;
 
@@ -153,8 +153,8 @@ ngx_mail_spam_spf_run(ngx_mail_spam_spf_ctx_t *ctx)
                        "spam: spf: query %ud \"%s\"",
                        spf->query_type, spf->query_name);
 
-        q = ngx_mail_queue_dns_query(spf->query_name, (int) spf->query_type,
-                                     ngx_mail_spam_spf_answer, ctx);
+        q = ngx_mail_dns_query(spf->query_name, (int) spf->query_type,
+                               ngx_mail_spam_spf_answer, ctx);
 
         if (q == NULL) {
             ngx_log_error(NGX_LOG_ERR, ctx->log, 0, "spam: spf: no DNS");
@@ -293,7 +293,7 @@ ngx_mail_spam_spf_stop(void *data)
     ngx_mail_spam_spf_ctx_t  *ctx = data;
 
     if (ctx->dns) {
-        ngx_mail_queue_dns_cancel(ctx->dns);
+        ngx_mail_dns_cancel(ctx->dns);
         ctx->dns = NULL;
     }
 }
