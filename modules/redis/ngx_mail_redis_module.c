@@ -879,22 +879,20 @@ ngx_mail_redis_send(ngx_mail_redis_cmd_t *cmds, ngx_uint_t n,
     exec[0] = "EXEC";
     execlen[0] = 4;
 
-    /* scripts not yet on this connection: loaded ahead, outside MULTI */
-    for (i = 0; i < n; i++) {
-        (void) ngx_mail_redis_script(link, &cmds[i]);
-    }
-
-    if (n > 1) {
-        redisAsyncCommandArgv(link->ac, NULL, NULL, 1, multi, multilen);
-    }
-
     if (n == 1) {
         rc = ngx_mail_redis_command(link, &cmds[0], ngx_mail_redis_reply, r);
 
     } else {
-        /* only EXEC's reply, with all the others in it, is of interest */
+        redisAsyncCommandArgv(link->ac, NULL, NULL, 1, multi, multilen);
+
+        /*
+         * as given, an EVAL with its text: after a SCRIPT FLUSH an
+         * EVALSHA would fail alone while the rest of MULTI ran.  Only
+         * EXEC's reply, with all the others in it, is of interest.
+         */
         for (i = 0; i < n; i++) {
-            (void) ngx_mail_redis_command(link, &cmds[i], NULL, NULL);
+            (void) redisAsyncCommandArgv(link->ac, NULL, NULL, cmds[i].argc,
+                                         cmds[i].argv, cmds[i].argvlen);
         }
 
         rc = redisAsyncCommandArgv(link->ac, ngx_mail_redis_reply, r, 1,
@@ -1068,28 +1066,14 @@ ngx_mail_redis_command(ngx_mail_redis_link_t *link, ngx_mail_redis_cmd_t *cmd,
 static void
 ngx_mail_redis_noscript(ngx_mail_redis_link_t *link, redisReply *reply)
 {
-    size_t       i, n;
-    redisReply  *r;
+    /* only a single command goes by SHA1, never one inside MULTI */
 
-    if (reply == NULL) {
-        return;
-    }
-
-    /* a reply of its own, or an element of EXEC's array */
-
-    n = (reply->type == REDIS_REPLY_ARRAY) ? reply->elements : 1;
-
-    for (i = 0; i < n; i++) {
-        r = (reply->type == REDIS_REPLY_ARRAY) ? reply->element[i] : reply;
-
-        if (r->type == REDIS_REPLY_ERROR && r->len >= 8
-            && ngx_strncmp(r->str, "NOSCRIPT", 8) == 0)
-        {
-            ngx_log_error(NGX_LOG_WARN, link->log, 0,
-                          "redis: scripts flushed, loading them again");
-            link->generation++;
-            return;
-        }
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR && reply->len >= 8
+        && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, link->log, 0,
+                      "redis: scripts flushed, loading them again");
+        link->generation++;
     }
 }
 
