@@ -14,8 +14,8 @@ use MailTest qw(free_port client send_line reply_of smtp_cmd);
 
 my $t = MailTest->new;
 $t->start_redis;
-my ($mx, $sub) = (free_port(), free_port());
-$t->start_nginx(<<CONF, ports => [$mx, $sub]);
+my ($mx, $sub, $mx9) = (free_port(), free_port(), free_port());
+$t->start_nginx(<<CONF, ports => [$mx, $sub, $mx9]);
     spam_spf off;
     server {
         listen 127.0.0.1:$mx;
@@ -29,6 +29,12 @@ $t->start_nginx(<<CONF, ports => [$mx, $sub]);
         smtpd_role submission;
         smtpd_auth_plaintext on;
         spam on;
+    }
+    server {
+        listen 127.0.0.1:$mx9;
+        protocol smtpd;
+        spam on;
+        spam_junk_score 9;
     }
 CONF
 
@@ -79,10 +85,11 @@ is($rc, 0, 'mailctl spam learn --spam') or diag $err;
 is($rc, 0, 'mailctl spam learn --ham') or diag $err;
 is($t->redis('HGET', 'bayes:{global}', 'nspam'), 30, '30 spams learnt');
 
-# one message over the MX port; returns the reply to the data
+# one message over an MX port ($mx unless given); returns the reply to
+# the data
 sub mx_send {
-    my ($rcpts, $content) = @_;
-    my $s = client($mx);
+    my ($rcpts, $content, $port) = @_;
+    my $s = client($port // $mx);
     reply_of($s);
     smtp_cmd($s, 'EHLO sender.example');
     smtp_cmd($s, 'MAIL FROM:<someone@sender.example>');
@@ -120,10 +127,21 @@ my $m = last_in('demo@example.test', 'Junk');
 like($m, qr/Subject: fresh-spam/, 'filed into Junk');
 like($m, qr/^X-Spam-Status: Yes, score=\d+\.\d required=5\.0 tests=.*BAYES_9\d/m,
      'X-Spam-Status: Yes, with the Bayes test');
-like($m, qr/^X-Spam-Score: \d+\.\d\r$/m, 'X-Spam-Score');
+# the default Bayes weight: a sure spam scores junk / (2 * 0.95 - 1)
+like($m, qr/^X-Spam-Score: 5\.[56]\r$/m,
+     'X-Spam-Score: 5.5 or 5.6, the default Bayes weight for junk score 5');
 like($m, qr/\AReturn-Path: <someone\@sender\.example>\r\nX-Spam-Score: /,
      'Return-Path first, then the filter\'s fields');
 is(count_in('demo@example.test', 'INBOX'), 0, 'not in the INBOX');
+
+# the weight follows the junk score: Bayes alone still files a sure spam
+$r = mx_send(['demo@example.test'],
+             message('junk-nine', text(\@spamwords, 40, 1002)), $mx9);
+like($r, qr/^250/, 'junk score 9: spam accepted');
+$m = last_in('demo@example.test', 'Junk');
+like($m, qr/Subject: junk-nine/, 'junk score 9: filed into Junk by Bayes alone');
+like($m, qr/^X-Spam-Status: Yes, score=(?:9\.9|10\.0) required=9\.0 /m,
+     'score 9.9 or 10.0: the Bayes weight is 9 / (2 * 0.95 - 1)');
 
 $r = mx_send(['demo@example.test'],
              message('fresh-ham', text(\@hamwords, 40, 2002)));

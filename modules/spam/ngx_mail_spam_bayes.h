@@ -124,9 +124,11 @@
  * Threshold
  *
  * A message scoring above NGX_MAIL_SPAM_BAYES_JUNK_THRESHOLD (0.95) is
- * filed to Junk.  It was chosen once, on the same cross-validation (5
- * and 10 folds of the training part, never the test part): the lowest
- * round value with no ham above it, 0.9 having one.
+ * filed to Junk: the default spam_bayes_score is the weight with which
+ * Bayes alone reaches the junk score there.  It was chosen once, on the
+ * same cross-validation (5 and 10 folds of the training part, never the
+ * test part): the lowest round value with no ham above it, 0.9 having
+ * one.
  */
 
 #ifndef _NGX_MAIL_SPAM_BAYES_H_INCLUDED_
