@@ -1204,8 +1204,9 @@ ngx_mail_imapd_search_day_of(long long t)
  * Latin-1 Supplement and Latin Extended-A letters, Greek and Cyrillic
  * capitals to their small letters.  A folded character is never
  * longer than the original, and all of them are below U+0800, so only
- * two-octet UTF-8 sequences are decoded; other octets, and invalid
- * UTF-8, pass as they are.  Returns the octets written, 1 or 2.
+ * two-octet UTF-8 sequences are folded; every other octet, of a longer
+ * sequence or of invalid UTF-8, passes as it is, one at a time.
+ * Returns the octets written, 1 or 2.
  */
 
 static size_t
@@ -1223,13 +1224,12 @@ ngx_mail_imapd_search_fold(const unsigned char **pp, const unsigned char *end,
         return 1;
     }
 
-    if (*p < 0xc2 || *p > 0xdf || end - p < 2 || (p[1] & 0xc0) != 0x80) {
+    if (mime_utf8_decode(p, end, &ch) != 2) {
         out[0] = *p;
         *pp = p + 1;
         return 1;
     }
 
-    ch = ((uint32_t) (p[0] & 0x1f) << 6) | (p[1] & 0x3f);
     *pp = p + 2;
 
     if (ch == 0xb5) {

@@ -7,14 +7,13 @@
 
 #include <string.h>
 
+#include "mime.h"
 #include "ngx_mail_imapd_utf7.h"
 
 
 static int ngx_mail_imapd_utf7_base64(unsigned c);
 static int ngx_mail_imapd_utf8_put(uint32_t cp, unsigned char *dst,
     size_t size, size_t *o);
-static int ngx_mail_imapd_utf8_get(const unsigned char **pp,
-    const unsigned char *end, uint32_t *cp);
 
 
 static const char  ngx_mail_imapd_utf7_alphabet[] =
@@ -137,7 +136,7 @@ int
 ngx_mail_imapd_utf7_encode(const unsigned char *src, size_t len,
     unsigned char *dst, size_t size, size_t *written)
 {
-    size_t                o;
+    size_t                o, octets;
     uint32_t              bits, cp, units[2];
     unsigned              c, nbits, i, n;
     const unsigned char  *p, *end;
@@ -173,12 +172,13 @@ ngx_mail_imapd_utf7_encode(const unsigned char *src, size_t len,
         nbits = 0;
 
         while (p < end && !(*p >= 0x20 && *p <= 0x7e)) {
-            if (ngx_mail_imapd_utf8_get(&p, end, &cp)
-                != NGX_MAIL_IMAPD_PARSE_OK
-                || cp < 0x20 || cp == 0x7f)
-            {
+            octets = mime_utf8_decode(p, end, &cp);
+
+            if (octets == 0 || cp < 0x20 || cp == 0x7f) {
                 return NGX_MAIL_IMAPD_PARSE_ERROR;
             }
+
+            p += octets;
 
             if (cp >= 0x10000) {
                 cp -= 0x10000;
@@ -292,69 +292,6 @@ ngx_mail_imapd_utf8_put(uint32_t cp, unsigned char *dst, size_t size,
         dst[2] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
         dst[3] = (unsigned char) (0x80 | (cp & 0x3f));
     }
-
-    return NGX_MAIL_IMAPD_PARSE_OK;
-}
-
-
-/* strict UTF-8 (RFC 3629 4): no overlong forms, surrogates, > U+10FFFF */
-
-static int
-ngx_mail_imapd_utf8_get(const unsigned char **pp, const unsigned char *end,
-    uint32_t *cp)
-{
-    size_t                n, i;
-    uint32_t              c;
-    unsigned              lo, hi;
-    const unsigned char  *p;
-
-    p = *pp;
-    c = *p;
-    lo = 0x80;
-    hi = 0xbf;
-
-    if (c < 0x80) {
-        *cp = c;
-        *pp = p + 1;
-        return NGX_MAIL_IMAPD_PARSE_OK;
-    }
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 1;
-        c &= 0x1f;
-
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 2;
-        lo = (c == 0xe0) ? 0xa0 : 0x80;
-        hi = (c == 0xed) ? 0x9f : 0xbf;
-        c &= 0x0f;
-
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 3;
-        lo = (c == 0xf0) ? 0x90 : 0x80;
-        hi = (c == 0xf4) ? 0x8f : 0xbf;
-        c &= 0x07;
-
-    } else {
-        return NGX_MAIL_IMAPD_PARSE_ERROR;
-    }
-
-    if ((size_t) (end - p) <= n) {
-        return NGX_MAIL_IMAPD_PARSE_ERROR;
-    }
-
-    for (i = 1; i <= n; i++) {
-        if (p[i] < lo || p[i] > hi) {
-            return NGX_MAIL_IMAPD_PARSE_ERROR;
-        }
-
-        c = (c << 6) | (p[i] & 0x3f);
-        lo = 0x80;
-        hi = 0xbf;
-    }
-
-    *cp = c;
-    *pp = p + n + 1;
 
     return NGX_MAIL_IMAPD_PARSE_OK;
 }

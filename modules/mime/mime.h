@@ -13,6 +13,7 @@
 
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 
@@ -259,6 +260,17 @@ mime_address_t *mime_address_parse(const mime_allocator_t *allocator,
 
 int mime_date_parse(const mime_uchar_t *p, size_t len, time_t *t,
     int *tz_minutes);
+
+
+/*
+ * RFC 3629 4: one UTF-8 sequence at p (p < end): its length, 1 to 4,
+ * and its code point in *cp; 0 if p does not begin a well-formed one
+ * (a continuation octet, C0, C1, F5..FF, an overlong form, a surrogate,
+ * past U+10FFFF, or cut short by end), *cp then untouched.
+ */
+
+size_t mime_utf8_decode(const mime_uchar_t *p, const mime_uchar_t *end,
+    uint32_t *cp);
 
 
 /* charsets and RFC 2047 */

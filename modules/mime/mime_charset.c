@@ -57,54 +57,6 @@ static const mime_charset_alias_t  mime_charset_aliases[] = {
 };
 
 
-int
-mime_utf8_valid(const mime_uchar_t *p, size_t len)
-{
-    size_t  i, n, k;
-    int     c;
-
-    for (i = 0; i < len; /* void */) {
-        c = p[i];
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-
-        } else {
-            return 0;
-        }
-
-        for (k = 1; k <= n; k++) {
-            if (i + k >= len || (p[i + k] & 0xc0) != 0x80) {
-                return 0;
-            }
-        }
-
-        /* overlongs and surrogates */
-        if ((c == 0xe0 && p[i + 1] < 0xa0) || (c == 0xed && p[i + 1] > 0x9f)
-            || (c == 0xf0 && p[i + 1] < 0x90)
-            || (c == 0xf4 && p[i + 1] > 0x8f))
-        {
-            return 0;
-        }
-
-        i += n + 1;
-    }
-
-    return 1;
-}
-
-
 static int
 mime_charset_name(const mime_uchar_t *charset, size_t len, char *name)
 {
@@ -157,38 +109,32 @@ mime_charset_is_ascii(const char *name)
 static int
 mime_utf8_copy_repair(const mime_uchar_t *p, size_t len, mime_buf_t *out)
 {
-    size_t  i, n, start;
+    size_t               n;
+    uint32_t             cp;
+    const mime_uchar_t  *end, *start;
 
     /* valid runs are copied, each bad byte becomes U+FFFD */
 
-    for (i = 0, start = 0; i < len; /* void */) {
-        if (p[i] < 0x80) {
-            i++;
+    end = p + len;
+
+    for (start = p; p < end; p += n) {
+        n = mime_utf8_decode(p, end, &cp);
+
+        if (n) {
             continue;
         }
 
-        for (n = 2; n <= 4 && i + n <= len; n++) {
-            if (mime_utf8_valid(p + i, n)) {
-                break;
-            }
-        }
-
-        if (n <= 4 && i + n <= len) {
-            i += n;
-            continue;
-        }
-
-        if (mime_buf_append(out, p + start, i - start) != MIME_OK
+        if (mime_buf_append(out, start, (size_t) (p - start)) != MIME_OK
             || mime_buf_append(out, "\xef\xbf\xbd", 3) != MIME_OK)
         {
             return MIME_ERROR;
         }
 
-        i++;
-        start = i;
+        n = 1;
+        start = p + 1;
     }
 
-    return mime_buf_append(out, p + start, len - start);
+    return mime_buf_append(out, start, (size_t) (end - start));
 }
 
 

@@ -5,7 +5,7 @@
  *   mime-test [group...]
  *
  * Groups: parse header address date words decode text imap section
- * limits.  Without arguments all of them run.
+ * limits utf8.  Without arguments all of them run.
  */
 
 #define _POSIX_C_SOURCE 200809L
@@ -1016,6 +1016,119 @@ test_limits(void)
 }
 
 
+/* UTF-8, RFC 3629 4 */
+
+typedef struct {
+    const char               *bytes;
+    size_t                    len;       /* what decode may read */
+    size_t                    n;         /* 0: ill-formed */
+    uint32_t                  cp;
+    const char               *name;
+} mime_test_utf8_t;
+
+
+#define U(s)  s, sizeof(s) - 1
+
+
+static const mime_test_utf8_t  mime_test_utf8[] = {
+    { U(""), 0, 0, "nothing before end" },
+    { U("A"), 1, 'A', "ASCII" },
+    { U("\x7f"), 1, 0x7f, "7F, the last one-octet form" },
+    { U("\x80"), 0, 0, "lone continuation 80" },
+    { U("\xbf\x80"), 0, 0, "lone continuation BF" },
+    { U("\xc0\x80"), 0, 0, "C0 never begins one (overlong NUL)" },
+    { U("\xc1\xbf"), 0, 0, "C1 never begins one (overlong 7F)" },
+    { U("\xc2\x80"), 2, 0x80, "C2 80, the first two-octet form" },
+    { U("\xdf\xbf"), 2, 0x7ff, "DF BF, the last two-octet form" },
+    { U("\xc3\xa9z"), 2, 0xe9, "a sequence ends where it should" },
+    { U("\xc2"), 0, 0, "C2 cut short by end" },
+    { U("\xc2\x41"), 0, 0, "C2 and no continuation" },
+    { U("\xc2\xc0"), 0, 0, "C2 and a lead octet" },
+    { U("\xe0\x9f\xbf"), 0, 0, "E0 9F: overlong" },
+    { U("\xe0\xa0\x80"), 3, 0x800, "E0 A0 80, the first three-octet form" },
+    { U("\xe1\x80\x80"), 3, 0x1000, "E1 80 80" },
+    { U("\xed\x9f\xbf"), 3, 0xd7ff, "ED 9F BF, U+D7FF" },
+    { U("\xed\xa0\x80"), 0, 0, "ED A0 80: surrogate D800" },
+    { U("\xed\xbf\xbf"), 0, 0, "ED BF BF: surrogate DFFF" },
+    { U("\xee\x80\x80"), 3, 0xe000, "EE 80 80, U+E000" },
+    { U("\xef\xbf\xbf"), 3, 0xffff, "EF BF BF, U+FFFF" },
+    { U("\xe0\xa0"), 0, 0, "E0 A0 cut short by end" },
+    { U("\xe1\x80\x41"), 0, 0, "three-octet form, third octet ASCII" },
+    { U("\xe1\xc0\x80"), 0, 0, "three-octet form, second octet C0" },
+    { U("\xf0\x8f\xbf\xbf"), 0, 0, "F0 8F: overlong" },
+    { U("\xf0\x90\x80\x80"), 4, 0x10000, "F0 90 80 80, U+10000" },
+    { U("\xf3\xbf\xbf\xbf"), 4, 0xfffff, "F3 BF BF BF" },
+    { U("\xf4\x8f\xbf\xbf"), 4, 0x10ffff, "F4 8F BF BF, U+10FFFF" },
+    { U("\xf4\x90\x80\x80"), 0, 0, "F4 90 80 80: past U+10FFFF" },
+    { U("\xf0\x90\x80"), 0, 0, "F0 90 80 cut short by end" },
+    { U("\xf1\x80\x80\xc0"), 0, 0, "four-octet form, fourth octet C0" },
+    { U("\xf5\x80\x80\x80"), 0, 0, "F5 never begins one" },
+    { U("\xf8\x88\x80\x80\x80"), 0, 0, "F8: no five-octet forms" },
+    { U("\xfe"), 0, 0, "FE" },
+    { U("\xff"), 0, 0, "FF" },
+    { "\xc3\xa9", 1, 0, 0, "end inside a two-octet form" },
+    { "\xe2\x82\xac", 2, 0, 0, "end inside a three-octet form" },
+    { "\xf0\x9f\x98\x80", 3, 0, 0, "end inside a four-octet form" },
+    { NULL, 0, 0, 0, NULL }
+};
+
+
+static void
+is_utf8_repair(const char *in, const char *want, const char *name)
+{
+    int         rc;
+    mime_buf_t  out;
+
+    mime_buf_init(&out, &T.allocator, 0);
+    rc = mime_charset_to_utf8(&T.allocator, S("utf-8"),
+                              (const mime_uchar_t *) in, strlen(in), &out);
+    if (rc != MIME_OK) {
+        ok(0, name);
+        return;
+    }
+
+    is_bytes(out.data, out.len, want, name);
+}
+
+
+static void
+test_utf8(void)
+{
+    size_t                   n;
+    uint32_t                 cp;
+    mime_uchar_t            *copy;
+    const mime_test_utf8_t  *t;
+
+    for (t = mime_test_utf8; t->name; t++) {
+        /* a copy just long enough, so ASan sees a read past "end" */
+        copy = malloc(t->len ? t->len : 1);
+        memcpy(copy, t->bytes, t->len);
+
+        cp = 0xdeadbeef;
+        n = mime_utf8_decode(copy, copy + t->len, &cp);
+
+        /* an ill-formed sequence leaves *cp alone */
+        ok(n == t->n && cp == (t->n ? t->cp : 0xdeadbeef), t->name);
+
+        if (n != t->n || cp != (t->n ? t->cp : 0xdeadbeef)) {
+            printf("#   got %zu octets, U+%04X\n", n, (unsigned) cp);
+        }
+
+        free(copy);
+    }
+
+    /* a labelled part keeps what is valid, each bad octet is U+FFFD */
+    is_utf8_repair("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                   "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                   "valid UTF-8 copied whole");
+    is_utf8_repair("a\xed\xa0\x80z",
+                   "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdz",
+                   "a surrogate is three U+FFFD");
+    is_utf8_repair("\xc0\xaf\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd"
+                   "\xef\xbf\xbd\xef\xbf\xbd", "overlong and cut short");
+}
+
+
 typedef struct {
     const char               *name;
     void                    (*run)(void);
@@ -1035,6 +1148,7 @@ static const mime_test_group_t  mime_test_groups[] = {
     { "imap", test_stream },
     { "section", test_section },
     { "limits", test_limits },
+    { "utf8", test_utf8 },
     { NULL, NULL }
 };
 

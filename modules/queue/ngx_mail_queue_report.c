@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mime.h"
 #include "ngx_mail_queue_report.h"
 
 
@@ -92,8 +93,6 @@ static size_t ngx_mail_queue_report_header_len(const unsigned char *p,
 static int ngx_mail_queue_report_has_8bit(const unsigned char *p, size_t len);
 static int ngx_mail_queue_report_rcpts_8bit(
     const ngx_mail_queue_report_t *r);
-static size_t ngx_mail_queue_report_utf8(const unsigned char *p, size_t len,
-    unsigned long *cp);
 static size_t ngx_mail_queue_report_count(const unsigned char *p, size_t len,
     const char *boundary);
 static int ngx_mail_queue_report_hex(unsigned ch);
@@ -756,9 +755,9 @@ ngx_mail_queue_report_address(ngx_mail_queue_report_out_t *o,
     const ngx_mail_queue_str_t *address)
 {
     char                  hex[16];
-    size_t                i, n;
-    unsigned long         cp;
-    const unsigned char  *p;
+    size_t                n;
+    uint32_t              cp;
+    const unsigned char  *p, *end;
 
     /* a quoted local part may hold spaces (RFC 5321 4.1.2) */
     if (!ngx_mail_queue_report_has_8bit(address->data, address->len)) {
@@ -769,10 +768,15 @@ ngx_mail_queue_report_address(ngx_mail_queue_report_out_t *o,
 
     ngx_mail_queue_report_raw(o, "utf-8; ");
 
-    p = address->data;
+    end = address->data + address->len;
 
-    for (i = 0; i < address->len; i += n) {
-        n = ngx_mail_queue_report_utf8(p + i, address->len - i, &cp);
+    for (p = address->data; p < end; p += n) {
+        n = mime_utf8_decode(p, end, &cp);
+
+        if (n == 0) {
+            cp = 0xfffd;
+            n = 1;
+        }
 
         if (cp > 0x20 && cp < 0x7f && cp != '\\' && cp != '+'
             && cp != '=')
@@ -782,7 +786,7 @@ ngx_mail_queue_report_address(ngx_mail_queue_report_out_t *o,
         }
 
         /* written whole: raw() folds before it, never inside */
-        snprintf(hex, sizeof(hex), "\\x{%lX}", cp);
+        snprintf(hex, sizeof(hex), "\\x{%lX}", (unsigned long) cp);
         ngx_mail_queue_report_raw(o, hex);
     }
 }
@@ -1075,71 +1079,6 @@ ngx_mail_queue_report_rcpts_8bit(const ngx_mail_queue_report_t *r)
     }
 
     return 0;
-}
-
-
-/*
- * One character of UTF-8 (RFC 3629): its octets, at least 1, and its
- * code point in *cp, U+FFFD for an octet that does not begin a well
- * formed sequence (overlong, surrogate, beyond U+10FFFF, cut short).
- */
-
-static size_t
-ngx_mail_queue_report_utf8(const unsigned char *p, size_t len,
-    unsigned long *cp)
-{
-    size_t         n, i;
-    unsigned long  c, min;
-
-    c = p[0];
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        c &= 0x1f;
-        min = 0x80;
-
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        c &= 0x0f;
-        min = 0x800;
-
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        c &= 0x07;
-        min = 0x10000;
-
-    } else {
-        *cp = 0xfffd;
-        return 1;
-    }
-
-    if (len < n) {
-        *cp = 0xfffd;
-        return 1;
-    }
-
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            *cp = 0xfffd;
-            return 1;
-        }
-
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
-        *cp = 0xfffd;
-        return 1;
-    }
-
-    *cp = c;
-
-    return n;
 }
 
 

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "mime.h"
 #include "ngx_mail_smtpd_envelope.h"
 
 
@@ -98,8 +99,6 @@ static ngx_mail_smtpd_envelope_error_e ngx_mail_smtpd_param_orcpt(
     ngx_mail_smtpd_str_t *param);
 static int ngx_mail_smtpd_xtext_check(const unsigned char *p, size_t len,
     size_t *decoded);
-static size_t ngx_mail_smtpd_utf8_len(const unsigned char *p,
-    const unsigned char *end);
 static int ngx_mail_smtpd_is_atext(unsigned c);
 static int ngx_mail_smtpd_strcaseeq(const unsigned char *p, size_t len,
     const char *s);
@@ -353,6 +352,7 @@ static ngx_mail_smtpd_envelope_error_e
 ngx_mail_smtpd_parse_local_part(ngx_mail_smtpd_env_parser_t *ps)
 {
     size_t                 n, atom;
+    uint32_t               cp;
     const unsigned char   *p, *end;
 
     p = ps->p;
@@ -381,7 +381,7 @@ ngx_mail_smtpd_parse_local_part(ngx_mail_smtpd_env_parser_t *ps)
             }
 
             if (*p >= 0x80) {
-                n = ngx_mail_smtpd_utf8_len(p, end);
+                n = mime_utf8_decode(p, end, &cp);
                 if (n == 0) {
                     return NGX_MAIL_SMTPD_ENV_ERR_ADDRESS;
                 }
@@ -404,7 +404,7 @@ ngx_mail_smtpd_parse_local_part(ngx_mail_smtpd_env_parser_t *ps)
                     p++;
 
                 } else if (*p >= 0x80) {
-                    n = ngx_mail_smtpd_utf8_len(p, end);
+                    n = mime_utf8_decode(p, end, &cp);
                     if (n == 0) {
                         return NGX_MAIL_SMTPD_ENV_ERR_ADDRESS;
                     }
@@ -451,6 +451,7 @@ static ngx_mail_smtpd_envelope_error_e
 ngx_mail_smtpd_parse_domain(ngx_mail_smtpd_env_parser_t *ps)
 {
     size_t                 n, label;
+    uint32_t               cp;
     unsigned               hyphen;
     const unsigned char   *p, *end, *start;
 
@@ -474,7 +475,7 @@ ngx_mail_smtpd_parse_domain(ngx_mail_smtpd_env_parser_t *ps)
                 hyphen = 1;
 
             } else if (*p >= 0x80) {
-                n = ngx_mail_smtpd_utf8_len(p, end);
+                n = mime_utf8_decode(p, end, &cp);
                 if (n == 0) {
                     return NGX_MAIL_SMTPD_ENV_ERR_ADDRESS;
                 }
@@ -1267,60 +1268,6 @@ ngx_mail_smtpd_xtext_decode(const unsigned char *src, size_t len,
     *decoded = n;
 
     return NGX_MAIL_SMTPD_PARSE_OK;
-}
-
-
-/*
- * RFC 3629 4: the length of a well-formed UTF-8 sequence starting
- * with a non-ASCII octet, or 0 (overlong forms, surrogates, beyond
- * U+10FFFF, truncated).
- */
-
-static size_t
-ngx_mail_smtpd_utf8_len(const unsigned char *p, const unsigned char *end)
-{
-    size_t    n, i;
-    unsigned  lo, hi;
-
-    lo = 0x80;
-    hi = 0xbf;
-
-    if (*p >= 0xc2 && *p <= 0xdf) {
-        n = 2;
-
-    } else if (*p >= 0xe0 && *p <= 0xef) {
-        n = 3;
-        if (*p == 0xe0) {
-            lo = 0xa0;
-
-        } else if (*p == 0xed) {
-            hi = 0x9f;
-        }
-
-    } else if (*p >= 0xf0 && *p <= 0xf4) {
-        n = 4;
-        if (*p == 0xf0) {
-            lo = 0x90;
-
-        } else if (*p == 0xf4) {
-            hi = 0x8f;
-        }
-
-    } else {
-        return 0;
-    }
-
-    if ((size_t) (end - p) < n || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-
-    for (i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xbf) {
-            return 0;
-        }
-    }
-
-    return n;
 }
 
 

@@ -53,8 +53,6 @@ typedef struct {
 
 static int ngx_mail_spam_bayes_add(ngx_mail_spam_bayes_tokens_t *tokens,
     const char *prefix, const mime_uchar_t *p, size_t len, int lowercase);
-static size_t ngx_mail_spam_bayes_utf8(const mime_uchar_t *p,
-    const mime_uchar_t *end, uint32_t *cp);
 static int ngx_mail_spam_bayes_class(uint32_t cp);
 static uint32_t ngx_mail_spam_bayes_lower(uint32_t cp);
 static size_t ngx_mail_spam_bayes_utf8_put(mime_uchar_t *p, uint32_t cp);
@@ -250,65 +248,6 @@ ngx_mail_spam_bayes_add(ngx_mail_spam_bayes_tokens_t *tokens,
     tokens->slots[slot] = tokens->ntokens;
 
     return NGX_MAIL_SPAM_BAYES_OK;
-}
-
-
-/* one UTF-8 sequence: its length, or 0 if invalid (RFC 3629 4) */
-
-static size_t
-ngx_mail_spam_bayes_utf8(const mime_uchar_t *p, const mime_uchar_t *end,
-    uint32_t *cp)
-{
-    size_t    n, i;
-    uint32_t  c, min;
-
-    c = p[0];
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        c &= 0x1f;
-        min = 0x80;
-
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        c &= 0x0f;
-        min = 0x800;
-
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        c &= 0x07;
-        min = 0x10000;
-
-    } else {
-        return 0;
-    }
-
-    if ((size_t) (end - p) < n) {
-        return 0;
-    }
-
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-
-    /* overlong forms, surrogates and code points past U+10FFFF */
-
-    if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff) {
-        return 0;
-    }
-
-    *cp = c;
-
-    return n;
 }
 
 
@@ -511,7 +450,7 @@ ngx_mail_spam_bayes_tokenize_text(ngx_mail_spam_bayes_tokens_t *tokens,
     full_len = 0;
 
     while (p < end) {
-        n = ngx_mail_spam_bayes_utf8(p, end, &cp);
+        n = mime_utf8_decode(p, end, &cp);
 
         if (n == 0) {
             cls = NGX_MAIL_SPAM_BAYES_SEP;

@@ -560,6 +560,14 @@ test_report_utf8(void)
        "utf-8: remote text in ASCII");
     ok(has("boundary=\"=_report_") && occurs("8bit") == 2,
        "utf-8: the multipart is 8bit too");
+
+    /* RFC 3629 4: a surrogate, an overlong form: U+FFFD for each octet */
+    rcpt.address = str("\xf0\x9f\x98\x80@\xed\xa0\x80\xe0\x80.example");
+
+    ok(report(&r)
+       && has("Final-Recipient: utf-8; \\x{1F600}@\\x{FFFD}\\x{FFFD}"
+              "\\x{FFFD}\\x{FFFD}\\x{FFFD}.example\r\n"),
+       "utf-8: four octets one character, ill-formed octets U+FFFD each");
 }
 
 
