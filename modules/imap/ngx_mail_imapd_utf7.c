@@ -259,39 +259,17 @@ static int
 ngx_mail_imapd_utf8_put(uint32_t cp, unsigned char *dst, size_t size,
     size_t *o)
 {
-    size_t  n;
+    size_t        n;
+    mime_uchar_t  u[4];
 
-    n = (cp < 0x80) ? 1 : (cp < 0x800) ? 2 : (cp < 0x10000) ? 3 : 4;
+    n = mime_utf8_encode(cp, u);
 
     if (size - *o < n) {
         return NGX_MAIL_IMAPD_PARSE_DECLINED;
     }
 
-    dst += *o;
+    memcpy(dst + *o, u, n);
     *o += n;
-
-    switch (n) {
-    case 1:
-        dst[0] = (unsigned char) cp;
-        break;
-
-    case 2:
-        dst[0] = (unsigned char) (0xc0 | (cp >> 6));
-        dst[1] = (unsigned char) (0x80 | (cp & 0x3f));
-        break;
-
-    case 3:
-        dst[0] = (unsigned char) (0xe0 | (cp >> 12));
-        dst[1] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
-        dst[2] = (unsigned char) (0x80 | (cp & 0x3f));
-        break;
-
-    default:
-        dst[0] = (unsigned char) (0xf0 | (cp >> 18));
-        dst[1] = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
-        dst[2] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
-        dst[3] = (unsigned char) (0x80 | (cp & 0x3f));
-    }
 
     return NGX_MAIL_IMAPD_PARSE_OK;
 }

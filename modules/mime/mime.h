@@ -272,6 +272,14 @@ int mime_date_parse(const mime_uchar_t *p, size_t len, time_t *t,
 size_t mime_utf8_decode(const mime_uchar_t *p, const mime_uchar_t *end,
     uint32_t *cp);
 
+/*
+ * The UTF-8 of code point cp at p, which has room for 4 octets: its
+ * length.  A surrogate or a value past U+10FFFF, which UTF-8 cannot
+ * carry, is written as U+FFFD.
+ */
+
+size_t mime_utf8_encode(uint32_t cp, mime_uchar_t *p);
+
 
 /* charsets and RFC 2047 */
 

@@ -1091,6 +1091,39 @@ is_utf8_repair(const char *in, const char *want, const char *name)
 }
 
 
+/* each length's edges, and what UTF-8 cannot carry, round trip */
+
+static void
+test_utf8_encode(void)
+{
+    char          name[32];
+    size_t        i, n, back;
+    uint32_t      cp;
+    mime_uchar_t  u[4];
+
+    static const struct {
+        uint32_t  cp;
+        size_t    n;
+        uint32_t  decoded;
+    } cases[] = {
+        { 0x00, 1, 0x00 }, { 0x7f, 1, 0x7f }, { 0x80, 2, 0x80 },
+        { 0x7ff, 2, 0x7ff }, { 0x800, 3, 0x800 }, { 0xd7ff, 3, 0xd7ff },
+        { 0xd800, 3, 0xfffd }, { 0xdfff, 3, 0xfffd }, { 0xe000, 3, 0xe000 },
+        { 0xffff, 3, 0xffff }, { 0x10000, 4, 0x10000 },
+        { 0x10ffff, 4, 0x10ffff }, { 0x110000, 3, 0xfffd },
+        { 0xffffffff, 3, 0xfffd }
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = mime_utf8_encode(cases[i].cp, u);
+        back = mime_utf8_decode(u, u + n, &cp);
+
+        snprintf(name, sizeof(name), "encode U+%04X", (unsigned) cases[i].cp);
+        ok(n == cases[i].n && back == n && cp == cases[i].decoded, name);
+    }
+}
+
+
 static void
 test_utf8(void)
 {
@@ -1116,6 +1149,8 @@ test_utf8(void)
 
         free(copy);
     }
+
+    test_utf8_encode();
 
     /* a labelled part keeps what is valid, each bad octet is U+FFFD */
     is_utf8_repair("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",

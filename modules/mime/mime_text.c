@@ -34,35 +34,20 @@ static const mime_entity_t  mime_html_entities[] = {
 static int
 mime_utf8_put(mime_buf_t *out, unsigned long c)
 {
+    size_t        n;
     mime_uchar_t  u[4];
 
-    if (c == 0 || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+    /*
+     * a NUL would end the text for C callers: U+FFFD, as for the values
+     * past U+10FFFF, which are caught before they are cut to 32 bits
+     */
+    if (c == 0 || c > 0x10ffff) {
         return mime_buf_append(out, "\xef\xbf\xbd", 3);
     }
 
-    if (c < 0x80) {
-        return mime_buf_append_char(out, (int) c);
-    }
+    n = mime_utf8_encode((uint32_t) c, u);
 
-    if (c < 0x800) {
-        u[0] = (mime_uchar_t) (0xc0 | (c >> 6));
-        u[1] = (mime_uchar_t) (0x80 | (c & 0x3f));
-        return mime_buf_append(out, u, 2);
-    }
-
-    if (c < 0x10000) {
-        u[0] = (mime_uchar_t) (0xe0 | (c >> 12));
-        u[1] = (mime_uchar_t) (0x80 | ((c >> 6) & 0x3f));
-        u[2] = (mime_uchar_t) (0x80 | (c & 0x3f));
-        return mime_buf_append(out, u, 3);
-    }
-
-    u[0] = (mime_uchar_t) (0xf0 | (c >> 18));
-    u[1] = (mime_uchar_t) (0x80 | ((c >> 12) & 0x3f));
-    u[2] = (mime_uchar_t) (0x80 | ((c >> 6) & 0x3f));
-    u[3] = (mime_uchar_t) (0x80 | (c & 0x3f));
-
-    return mime_buf_append(out, u, 4);
+    return mime_buf_append(out, u, n);
 }
 
 

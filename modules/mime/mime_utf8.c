@@ -77,6 +77,40 @@ mime_utf8_decode(const mime_uchar_t *p, const mime_uchar_t *end,
 }
 
 
+size_t
+mime_utf8_encode(uint32_t cp, mime_uchar_t *p)
+{
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        cp = 0xfffd;
+    }
+
+    if (cp < 0x80) {
+        p[0] = (mime_uchar_t) cp;
+        return 1;
+    }
+
+    if (cp < 0x800) {
+        p[0] = (mime_uchar_t) (0xc0 | (cp >> 6));
+        p[1] = (mime_uchar_t) (0x80 | (cp & 0x3f));
+        return 2;
+    }
+
+    if (cp < 0x10000) {
+        p[0] = (mime_uchar_t) (0xe0 | (cp >> 12));
+        p[1] = (mime_uchar_t) (0x80 | ((cp >> 6) & 0x3f));
+        p[2] = (mime_uchar_t) (0x80 | (cp & 0x3f));
+        return 3;
+    }
+
+    p[0] = (mime_uchar_t) (0xf0 | (cp >> 18));
+    p[1] = (mime_uchar_t) (0x80 | ((cp >> 12) & 0x3f));
+    p[2] = (mime_uchar_t) (0x80 | ((cp >> 6) & 0x3f));
+    p[3] = (mime_uchar_t) (0x80 | (cp & 0x3f));
+
+    return 4;
+}
+
+
 int
 mime_utf8_valid(const mime_uchar_t *p, size_t len)
 {

@@ -55,7 +55,6 @@ static int ngx_mail_spam_bayes_add(ngx_mail_spam_bayes_tokens_t *tokens,
     const char *prefix, const mime_uchar_t *p, size_t len, int lowercase);
 static int ngx_mail_spam_bayes_class(uint32_t cp);
 static uint32_t ngx_mail_spam_bayes_lower(uint32_t cp);
-static size_t ngx_mail_spam_bayes_utf8_put(mime_uchar_t *p, uint32_t cp);
 static int ngx_mail_spam_bayes_is_cjk(uint32_t cp);
 static int ngx_mail_spam_bayes_cjk(ngx_mail_spam_bayes_tokens_t *tokens,
     const char *prefix, const mime_uchar_t *p, size_t n);
@@ -347,35 +346,6 @@ ngx_mail_spam_bayes_lower(uint32_t cp)
 }
 
 
-static size_t
-ngx_mail_spam_bayes_utf8_put(mime_uchar_t *p, uint32_t cp)
-{
-    if (cp < 0x80) {
-        p[0] = (mime_uchar_t) cp;
-        return 1;
-    }
-
-    if (cp < 0x800) {
-        p[0] = (mime_uchar_t) (0xc0 | (cp >> 6));
-        p[1] = (mime_uchar_t) (0x80 | (cp & 0x3f));
-        return 2;
-    }
-
-    if (cp < 0x10000) {
-        p[0] = (mime_uchar_t) (0xe0 | (cp >> 12));
-        p[1] = (mime_uchar_t) (0x80 | ((cp >> 6) & 0x3f));
-        p[2] = (mime_uchar_t) (0x80 | (cp & 0x3f));
-        return 3;
-    }
-
-    p[0] = (mime_uchar_t) (0xf0 | (cp >> 18));
-    p[1] = (mime_uchar_t) (0x80 | ((cp >> 12) & 0x3f));
-    p[2] = (mime_uchar_t) (0x80 | ((cp >> 6) & 0x3f));
-    p[3] = (mime_uchar_t) (0x80 | (cp & 0x3f));
-    return 4;
-}
-
-
 /* the token of one CJK character: its UTF-8 bytes after "u8:" */
 
 static int
@@ -473,9 +443,9 @@ ngx_mail_spam_bayes_tokenize_text(ngx_mail_spam_bayes_tokens_t *tokens,
             if (cls == NGX_MAIL_SPAM_BAYES_LETTER
                 || cls == NGX_MAIL_SPAM_BAYES_DOLLAR)
             {
-                w.len = ngx_mail_spam_bayes_utf8_put(w.word,
-                                              ngx_mail_spam_bayes_lower(cp));
-                ngx_mail_spam_bayes_utf8_put(w.orig, cp);
+                w.len = mime_utf8_encode(ngx_mail_spam_bayes_lower(cp),
+                                         w.word);
+                mime_utf8_encode(cp, w.orig);
                 w.upper = (ngx_mail_spam_bayes_lower(cp) != cp);
                 full_len = w.len;
             }
@@ -489,9 +459,9 @@ ngx_mail_spam_bayes_tokenize_text(ngx_mail_spam_bayes_tokens_t *tokens,
             full_len += n;
 
             if (w.len + n <= NGX_MAIL_SPAM_BAYES_MAX_WORD) {
-                ngx_mail_spam_bayes_utf8_put(w.orig + w.len, cp);
-                w.len += ngx_mail_spam_bayes_utf8_put(w.word + w.len,
-                                              ngx_mail_spam_bayes_lower(cp));
+                mime_utf8_encode(cp, w.orig + w.len);
+                w.len += mime_utf8_encode(ngx_mail_spam_bayes_lower(cp),
+                                          w.word + w.len);
                 w.upper |= (ngx_mail_spam_bayes_lower(cp) != cp);
             }
 
