@@ -5,7 +5,10 @@
 # the dates of tokens whose counts are gone; it dates the tokens learnt
 # before dates were kept, keeps everything else untouched, walks one
 # scope, a user's or every one (--all).  Deleting a user deletes the
-# user's counts.
+# user's counts.  Learning dates the message's digest too, and expiry
+# forgets the digests of messages not learnt for --days: such a message,
+# learnt again, counts again; a digest of before dates (no day) learns as
+# its class and is dated by the first expiry.
 
 use strict;
 use warnings;
@@ -75,8 +78,9 @@ is_deeply([grep { $age->{$_} != $today } keys %$age], [],
 ($rc, $out, $err) = $t->mailctl('', 'spam', 'expire');
 is($rc, 0, 'expire') or diag $err;
 my $n = keys %tokens;
-is($out, "global: 0 tokens forgotten, $n kept, 0 dated now\n",
-   'nothing forgotten: every token learnt today');
+is($out, "global: 0 tokens forgotten, $n kept, 0 dated now; "
+         . "0 digests forgotten, 12 kept\n",
+   'nothing forgotten: every token and message learnt today');
 is_deeply(hash_of("$g:spam"), $spam, 'spam counts untouched');
 is_deeply(hash_of("$g:ham"), $ham, 'ham counts untouched');
 
@@ -115,7 +119,8 @@ is($rc, 1, '--all with --user: usage error');
 # --max-count 0: only the date with no counts goes
 ($rc, $out, $err) = $t->mailctl('', 'spam', 'expire', '--max-count', '0');
 is($rc, 0, 'expire --max-count 0') or diag $err;
-is($out, "global: 1 tokens forgotten, $n kept, 1 dated now\n",
+is($out, "global: 1 tokens forgotten, $n kept, 1 dated now; "
+         . "0 digests forgotten, 12 kept\n",
    'the orphan date forgotten, the undated token dated');
 is($t->redis('HGET', "$g:age", $undated), $today, 'dated today');
 is($t->redis('HEXISTS', "$g:age", 'ffffffffffffffff'), 0, 'orphan gone');
@@ -125,7 +130,8 @@ my $forget = @old_hapax;
 my $kept = $n - $forget;
 ($rc, $out, $err) = $t->mailctl('', 'spam', 'expire');
 is($rc, 0, 'expire, defaults') or diag $err;
-is($out, "global: $forget tokens forgotten, $kept kept, 0 dated now\n",
+is($out, "global: $forget tokens forgotten, $kept kept, 0 dated now; "
+         . "0 digests forgotten, 12 kept\n",
    'the old hapaxes forgotten');
 
 my $spam2 = hash_of("$g:spam");
@@ -153,7 +159,8 @@ my @pairs = grep { ($spam->{$_} // 0) + ($ham->{$_} // 0) == 2 } @common;
 cmp_ok(scalar @pairs, '>', 0, 'tokens seen twice');
 my $left = $kept - @pairs - 1;
 is($out, "global: " . (@pairs + 1) . " tokens forgotten, $left kept, "
-         . "0 dated now\n", '--max-count 2 --days 20: those forgotten');
+         . "0 dated now; 0 digests forgotten, 12 kept\n",
+   '--max-count 2 --days 20: those forgotten');
 ok(!$t->redis('HEXISTS', "$g:age", $recent), 'the recent hapax too');
 
 # relearning a message some of whose tokens were forgotten
@@ -193,9 +200,9 @@ is($rc, 0, 'expire --all') or diag $err;
 my @lines = sort split /\n/, $out;
 my $ukept = keys(%$uspam) - @uhapax;
 is_deeply(\@lines, ["$u: " . @uhapax . " tokens forgotten, $ukept kept, "
-                    . "0 dated now",
+                    . "0 dated now; 0 digests forgotten, 2 kept",
                     "global: 0 tokens forgotten, $gkept kept, "
-                    . "0 dated now"],
+                    . "0 dated now; 0 digests forgotten, 12 kept"],
           'both scopes walked: the user\'s old hapaxes forgotten');
 is($t->redis('HEXISTS', "bayes:{$u}:spam", $uhapax[0]), 0,
    'a hapax of the user is gone');
@@ -211,7 +218,8 @@ system('redis-cli', '-p', $t->{redis_port}, '-a', 'expire-pw',
        '--no-auth-warning', 'CONFIG', 'SET', 'requirepass', '') == 0
     or BAIL_OUT('cannot reset the Redis password');
 is($rc, 0, 'expire --user with a Redis password') or diag $err;
-is($out, "$u: 0 tokens forgotten, $ukept kept, 0 dated now\n",
+is($out, "$u: 0 tokens forgotten, $ukept kept, 0 dated now; "
+         . "0 digests forgotten, 2 kept\n",
    '... walked the user\'s scope');
 
 # --- deleting the user deletes the user's counts -----------------------------
@@ -220,5 +228,109 @@ is($out, "$u: 0 tokens forgotten, $ukept kept, 0 dated now\n",
 is($rc, 0, 'user deleted') or diag $err;
 is($t->redis('KEYS', "bayes:{$u}*"), '', "no bayes key of the user is left");
 is($t->redis('HGET', $g, 'nspam'), 5, 'the global counts stay');
+
+# --- digests -----------------------------------------------------------------
+
+# every message learnt: its digest, "class:day"
+my $learnt = hash_of("$g:learnt");
+is_deeply([sort values %$learnt],
+          [(("ham:$today") x 7), (("spam:$today") x 5)],
+          'each digest: the class and the day it was learnt');
+
+# messages learnt one by one, to know each one's digest
+my %digest;
+sub learn {
+    my ($class, $file) = @_;
+    my %before = map { $_ => 1 } split /\n/, $t->redis('HKEYS', "$g:learnt");
+    my ($rc, $out, $err) = $t->mailctl('', 'spam', 'learn', "--$class",
+                                       $file);
+    die "learn: $err" if $rc;
+    my ($new) = grep { !$before{$_} } split /\n/,
+                     $t->redis('HKEYS', "$g:learnt");
+    $digest{$file} //= $new;
+    return $out;
+}
+sub learnt { return $t->redis('HGET', "$g:learnt", $digest{$_[0]}) }
+sub counts { return join ' ', split /\n/, $t->redis('HMGET', $g, 'nspam',
+                                                    'nham') }
+
+my ($old, $recent_msg, $refreshed, $undated_same, $undated_flip,
+    $undated_kept) = map { message($_, 'spam', \@spam_words) } 21 .. 26;
+learn(spam => $_) for $old, $recent_msg, $refreshed, $undated_same,
+                      $undated_flip, $undated_kept;
+is(scalar(grep { defined $digest{$_} } keys %digest), 6,
+   'six more messages, six more digests');
+is(learnt($old), "spam:$today", 'a spam learnt today: "spam:' . $today . '"');
+
+$t->redis('HSET', "$g:learnt", $digest{$old}, "spam:" . ($today - 100),
+          $digest{$recent_msg}, "spam:" . ($today - 30),
+          $digest{$refreshed}, "spam:" . ($today - 100),
+          $digest{$undated_same}, 'spam', $digest{$undated_flip}, 'spam',
+          $digest{$undated_kept}, 'ham');
+
+# relearnt before expiry: counted once still, and dated anew
+my $before = counts();
+is(learn(spam => $refreshed),
+   "spam for global: 0 learnt, 0 moved from ham, 1 already learnt\n",
+   'a message learnt 100 days ago, again as spam: already learnt');
+is(counts(), $before, '... the counts unchanged');
+is(learnt($refreshed), "spam:$today", '... its digest dated today');
+
+# a digest of before dates: its class still counts
+is(learn(spam => $undated_same),
+   "spam for global: 0 learnt, 0 moved from ham, 1 already learnt\n",
+   'an undated "spam" digest, learnt as spam: already learnt');
+is(learnt($undated_same), "spam:$today", '... and dated');
+my ($nspam, $nham) = split / /, counts();
+is(learn(ham => $undated_flip),
+   "ham for global: 0 learnt, 1 moved from spam, 0 already learnt\n",
+   'an undated "spam" digest, learnt as ham: moved');
+is(counts(), ($nspam - 1) . ' ' . ($nham + 1), '... the counts moved');
+is(learnt($undated_flip), "ham:$today", '... the digest says ham, today');
+
+# thousands more, so that the walk of the digests takes several steps
+$t->redis('EVAL', "for i = 1, 2500 do redis.call('HSET', KEYS[1], "
+                . "string.format('%032x', i), 'spam:' .. ARGV[1], "
+                . "string.format('%032x', i + 1000000), 'ham:' .. ARGV[2]) "
+                . "end", 1, "$g:learnt", $today - 91, $today - 89);
+my $remembered = $t->redis('HLEN', "$g:learnt");
+
+($rc, $out, $err) = $t->mailctl('', 'spam', 'expire');
+is($rc, 0, 'expire') or diag $err;
+my $digests_kept = $remembered - 2501;
+my ($tokens_said, $digests_said) = split /; /, $out;
+like($tokens_said, qr/^global: \d+ tokens forgotten, \d+ kept, 0 dated now$/,
+     'the tokens as before');
+is($digests_said, "2501 digests forgotten, $digests_kept kept\n",
+   'the 2501 digests learnt 91 and 100 days ago forgotten');
+is($t->redis('HLEN', "$g:learnt"), $digests_kept, '... the rest kept');
+my $left_over = hash_of("$g:learnt");
+ok(!exists $left_over->{ $digest{$old} }, 'the old digest is gone');
+ok(!exists $left_over->{ sprintf '%032x', 1 }, 'so is one of 91 days');
+is($left_over->{ sprintf '%032x', 1000001 }, 'ham:' . ($today - 89),
+   'one of 89 days stays');
+is(learnt($recent_msg), 'spam:' . ($today - 30),
+   'one learnt 30 days ago stays, its day untouched');
+is(learnt($refreshed), "spam:$today", 'the one learnt again stays');
+is(learnt($undated_kept), "ham:$today",
+   'an undated digest is dated today, not forgotten');
+is_deeply([grep { !/^(?:spam|ham):\d+$/ } values %$left_over], [],
+          'every digest left has its day');
+
+# learnt again after its digest was forgotten: a new message
+$before = counts();
+is(learn(spam => $old),
+   "spam for global: 1 learnt, 0 moved from ham, 0 already learnt\n",
+   'the message whose digest was forgotten, again: learnt');
+($nspam, $nham) = split / /, $before;
+is(counts(), ($nspam + 1) . " $nham", '... and counted again');
+is(learn(spam => $recent_msg),
+   "spam for global: 0 learnt, 0 moved from ham, 1 already learnt\n",
+   'the one whose digest was kept: already learnt');
+is(counts(), ($nspam + 1) . " $nham", '... not counted again');
+
+($rc, $out) = $t->mailctl('', 'spam', 'stats');
+like($out, qr/^learnt: @{[ $digests_kept + 1 ]}$/m,
+     'stats: the messages remembered');
 
 done_testing;

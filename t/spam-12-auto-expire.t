@@ -2,7 +2,8 @@
 # "mailctl spam expire --all" would (t/spam-11): every worker has a turn
 # each spam_bayes_expire_interval, the one that takes lock:bayes-expire
 # walks every scope and forgets the tokens seen at most max_count times
-# and not learnt for "days"; the others leave it.  One log line a run.
+# and not learnt for "days", and the digests of the messages not learnt
+# for "days"; the others leave it.  One log line a run.
 
 use strict;
 use warnings;
@@ -57,6 +58,16 @@ for my $s ('global', 'demo@example.test') {
     $t->redis('HSET', "bayes:{$s}:age", $recent, $today - 30);
     $gone{$s} = { old => \@old, recent => $recent,
                   kept => [grep { $count{$_} > 1 } keys %count] };
+
+    # the digests: 8 learnt 100 days ago, one 30, one with no day
+    my ($recent_digest, $undated, @old_digests) = sort split /\n/,
+        $t->redis('HKEYS', "bayes:{$s}:learnt");
+    $t->redis('HSET', "bayes:{$s}:learnt", $_, 'spam:' . ($today - 100))
+        for @old_digests;
+    $t->redis('HSET', "bayes:{$s}:learnt", $recent_digest,
+              'ham:' . ($today - 30), $undated, 'spam');
+    $gone{$s}{digests} = { old => \@old_digests, recent => $recent_digest,
+                           undated => $undated };
 }
 is(scalar @{ $gone{global}{old} }, 9, '9 old hapaxes in the global scope');
 is(scalar @{ $gone{'demo@example.test'}{old} }, 9, 'and in the user\'s');
@@ -97,9 +108,9 @@ $t->start_nginx(<<CONF, ports => [$port], workers => 2);
     }
 CONF
 
+my $run = qr/spam: bayes expiry: (\d+) tokens and (\d+) digests forgotten/;
 sub runs {
-    return $t->error_log
-        =~ /spam: bayes expiry: (\d+) tokens forgotten in (\d+) scopes/g;
+    return $t->error_log =~ /$run in (\d+) scopes/g;
 }
 my $early = 0;
 while (($t->redis('GET', 'lock:bayes-expire') // '') eq 'elsewhere:1') {
@@ -108,9 +119,10 @@ while (($t->redis('GET', 'lock:bayes-expire') // '') eq 'elsewhere:1') {
 }
 is($early, 0, 'no run while another node holds the turn');
 ok(wait_for(sub { runs() }, 'an expiry run', 10), 'a worker ran the expiry');
-my ($forgotten, $scopes) = runs();
+my ($forgotten, $digests, $scopes) = runs();
 is($scopes, 2, 'over both scopes');
 is($forgotten, 18, 'forgetting the 18 old hapaxes');
+is($digests, 16, 'and the 16 digests learnt 100 days ago');
 like($t->redis('GET', 'lock:bayes-expire'), qr/^\S+:\d+$/,
      'the lock names the node and worker holding this turn');
 
@@ -123,6 +135,15 @@ for my $s ('global', 'demo@example.test') {
     is(scalar(grep { !exists $age{$_} } @{ $gone{$s}{kept} }), 0,
        "$s: tokens seen twice or more stay");
     is($t->redis('HGET', "bayes:{$s}", 'nspam'), 5, "$s: nspam stays");
+
+    my %learnt = split /\n/, $t->redis('HGETALL', "bayes:{$s}:learnt");
+    my $d = $gone{$s}{digests};
+    is(scalar(grep { exists $learnt{$_} } @{ $d->{old} }), 0,
+       "$s: the old digests are gone");
+    is($learnt{ $d->{recent} }, 'ham:' . ($today - 30),
+       "$s: the recent one stays");
+    is($learnt{ $d->{undated} }, "spam:$today",
+       "$s: the undated one is dated today");
 }
 
 unlike($t->error_log, qr/bayes expiry stopped|\[(?:alert|crit|emerg)\]/,

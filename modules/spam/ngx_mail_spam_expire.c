@@ -7,7 +7,8 @@
  * spam_bayes_expire_interval) walks every scope, the others wait for
  * their next turn.  The walk is a chain of short requests on the
  * worker's event loop: SCAN for the scopes (bayes:{S}), then for each
- * scope its spam, ham and age hashes a thousand fields a step, so that
+ * scope its spam, ham, age and learnt hashes a thousand fields a step, so
+ * that
  * Redis and the worker serve mail between steps.  A run cut short (Redis
  * gone, nginx reloaded) forgets nothing wrongly: the next one starts
  * over.
@@ -29,6 +30,10 @@
 
 /* a turn Redis could not take part in is tried again this soon */
 #define NGX_MAIL_SPAM_EXPIRE_RETRY    (60 * 1000)
+
+/* the walks that forget, in ngx_mail_spam_expire_walks[] */
+#define NGX_MAIL_SPAM_EXPIRE_TOKENS   2
+#define NGX_MAIL_SPAM_EXPIRE_DIGESTS  3
 
 
 /*
@@ -54,13 +59,14 @@ typedef struct {
     u_char                      scan[NGX_MAIL_SPAM_EXPIRE_CURSOR];
     ngx_array_t                *scopes;     /* ngx_str_t, a SCAN step's */
     ngx_uint_t                  scope;
-    ngx_uint_t                  walk;       /* spam, ham, age */
+    ngx_uint_t                  walk;       /* spam, ham, age, learnt */
     u_char                      cursor[NGX_MAIL_SPAM_EXPIRE_CURSOR];
-    ngx_str_t                   keys[3];
+    ngx_str_t                   keys[NGX_MAIL_SPAM_EXPIRE_WALKS];
     u_char                      oldest[NGX_INT_T_LEN + 1];
     u_char                      most[NGX_INT_T_LEN + 1];
     ngx_uint_t                  nscopes;
     ngx_uint_t                  forgotten;
+    ngx_uint_t                  digests;    /* forgotten */
 } ngx_mail_spam_expiry_t;
 
 
@@ -84,7 +90,8 @@ static char  ngx_mail_spam_expire_lock_lua[] = NGX_MAIL_SPAM_EXPIRE_LOCK_LUA;
 static char  ngx_mail_spam_expire_lua[] = NGX_MAIL_SPAM_EXPIRE_LUA;
 
 static const char  *ngx_mail_spam_expire_walks[] = {
-    NGX_MAIL_SPAM_CLASS_SPAM, NGX_MAIL_SPAM_CLASS_HAM, "age"
+    NGX_MAIL_SPAM_CLASS_SPAM, NGX_MAIL_SPAM_CLASS_HAM, NGX_MAIL_SPAM_WALK_AGE,
+    NGX_MAIL_SPAM_WALK_LEARNT
 };
 
 
@@ -210,11 +217,12 @@ ngx_mail_spam_expire_locked(redisReply *reply, void *data)
 
     ex->nscopes = 0;
     ex->forgotten = 0;
+    ex->digests = 0;
 
     ngx_log_error(NGX_LOG_INFO, ex->log, 0,
                   "spam: bayes expiry: forgetting tokens seen at most %s "
-                  "times and not learnt for %i days", ex->most,
-                  ex->conf->expire_days);
+                  "times and message digests, not learnt for %i days",
+                  ex->most, ex->conf->expire_days);
 
     ngx_mail_spam_expire_scan(ex);
 }
@@ -322,7 +330,7 @@ ngx_mail_spam_expire_next_scope(ngx_mail_spam_expiry_t *ex)
 
     static const char  *formats[] = {
         MAIL_KEY_BAYES_SPAM_FMT, MAIL_KEY_BAYES_HAM_FMT,
-        MAIL_KEY_BAYES_AGE_FMT
+        MAIL_KEY_BAYES_AGE_FMT, MAIL_KEY_BAYES_LEARNT_FMT
     };
 
     if (ex->scope == ex->scopes->nelts) {
@@ -337,7 +345,7 @@ ngx_mail_spam_expire_next_scope(ngx_mail_spam_expiry_t *ex)
 
     scope = (ngx_str_t *) ex->scopes->elts + ex->scope;
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < NGX_MAIL_SPAM_EXPIRE_WALKS; i++) {
         ex->keys[i].data = ngx_pnalloc(ex->pool,
                                        ngx_strlen(formats[i]) + scope->len);
         if (ex->keys[i].data == NULL) {
@@ -358,7 +366,10 @@ ngx_mail_spam_expire_next_scope(ngx_mail_spam_expiry_t *ex)
 }
 
 
-/* date what has no date yet (spam, ham), then forget by date (age) */
+/*
+ * date the tokens that have no date yet (spam, ham), then forget tokens
+ * (age) and digests (learnt) by date
+ */
 
 static void
 ngx_mail_spam_expire_step(ngx_mail_spam_expiry_t *ex)
@@ -368,9 +379,9 @@ ngx_mail_spam_expire_step(ngx_mail_spam_expiry_t *ex)
 
     ngx_mail_redis_cmd_init(&cmd, "EVAL");
     ngx_mail_redis_cmd_cstr(&cmd, ngx_mail_spam_expire_lua);
-    ngx_mail_redis_cmd_cstr(&cmd, "3");
+    ngx_mail_redis_cmd_cstr(&cmd, "4");
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < NGX_MAIL_SPAM_EXPIRE_WALKS; i++) {
         ngx_mail_redis_cmd_arg(&cmd, ex->keys[i].data, ex->keys[i].len);
     }
 
@@ -406,8 +417,13 @@ ngx_mail_spam_expire_stepped(redisReply *reply, void *data)
         return;
     }
 
-    if (ex->walk == 2 && reply->element[1]->integer > 0) {
-        ex->forgotten += reply->element[1]->integer;
+    if (reply->element[1]->integer > 0) {
+        if (ex->walk == NGX_MAIL_SPAM_EXPIRE_TOKENS) {
+            ex->forgotten += reply->element[1]->integer;
+
+        } else if (ex->walk == NGX_MAIL_SPAM_EXPIRE_DIGESTS) {
+            ex->digests += reply->element[1]->integer;
+        }
     }
 
     if (ngx_strcmp(ex->cursor, "0") != 0) {
@@ -415,7 +431,7 @@ ngx_mail_spam_expire_stepped(redisReply *reply, void *data)
         return;
     }
 
-    if (++ex->walk < 3) {
+    if (++ex->walk < NGX_MAIL_SPAM_EXPIRE_WALKS) {
         ngx_mail_spam_expire_step(ex);
         return;
     }
@@ -481,14 +497,15 @@ ngx_mail_spam_expire_end(ngx_mail_spam_expiry_t *ex, ngx_uint_t done)
 {
     if (done) {
         ngx_log_error(NGX_LOG_NOTICE, ex->log, 0,
-                      "spam: bayes expiry: %ui tokens forgotten in %ui "
-                      "scopes", ex->forgotten, ex->nscopes);
+                      "spam: bayes expiry: %ui tokens and %ui digests "
+                      "forgotten in %ui scopes",
+                      ex->forgotten, ex->digests, ex->nscopes);
 
     } else {
         ngx_log_error(NGX_LOG_WARN, ex->log, 0,
                       "spam: bayes expiry stopped after %ui scopes, "
-                      "%ui tokens forgotten: Redis failed",
-                      ex->nscopes, ex->forgotten);
+                      "%ui tokens and %ui digests forgotten: Redis failed",
+                      ex->nscopes, ex->forgotten, ex->digests);
     }
 
     if (ex->pool) {

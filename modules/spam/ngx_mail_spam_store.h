@@ -3,10 +3,10 @@
  * The Bayes token counts in Redis, as the spam module, IMAP training and
  * "mailctl spam" all see them: how a message becomes a digest and a list
  * of token fields, the Lua script that learns it and the one that
- * expires old rare tokens.  Plain C99, no nginx dependency, so that
- * mailctl builds the same code (ngx_mail_spam_message.c).  Key names:
- * mail_keys.h, MAIL_KEY_BAYES_*; their meaning: docs/redis-keys.md,
- * "Spam filter".
+ * expires old rare tokens and digests.  Plain C99, no nginx dependency,
+ * so that mailctl builds the same code (ngx_mail_spam_message.c).  Key
+ * names: mail_keys.h, MAIL_KEY_BAYES_*; their meaning:
+ * docs/redis-keys.md, "Spam filter".
  *
  *
  * What is read of a message
@@ -90,16 +90,25 @@
 #define NGX_MAIL_SPAM_FIELD_NHAM         "nham"
 
 
+/* a Lua expression: today, the day of Redis's clock, as the scripts date */
+#define NGX_MAIL_SPAM_LUA_TODAY                                               \
+    "math.floor(tonumber(redis.call('TIME')[1]) / 86400)"
+
+
 /*
  * Learns one message.  KEYS: bayes:{S}, bayes:{S}:spam, bayes:{S}:ham,
  * bayes:{S}:learnt, bayes:{S}:age.  ARGV: the class ("spam" or "ham"),
  * the digest, the token fields.  Returns 0 when the message was learnt
- * as that class already (nothing changes), 1 when it is learnt, 2 when
+ * as that class already (no count changes), 1 when it is learnt, 2 when
  * it was learnt as the other class and moves: its tokens' counts of the
  * old class and that class's message count go down by one, never below
  * zero (a field at zero is deleted), the new ones up.  Every token of a
  * message that counts is dated with the day of Redis's clock, for
- * NGX_MAIL_SPAM_EXPIRE_LUA.  5000 tokens at most
+ * NGX_MAIL_SPAM_EXPIRE_LUA, and so is the digest, whatever the answer:
+ * its value is the class and the day, "spam:20415", so that a message
+ * learnt again and again is remembered as long as it is.  A value
+ * without the day ("spam", written before digests were dated) is read
+ * by its class alone.  5000 tokens at most
  * (NGX_MAIL_SPAM_BAYES_DEFAULT_MAX_TOKENS): one script, a few ms.
  */
 #define NGX_MAIL_SPAM_LEARN_LUA                                               \
@@ -107,19 +116,20 @@
     "if class ~= 'spam' and class ~= 'ham' then\n"                            \
     "  return redis.error_reply('bad class')\n"                               \
     "end\n"                                                                   \
+    "local day = " NGX_MAIL_SPAM_LUA_TODAY "\n"                               \
     "local old = redis.call('HGET', KEYS[4], digest)\n"                       \
+    "redis.call('HSET', KEYS[4], digest, class .. ':' .. day)\n"              \
+    "if old then old = string.match(old, '^[^:]*') end\n"                     \
     "if old == class then return 0 end\n"                                     \
     "local add, nadd, sub, nsub = KEYS[2], 'nspam', KEYS[3], 'nham'\n"        \
     "if class == 'ham' then\n"                                                \
     "  add, nadd, sub, nsub = KEYS[3], 'nham', KEYS[2], 'nspam'\n"            \
     "end\n"                                                                   \
-    "local day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)\n"       \
     "for i = 3, #ARGV do\n"                                                   \
     "  redis.call('HINCRBY', add, ARGV[i], 1)\n"                              \
     "  redis.call('HSET', KEYS[5], ARGV[i], day)\n"                           \
     "end\n"                                                                   \
     "redis.call('HINCRBY', KEYS[1], nadd, 1)\n"                               \
-    "redis.call('HSET', KEYS[4], digest, class)\n"                            \
     "if not old then return 1 end\n"                                          \
     "for i = 3, #ARGV do\n"                                                   \
     "  if redis.call('HINCRBY', sub, ARGV[i], -1) <= 0 then\n"                \
@@ -139,33 +149,57 @@
  * tokens of a learnt message are seen once and never again (a name, a
  * tracking code); they cost memory and decide nothing.  Tokens learnt
  * often, or learnt lately, stay: a spam run of last week is still fresh
- * evidence.  The message counts (nspam, nham) and the digests stay too.
+ * evidence.  The message counts (nspam, nham) stay too.  The digests of
+ * messages not learnt for as long go, as SpamAssassin's "seen" entries
+ * do (bayes_seen_ttl): else the learnt hash grows by one field a message
+ * for ever.  The price: a message learnt again after its digest went
+ * counts again, as a new one; by then its tokens are old evidence that
+ * the second count refreshes, and it would take days of the same message
+ * to skew the counts.
  *
- * KEYS: bayes:{S}:spam, bayes:{S}:ham, bayes:{S}:age.  ARGV: what to
- * walk ("spam", "ham" or "age"), the HSCAN cursor, the oldest day kept,
- * the highest count (spam + ham) that may go, fields per step.
- * Returns { next cursor, tokens dated or forgotten }; cursor "0" ends the
- * walk.  Walking "spam" and "ham" dates the tokens that have no day yet
- * (learnt before tokens were dated) with today, so that they age from
- * the first expiry on.  Walking "age" forgets a token dated before the
- * oldest day kept whose count is at most the highest, and the date of a
- * token whose counts are gone (moved away by relearning).  Each step is
- * short: Redis serves others between steps, and HSCAN returns every
- * field present for the whole walk, whatever a learning changes.
+ * KEYS: bayes:{S}:spam, bayes:{S}:ham, bayes:{S}:age, bayes:{S}:learnt.
+ * ARGV: what to walk ("spam", "ham", "age" or "learnt"), the HSCAN
+ * cursor, the oldest day kept, the highest count (spam + ham) that may
+ * go, fields per step.  Returns { next cursor, tokens dated or forgotten
+ * or digests forgotten }; cursor "0" ends the walk.  Walking "spam" and
+ * "ham" dates the tokens that have no day yet (learnt before tokens were
+ * dated) with today, so that they age from the first expiry on.  Walking
+ * "age" forgets a token dated before the oldest day kept whose count is
+ * at most the highest, and the date of a token whose counts are gone
+ * (moved away by relearning).  Walking "learnt" forgets a digest dated
+ * before the oldest day kept, whatever the count; one with no day yet
+ * ("spam", learnt before digests were dated) is dated today, as tokens
+ * are, rather than taken for old: forgetting every digest at the first
+ * expiry would let every message be counted twice.  Each step is short:
+ * Redis serves others between steps, and HSCAN returns every field
+ * present for the whole walk, whatever a learning changes.
  */
 #define NGX_MAIL_SPAM_EXPIRE_LUA                                              \
     "local what, oldest, most = ARGV[1], tonumber(ARGV[3]),\n"                \
     "  tonumber(ARGV[4])\n"                                                   \
-    "local key = KEYS[3]\n"                                                   \
-    "if what == 'spam' then key = KEYS[1]\n"                                  \
-    "elseif what == 'ham' then key = KEYS[2]\n"                               \
-    "elseif what ~= 'age' then return redis.error_reply('bad walk') end\n"    \
+    "local keys = { spam = KEYS[1], ham = KEYS[2], age = KEYS[3],\n"          \
+    "  learnt = KEYS[4] }\n"                                                  \
+    "local key = keys[what]\n"                                                \
+    "if not key then return redis.error_reply('bad walk') end\n"              \
     "local r = redis.call('HSCAN', key, ARGV[2], 'COUNT', ARGV[5])\n"         \
     "local f, n = r[2], 0\n"                                                  \
-    "if what ~= 'age' then\n"                                                 \
-    "  local day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)\n"     \
+    "if what == 'spam' or what == 'ham' then\n"                               \
+    "  local day = " NGX_MAIL_SPAM_LUA_TODAY "\n"                             \
     "  for i = 1, #f, 2 do\n"                                                 \
     "    n = n + redis.call('HSETNX', KEYS[3], f[i], day)\n"                  \
+    "  end\n"                                                                 \
+    "  return { r[1], n }\n"                                                  \
+    "end\n"                                                                   \
+    "if what == 'learnt' then\n"                                              \
+    "  local day = " NGX_MAIL_SPAM_LUA_TODAY "\n"                             \
+    "  for i = 1, #f, 2 do\n"                                                 \
+    "    local learnt = tonumber(string.match(f[i + 1], ':(%d+)$'))\n"        \
+    "    if not learnt then\n"                                                \
+    "      redis.call('HSET', KEYS[4], f[i], f[i + 1] .. ':' .. day)\n"       \
+    "    elseif learnt < oldest then\n"                                       \
+    "      redis.call('HDEL', KEYS[4], f[i])\n"                               \
+    "      n = n + 1\n"                                                       \
+    "    end\n"                                                               \
     "  end\n"                                                                 \
     "  return { r[1], n }\n"                                                  \
     "end\n"                                                                   \
@@ -181,6 +215,11 @@
     "  end\n"                                                                 \
     "end\n"                                                                   \
     "return { r[1], n }\n"
+
+/* the walks of an expiry, in order, and their keys' order in KEYS */
+#define NGX_MAIL_SPAM_EXPIRE_WALKS       4
+#define NGX_MAIL_SPAM_WALK_AGE           "age"
+#define NGX_MAIL_SPAM_WALK_LEARNT        "learnt"
 
 /* "mailctl spam expire" defaults: unlearnt for 90 days, seen once */
 #define NGX_MAIL_SPAM_EXPIRE_DAYS        90

@@ -267,15 +267,17 @@ static mailctl_command_t  mailctl_spam_commands[] = {
       0, 0, MAILCTL_OPT_USER, mailctl_spam_stats },
 
     { "expire", "[--user ADDRESS|--all] [--days N] [--max-count N]",
-      "forget rare tokens learnt long ago",
+      "forget rare tokens and messages learnt long ago",
       "Forgets the tokens that were last learnt more than N days ago\n"
       "(default 90) and were seen in at most --max-count learnt messages\n"
       "(default 1): most tokens of a message are never seen again, and\n"
-      "without expiry the counts grow with every message learnt.  The\n"
-      "global counts, a user's with --user, every scope with --all.\n"
-      "Tokens learnt before this version have no date: the first run\n"
-      "dates them today.  Redis serves others while it runs.  Run it\n"
-      "daily, e.g. from cron.  Prints the tokens kept and forgotten.\n",
+      "without expiry the counts grow with every message learnt.  Also\n"
+      "forgets the digests of the messages last learnt more than N days\n"
+      "ago: such a message, learnt again, counts again.  The global\n"
+      "counts, a user's with --user, every scope with --all.  Tokens and\n"
+      "digests learnt before they were dated get today's date at the\n"
+      "first run.  Redis serves others while it runs.  Run it daily,\n"
+      "e.g. from cron.  Prints the tokens and digests kept and forgotten.\n",
       0, 0, MAILCTL_OPT_USER|MAILCTL_OPT_ALL|MAILCTL_OPT_DAYS
             |MAILCTL_OPT_MAX_COUNT, mailctl_spam_expire },
 

@@ -52,7 +52,7 @@ static int mailctl_spam_expire_all(mailctl_spam_expiry_t *ex);
 static int mailctl_spam_expire_scope(mailctl_spam_expiry_t *ex,
     const char *scope);
 static int mailctl_spam_expire_walk(mailctl_spam_expiry_t *ex,
-    char keys[3][MAILCTL_KEY_MAX], const char *what,
+    char keys[NGX_MAIL_SPAM_EXPIRE_WALKS][MAILCTL_KEY_MAX], const char *what,
     unsigned long long *changed);
 static int mailctl_spam_cursor(redisReply *reply, int type, char *cursor,
     const char *what);
@@ -288,7 +288,8 @@ static int
 mailctl_spam_expire_all(mailctl_spam_expiry_t *ex)
 {
     int          rc;
-    char         cursor[NGX_MAIL_SPAM_EXPIRE_CURSOR], scope[MAILCTL_SPAM_SCOPE_MAX];
+    char         cursor[NGX_MAIL_SPAM_EXPIRE_CURSOR];
+    char         scope[MAILCTL_SPAM_SCOPE_MAX];
     size_t       i, len;
     redisReply  *reply, *keys;
 
@@ -346,15 +347,16 @@ static int
 mailctl_spam_expire_scope(mailctl_spam_expiry_t *ex, const char *scope)
 {
     int                 rc;
-    long long           kept;
-    unsigned long long  dated, forgotten, n;
-    char                keys[3][MAILCTL_KEY_MAX];
+    long long           kept, remembered;
+    unsigned long long  dated, forgotten, digests, n;
+    char                keys[NGX_MAIL_SPAM_EXPIRE_WALKS][MAILCTL_KEY_MAX];
 
     snprintf(keys[0], MAILCTL_KEY_MAX, MAIL_KEY_BAYES_SPAM_FMT, scope);
     snprintf(keys[1], MAILCTL_KEY_MAX, MAIL_KEY_BAYES_HAM_FMT, scope);
     snprintf(keys[2], MAILCTL_KEY_MAX, MAIL_KEY_BAYES_AGE_FMT, scope);
+    snprintf(keys[3], MAILCTL_KEY_MAX, MAIL_KEY_BAYES_LEARNT_FMT, scope);
 
-    /* date what has no date yet, then forget by date */
+    /* date the tokens that have no date yet, then forget by date */
 
     dated = 0;
 
@@ -372,7 +374,14 @@ mailctl_spam_expire_scope(mailctl_spam_expiry_t *ex, const char *scope)
 
     dated += n;
 
-    rc = mailctl_spam_expire_walk(ex, keys, "age", &forgotten);
+    rc = mailctl_spam_expire_walk(ex, keys, NGX_MAIL_SPAM_WALK_AGE,
+                                  &forgotten);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    rc = mailctl_spam_expire_walk(ex, keys, NGX_MAIL_SPAM_WALK_LEARNT,
+                                  &digests);
     if (rc != MAILCTL_OK) {
         return rc;
     }
@@ -382,8 +391,14 @@ mailctl_spam_expire_scope(mailctl_spam_expiry_t *ex, const char *scope)
         return rc;
     }
 
-    printf("%s: %llu tokens forgotten, %lld kept, %llu dated now\n",
-           scope, forgotten, kept, dated);
+    rc = mailctl_redis_integer(ex->ctl, &remembered, "HLEN %s", keys[3]);
+    if (rc != MAILCTL_OK) {
+        return rc;
+    }
+
+    printf("%s: %llu tokens forgotten, %lld kept, %llu dated now; "
+           "%llu digests forgotten, %lld kept\n",
+           scope, forgotten, kept, dated, digests, remembered);
 
     return MAILCTL_OK;
 }
@@ -393,11 +408,11 @@ mailctl_spam_expire_scope(mailctl_spam_expiry_t *ex, const char *scope)
 
 static int
 mailctl_spam_expire_walk(mailctl_spam_expiry_t *ex,
-    char keys[3][MAILCTL_KEY_MAX], const char *what,
+    char keys[NGX_MAIL_SPAM_EXPIRE_WALKS][MAILCTL_KEY_MAX], const char *what,
     unsigned long long *changed)
 {
     char         cursor[NGX_MAIL_SPAM_EXPIRE_CURSOR];
-    const char  *argv[11];
+    const char  *argv[12];
     redisReply  *reply;
 
     *changed = 0;
@@ -405,18 +420,19 @@ mailctl_spam_expire_walk(mailctl_spam_expiry_t *ex,
 
     argv[0] = "EVAL";
     argv[1] = NGX_MAIL_SPAM_EXPIRE_LUA;
-    argv[2] = "3";
+    argv[2] = "4";
     argv[3] = keys[0];
     argv[4] = keys[1];
     argv[5] = keys[2];
-    argv[6] = what;
-    argv[7] = cursor;
-    argv[8] = ex->oldest;
-    argv[9] = ex->most;
-    argv[10] = NGX_MAIL_SPAM_EXPIRE_STEP;
+    argv[6] = keys[3];
+    argv[7] = what;
+    argv[8] = cursor;
+    argv[9] = ex->oldest;
+    argv[10] = ex->most;
+    argv[11] = NGX_MAIL_SPAM_EXPIRE_STEP;
 
     do {
-        reply = mailctl_redis_command_argv(ex->ctl, 11, argv);
+        reply = mailctl_redis_command_argv(ex->ctl, 12, argv);
         if (reply == NULL) {
             return MAILCTL_REDIS;
         }
@@ -440,7 +456,8 @@ mailctl_spam_expire_walk(mailctl_spam_expiry_t *ex,
 
 /*
  * a reply of SCAN or of a step of the expiry script: { cursor, what of
- * the given type }; the cursor is copied into cursor[NGX_MAIL_SPAM_EXPIRE_CURSOR]
+ * the given type }; the cursor is copied into
+ * cursor[NGX_MAIL_SPAM_EXPIRE_CURSOR]
  */
 
 static int

@@ -80,6 +80,23 @@ has_field(const ngx_mail_spam_message_t *m, const char *field)
 }
 
 
+static int
+reads_word(mime_arena_t *arena, const char *s, size_t len, const char *word)
+{
+    char                     hex[NGX_MAIL_SPAM_FIELD_LEN];
+    uint64_t                 h;
+    ngx_mail_spam_message_t  m;
+
+    read_message(arena, &m, s, len);
+
+    h = ngx_mail_spam_bayes_hash(NGX_MAIL_SPAM_BAYES_HASH_KEY,
+                                 (const mime_uchar_t *) word, strlen(word));
+    ngx_mail_spam_message_hex(hex, h);
+
+    return has_field(&m, hex);
+}
+
+
 static const char  base[] =
     "From: Bob <bob@example.org>\r\n"
     "To: demo@example.test\r\n"
@@ -233,25 +250,102 @@ test_digest(mime_arena_t *arena)
     digest_of(arena, e, big);
     ok(strcmp(d, e) != 0, "bytes within it do");
 
-    {
-        uint64_t                 h;
-        ngx_mail_spam_message_t  m;
-        char                     hex[NGX_MAIL_SPAM_FIELD_LEN + 1];
-
-        /* a word past NGX_MAIL_SPAM_READ_MAX (and the scan limit) */
-        memcpy(big + NGX_MAIL_SPAM_READ_MAX + 50, " zebra ", 7);
-        read_message(arena, &m, big, strlen(big));
-
-        h = ngx_mail_spam_bayes_hash(NGX_MAIL_SPAM_BAYES_HASH_KEY,
-                                     (const mime_uchar_t *) "zebra", 5);
-        ngx_mail_spam_message_hex(hex, h);
-        ok(m.ntokens > 0 && !has_field(&m, hex),
-           "a message over the limits: a word past them is not read");
-    }
-
     free(big);
 }
 
+
+/*
+ * A message whose text part "... zebra ..." stands behind an attachment
+ * of about "attachment" bytes that is no text: the tokenizer scans little
+ * text before the word, wherever it stands.  Returns the message's
+ * length; *word is the word's offset in it.
+ */
+
+static size_t
+behind_attachment(char *buf, size_t attachment, size_t *word)
+{
+    char    *p;
+    size_t   n;
+
+    static const char  header[] =
+        "From: Bob <bob@example.org>\r\n"
+        "Subject: limits\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"b\"\r\n"
+        "\r\n"
+        "--b\r\n"
+        "Content-Type: application/octet-stream\r\n"
+        "\r\n";
+    static const char  text[] =
+        "\r\n--b\r\n"
+        "Content-Type: text/plain\r\n"
+        "\r\n"
+        "a word zebra here\r\n"
+        "--b--\r\n";
+
+    p = buf;
+    memcpy(p, header, sizeof(header) - 1);
+    p += sizeof(header) - 1;
+
+    for (n = 0; n + 78 <= attachment; n += 78) {
+        memset(p, 'A', 76);
+        p[76] = '\r';
+        p[77] = '\n';
+        p += 78;
+    }
+
+    memcpy(p, text, sizeof(text) - 1);
+    *word = p - buf + (strstr(text, "zebra") - text);
+    p += sizeof(text) - 1;
+
+    return p - buf;
+}
+
+
+/*
+ * The two limits on what is tokenized, one at a time: each check would
+ * pass without the limit it is about.  The scan limit in a message short
+ * of the read limit; the read limit behind an attachment, so that little
+ * text is scanned before the word.
+ */
+
+static void
+test_read_limits(mime_arena_t *arena)
+{
+    char    *big;
+    size_t   len, word;
+
+    big = malloc(NGX_MAIL_SPAM_READ_MAX + 4096);
+    if (big == NULL) {
+        printf("Bail out! out of memory\n");
+        exit(1);
+    }
+
+    /* one text part, 100 kB short of the read limit */
+
+    len = NGX_MAIL_SPAM_READ_MAX - 100 * 1024;
+    memcpy(big, base, sizeof(base) - 1);
+    memset(big + sizeof(base) - 1, 'a', len - (sizeof(base) - 1));
+    memcpy(big + NGX_MAIL_SPAM_BAYES_DEFAULT_MAX_SCAN - 1024, " quagga ", 8);
+    memcpy(big + NGX_MAIL_SPAM_BAYES_DEFAULT_MAX_SCAN + 1024, " zebra ", 7);
+
+    ok(reads_word(arena, big, len, "quagga"),
+       "a word 1 kB short of the text scanned is read");
+    ok(!reads_word(arena, big, len, "zebra"),
+       "a word 1 kB past it is not, in a message shorter than the read "
+       "limit");
+
+    len = behind_attachment(big, NGX_MAIL_SPAM_READ_MAX - 1024, &word);
+    ok(word < NGX_MAIL_SPAM_READ_MAX && reads_word(arena, big, len, "zebra"),
+       "a text part behind a large attachment, within the read limit, "
+       "is read");
+
+    len = behind_attachment(big, NGX_MAIL_SPAM_READ_MAX, &word);
+    ok(word > NGX_MAIL_SPAM_READ_MAX && !reads_word(arena, big, len, "zebra"),
+       "one past the read limit is not");
+
+    free(big);
+}
 
 int
 main(void)
@@ -266,6 +360,7 @@ main(void)
 
     test_fields(arena);
     test_digest(arena);
+    test_read_limits(arena);
 
     mime_arena_destroy(arena);
 
