@@ -1,7 +1,8 @@
 # The delivery queue's connection cache: messages to one destination, one
 # after the other, go over one connection (RSET between them), up to
 # queue_connection_reuse_count reuses; a kept connection that the server
-# closed, or whose RSET fails, gives way to a new one without the message
+# closed, or whose RSET is refused, dropped or not answered (within
+# queue_connect_timeout), gives way to a new one without the message
 # noticing; queue_connection_cache_time bounds the idle time, "off" keeps
 # none; a reload or a quit closes the idle connections at once.
 
@@ -19,7 +20,7 @@ $t->start_redis;
 my ($crt, $key) = $t->tls_cert;
 
 my %addr = (reuse => 2, gone => 3, refused => 4, vanished => 5, tls => 6,
-            idle => 7, off => 8, quit => 9);
+            idle => 7, off => 8, quit => 9, hung => 10);
 
 my $dns = $t->start_dns({
     mx => { map { ("$_.test" => [[10, "mx.$_.test"]]) } keys %addr },
@@ -31,6 +32,7 @@ my %opt = (
     gone     => [idle_timeout => 2],
     refused  => [rset => '451 4.3.0 not now'],
     vanished => [rset => 'CLOSE'],
+    hung     => [rset => sub { sleep 5; '250 2.0.0 too late' }],
     tls      => [starttls => { cert => $crt, key => $key }],
 );
 my %peer = map {
@@ -50,6 +52,7 @@ sub conf {
     queue_poll_interval 100ms;
     queue_retry 60s 60s;
     queue_tls may;
+    queue_connect_timeout 1s;
     queue_connection_cache_time $cache;
     queue_connection_reuse_count 2;
     server {
@@ -131,9 +134,10 @@ ok(deliver('gone.test'), 'the second message delivered');
 is($peer{gone}->connections, 2, 'over a new connection');
 unlike(join('', $peer{gone}->transcripts), qr/RSET/, 'no RSET was tried');
 
-# RSET refused, or the connection dropped on RSET: a new connection
+# RSET refused, the connection dropped on RSET, or RSET not answered
+# within queue_connect_timeout: a new connection
 
-for my $d (qw(refused vanished)) {
+for my $d (qw(refused vanished hung)) {
     ok(deliver("$d.test"), "first message to $d.test");
     ok(deliver("$d.test"), "second message to $d.test, at once");
     is($peer{$d}->connections, 2, 'over a new connection');
@@ -148,6 +152,9 @@ like($t->error_log,
 like($t->error_log,
      qr/kept connection to mx\.vanished\.test\S+ not reused: lost connection\n/,
      'so is the lost connection');
+like($t->error_log,
+     qr/kept connection to mx\.hung\.test\S+ not reused: timed out\n/,
+     'and the silent one');
 
 # TLS: kept with its TLS, no second STARTTLS
 
