@@ -245,7 +245,11 @@ is($peer{slots}->connections, 2, 'no more than queue_destination_concurrency');
 $peer{slots}->release;
 ok(wait_for(sub { !grep { $t->queued($_) } @slots }, 'slots'),
    'the others follow as connections free up');
-is($peer{slots}->connections, 4, 'one connection per message');
+# the two connections are kept for the next message (the cache), and
+# none is opened beyond them
+is($peer{slots}->connections, 2, 'on the two connections, kept');
+is(scalar(() = join('', $peer{slots}->transcripts) =~ /^C: RSET/mg), 2,
+   'each reused once, after RSET');
 
 # --- the garbage one: a delay warning, then the end of its lifetime ---------
 ok(wait_for(sub { reports(qr/Subject: garbage/) }, 'delay warning'),

@@ -35,6 +35,9 @@ $t->start_nginx(<<CONF, ports => [$sub], workers => 2);
     queue_poll_interval 100ms;
     queue_reclaim_timeout 2s;
     queue_timeout 60s;
+    # every delivery waits at the gate, in the greeting: none on a kept
+    # connection
+    queue_connection_cache_time off;
     server {
         listen 127.0.0.1:$sub;
         protocol smtpd;

@@ -9,6 +9,8 @@
  *   ngx_mail_queue_dns.c      the hosts of a domain: MX, then A and AAAA,
  *                             on the DNS module (modules/dns)
  *   ngx_mail_queue_smtp.c     the SMTP client of one destination
+ *   ngx_mail_queue_cache.c    idle connections kept for the next message
+ *                             to the same destination
  *   ngx_mail_queue_settle.c   Lua scripts that record and settle an
  *                             attempt, and the delivery status reports
  *
@@ -66,6 +68,9 @@ typedef struct {
     ngx_msec_t                  timeout;
     ngx_msec_t                  reclaim_timeout;
     ngx_msec_t                  poll_interval;
+    ngx_msec_t                  cache_time;
+    time_t                      reuse_time;
+    ngx_uint_t                  reuse_count;
     ngx_ssl_t                  *ssl;
     ngx_log_t                  *log;
 } ngx_mail_queue_conf_t;
@@ -169,6 +174,48 @@ ngx_mail_queue_rcpt_t *ngx_mail_queue_rcpt_find(ngx_mail_queue_job_t *job,
 void ngx_mail_queue_rcpt_set(ngx_mail_queue_rcpt_t *rcpt,
     ngx_mail_queue_rcpt_state_e state, ngx_uint_t code, ngx_str_t *status,
     ngx_str_t *mta, ngx_str_t *text, ngx_pool_t *pool);
+
+
+/* the connection cache */
+
+/*
+ * A connection of the SMTP client between two transactions, with what
+ * the next one needs to know of it.  It lives in the connection's own
+ * pool, which goes with the connection.
+ */
+
+typedef struct {
+    ngx_queue_t                 queue;        /* the worker's idle ones */
+    ngx_connection_t           *connection;
+
+    /* what the connection was made for: the key of the cache */
+    ngx_str_t                   name;         /* domain or relayhost */
+    ngx_uint_t                  tls_level;
+    unsigned                    relay:1;
+
+    unsigned                    tls:1;
+    unsigned                    extensions;
+    unsigned                    auth;
+    uint64_t                    peer_size;
+    ngx_str_t                   host_name;
+    struct sockaddr_in6         sockaddr;
+    socklen_t                   socklen;
+    ngx_str_t                   peer_name;
+
+    time_t                      created;
+    ngx_uint_t                  uses;         /* transactions sent */
+} ngx_mail_queue_conn_t;
+
+
+/* NGX_DECLINED: the cache is full, the connection is still the caller's */
+ngx_int_t ngx_mail_queue_cache_park(ngx_mail_queue_conn_t *conn);
+
+/* an idle connection for that key, out of the cache, or NULL */
+ngx_mail_queue_conn_t *ngx_mail_queue_cache_take(ngx_str_t *name,
+    ngx_uint_t tls_level, ngx_uint_t relay);
+
+/* closes a connection of the SMTP client: QUIT if asked, TLS shutdown */
+void ngx_mail_queue_conn_close(ngx_connection_t *c, ngx_uint_t quit);
 
 
 /* DNS */

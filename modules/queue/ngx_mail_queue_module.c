@@ -58,6 +58,8 @@ static char *ngx_mail_queue_tls_policy(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_mail_queue_retry(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_mail_queue_cache_time(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_mail_queue_init_process(ngx_cycle_t *cycle);
 static void ngx_mail_queue_poll(ngx_event_t *ev);
 static void ngx_mail_queue_woken(ngx_str_t *message, void *data);
@@ -215,6 +217,27 @@ static ngx_command_t  ngx_mail_queue_commands[] = {
       offsetof(ngx_mail_queue_conf_t, poll_interval),
       NULL },
 
+    { ngx_string("queue_connection_cache_time"),
+      NGX_MAIL_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_mail_queue_cache_time,
+      NGX_MAIL_MAIN_CONF_OFFSET,
+      offsetof(ngx_mail_queue_conf_t, cache_time),
+      NULL },
+
+    { ngx_string("queue_connection_reuse_time"),
+      NGX_MAIL_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_MAIL_MAIN_CONF_OFFSET,
+      offsetof(ngx_mail_queue_conf_t, reuse_time),
+      NULL },
+
+    { ngx_string("queue_connection_reuse_count"),
+      NGX_MAIL_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_MAIL_MAIN_CONF_OFFSET,
+      offsetof(ngx_mail_queue_conf_t, reuse_count),
+      NULL },
+
       ngx_null_command
 };
 
@@ -324,6 +347,9 @@ ngx_mail_queue_create_main_conf(ngx_conf_t *cf)
     qcf->timeout = NGX_CONF_UNSET_MSEC;
     qcf->reclaim_timeout = NGX_CONF_UNSET_MSEC;
     qcf->poll_interval = NGX_CONF_UNSET_MSEC;
+    qcf->cache_time = NGX_CONF_UNSET_MSEC;
+    qcf->reuse_time = NGX_CONF_UNSET;
+    qcf->reuse_count = NGX_CONF_UNSET_UINT;
 
     return qcf;
 }
@@ -349,6 +375,10 @@ ngx_mail_queue_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(qcf->timeout, 300000);
     ngx_conf_init_msec_value(qcf->reclaim_timeout, 60000);
     ngx_conf_init_msec_value(qcf->poll_interval, 1000);
+    /* Postfix's smtp_connection_cache_time_limit and _reuse_time_limit */
+    ngx_conf_init_msec_value(qcf->cache_time, 2000);
+    ngx_conf_init_value(qcf->reuse_time, 300);
+    ngx_conf_init_uint_value(qcf->reuse_count, 0);
 
     if (qcf->smtp_port_conf == 0 || qcf->smtp_port_conf > 65535) {
         return "has an invalid queue_smtp_port";
@@ -572,6 +602,31 @@ ngx_mail_queue_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     {
         return "has an invalid time";
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a time, or "off" as 0: no connection is kept */
+
+static char *
+ngx_mail_queue_cache_time(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_mail_queue_conf_t *qcf = conf;
+
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") != 0) {
+        return ngx_conf_set_msec_slot(cf, cmd, conf);
+    }
+
+    if (qcf->cache_time != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    qcf->cache_time = 0;
 
     return NGX_CONF_OK;
 }

@@ -10,6 +10,12 @@
  * PIPELINING (RFC 2920) MAIL, every RCPT and DATA go in one write and
  * the replies are matched in order; without it, one at a time.  The
  * content comes from Redis in chunks, dot-stuffed on the way.
+ *
+ * A connection whose transaction ended cleanly is kept for the next
+ * message to the destination (ngx_mail_queue_cache.c); that one tries
+ * it with RSET before anything else, and on any other answer closes it
+ * and starts afresh, with DNS: a stale connection costs a round trip,
+ * never a recipient.
  */
 
 
@@ -31,6 +37,7 @@ typedef enum {
     NGX_MAIL_QUEUE_SMTP_HELO,
     NGX_MAIL_QUEUE_SMTP_STARTTLS,
     NGX_MAIL_QUEUE_SMTP_AUTH,
+    NGX_MAIL_QUEUE_SMTP_RSET,
     NGX_MAIL_QUEUE_SMTP_MAIL,
     NGX_MAIL_QUEUE_SMTP_RCPT,
     NGX_MAIL_QUEUE_SMTP_DATA,
@@ -54,6 +61,9 @@ typedef struct {
     unsigned                    relay:1;
 
     ngx_peer_connection_t       peer;
+    ngx_mail_queue_conn_t      *conn;       /* kept, if it was before */
+    ngx_uint_t                  reused;     /* transactions before ours */
+    time_t                      connect_time;
     struct sockaddr_in6         sockaddr;   /* room for either family */
     ngx_str_t                   peer_name;
     u_char                      peer_text[NGX_SOCKADDR_STRLEN];
@@ -89,9 +99,18 @@ typedef struct {
     unsigned                    broken:1;
     unsigned                    cork:1;         /* commands wait to go */
     unsigned                    transaction:1;  /* MAIL sent */
+    unsigned                    probing:1;      /* RSET on a kept one */
+    unsigned                    resolved:1;     /* mx holds the hosts */
+    unsigned                    closing:1;      /* the server said 421 */
 } ngx_mail_queue_smtp_t;
 
 
+static void ngx_mail_queue_smtp_resolve(ngx_mail_queue_smtp_t *sc);
+static ngx_int_t ngx_mail_queue_smtp_reuse(ngx_mail_queue_smtp_t *sc);
+static ngx_int_t ngx_mail_queue_smtp_restore(ngx_mail_queue_smtp_t *sc,
+    ngx_mail_queue_conn_t *conn);
+static void ngx_mail_queue_smtp_stale(ngx_mail_queue_smtp_t *sc,
+    const char *why);
 static void ngx_mail_queue_smtp_resolved(ngx_mail_queue_mx_t *mx,
     void *data);
 static void ngx_mail_queue_smtp_next(ngx_mail_queue_smtp_t *sc);
@@ -134,9 +153,8 @@ static void ngx_mail_queue_smtp_settle_rest(ngx_mail_queue_smtp_t *sc,
 static void ngx_mail_queue_smtp_reply_result(ngx_mail_queue_smtp_t *sc,
     ngx_mail_queue_rcpt_t *rcpt);
 static void ngx_mail_queue_smtp_close(ngx_mail_queue_smtp_t *sc);
-#if (NGX_MAIL_SSL)
-static void ngx_mail_queue_smtp_ssl_closed(ngx_connection_t *c);
-#endif
+static ngx_int_t ngx_mail_queue_smtp_park(ngx_mail_queue_smtp_t *sc);
+static ngx_int_t ngx_mail_queue_smtp_keep_state(ngx_mail_queue_smtp_t *sc);
 static void ngx_mail_queue_smtp_finish(ngx_mail_queue_smtp_t *sc);
 static void ngx_mail_queue_smtp_recorded(redisReply *reply, void *data);
 static ngx_uint_t ngx_mail_queue_smtp_tls_level(ngx_mail_queue_conf_t *qcf,
@@ -146,7 +164,6 @@ static ngx_uint_t ngx_mail_queue_smtp_tls_level(ngx_mail_queue_conf_t *qcf,
 void
 ngx_mail_queue_smtp_start(ngx_mail_queue_dest_t *dest)
 {
-    ngx_str_t               *name;
     ngx_mail_queue_smtp_t   *sc;
     ngx_mail_queue_conf_t   *qcf;
 
@@ -176,10 +193,155 @@ ngx_mail_queue_smtp_start(ngx_mail_queue_dest_t *dest)
     ngx_str_set(&sc->error, "no host tried");
     ngx_str_set(&sc->error_status, "4.4.1");
 
-    name = sc->relay ? &qcf->relayhost : &dest->domain;
+    if (ngx_mail_queue_smtp_reuse(sc) == NGX_OK) {
+        return;
+    }
+
+    ngx_mail_queue_smtp_resolve(sc);
+}
+
+
+static void
+ngx_mail_queue_smtp_resolve(ngx_mail_queue_smtp_t *sc)
+{
+    ngx_str_t  *name;
+
+    name = sc->relay ? &sc->qcf->relayhost : &sc->dest->domain;
 
     ngx_mail_queue_dns_resolve(sc->mx, name, sc->relay,
                                ngx_mail_queue_smtp_resolved, sc);
+}
+
+
+/*
+ * A kept connection to the destination, made for the same TLS level:
+ * RSET first (RFC 5321 4.1.1.5), as Postfix does, for the server may
+ * have gone meanwhile.  NGX_OK: the connection is ours, or the attempt
+ * to use it has already fallen back to a new one.
+ */
+
+static ngx_int_t
+ngx_mail_queue_smtp_reuse(ngx_mail_queue_smtp_t *sc)
+{
+    ngx_str_t              *name;
+    ngx_connection_t       *c;
+    ngx_mail_queue_conn_t  *conn;
+
+    if (sc->qcf->cache_time == 0) {
+        return NGX_DECLINED;
+    }
+
+    name = sc->relay ? &sc->qcf->relayhost : &sc->dest->domain;
+
+    conn = ngx_mail_queue_cache_take(name, sc->tls_level, sc->relay);
+    if (conn == NULL) {
+        return NGX_DECLINED;
+    }
+
+    c = conn->connection;
+
+    if (ngx_mail_queue_smtp_restore(sc, conn) != NGX_OK) {
+        ngx_mail_queue_conn_close(c, 1);
+        return NGX_DECLINED;
+    }
+
+    c->data = sc;
+    c->log = sc->job->log;
+    c->read->log = c->log;
+    c->write->log = c->log;
+    c->read->handler = ngx_mail_queue_smtp_read_handler;
+    c->write->handler = ngx_mail_queue_smtp_write_handler;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_MAIL, sc->job->log, 0,
+                   "queue: %V: reusing connection to %V[%V], %ui before",
+                   &sc->job->id, &sc->host_name, &sc->peer_name,
+                   sc->reused);
+
+    sc->state = NGX_MAIL_QUEUE_SMTP_RSET;
+    ngx_mail_queue_reply_init(&sc->reply, 0);
+
+    if (ngx_mail_queue_smtp_write(sc, "RSET\r\n") != NGX_OK) {
+        /* lost, and fallen back already */
+        return NGX_OK;
+    }
+
+    /* a server gone silent is not waited for as long as for a reply */
+    ngx_add_timer(c->read, ngx_min(sc->qcf->timeout,
+                                   sc->qcf->connect_timeout));
+
+    ngx_mail_queue_smtp_read_on(sc);
+
+    return NGX_OK;
+}
+
+
+/* what the connection learnt before, as if it had just said EHLO */
+
+static ngx_int_t
+ngx_mail_queue_smtp_restore(ngx_mail_queue_smtp_t *sc,
+    ngx_mail_queue_conn_t *conn)
+{
+    /* the job's copies: the connection's pool may go before the job */
+    sc->host_name.data = ngx_pstrdup(sc->pool, &conn->host_name);
+    sc->host_name.len = conn->host_name.len;
+
+    if (sc->host_name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(&sc->sockaddr, &conn->sockaddr, sizeof(sc->sockaddr));
+    sc->peer.sockaddr = (struct sockaddr *) &sc->sockaddr;
+    sc->peer.socklen = conn->socklen;
+    sc->peer_name.data = sc->peer_text;
+    sc->peer_name.len = ngx_min(conn->peer_name.len, NGX_SOCKADDR_STRLEN);
+    ngx_memcpy(sc->peer_text, conn->peer_name.data, sc->peer_name.len);
+    sc->peer.name = &sc->peer_name;
+    sc->peer.connection = conn->connection;
+
+    sc->conn = conn;
+    sc->reused = conn->uses;
+    sc->extensions = conn->extensions;
+    sc->auth = conn->auth;
+    sc->peer_size = conn->peer_size;
+    sc->tls = conn->tls;
+    sc->connected = 1;
+    sc->probing = 1;
+
+    return NGX_OK;
+}
+
+
+/* the kept connection cannot be used: a new one, as if there was none */
+
+static void
+ngx_mail_queue_smtp_stale(ngx_mail_queue_smtp_t *sc, const char *why)
+{
+    if (sc->reply.code) {
+        ngx_log_error(NGX_LOG_INFO, sc->job->log, 0,
+                      "queue: %V: kept connection to %V[%V] not reused: "
+                      "%s %ui %V", &sc->job->id, &sc->host_name,
+                      &sc->peer_name, why, (ngx_uint_t) sc->reply.code,
+                      &sc->reply.text);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, sc->job->log, 0,
+                      "queue: %V: kept connection to %V[%V] not reused: %s",
+                      &sc->job->id, &sc->host_name, &sc->peer_name, why);
+    }
+
+    sc->broken = sc->reply.code ? 0 : 1;
+    ngx_mail_queue_smtp_close(sc);
+
+    sc->probing = 0;
+    sc->broken = 0;
+    sc->closing = 0;
+    sc->conn = NULL;
+    sc->reused = 0;
+    sc->connected = 0;
+    ngx_str_null(&sc->host_name);
+    ngx_str_set(&sc->error_status, "4.4.1");
+
+    ngx_mail_queue_smtp_resolve(sc);
 }
 
 
@@ -210,6 +372,7 @@ ngx_mail_queue_smtp_resolved(ngx_mail_queue_mx_t *mx, void *data)
 
     sc->host = 0;
     sc->addr = 0;
+    sc->resolved = 1;
 
     ngx_mail_queue_smtp_next(sc);
 }
@@ -315,8 +478,16 @@ ngx_mail_queue_smtp_next(ngx_mail_queue_smtp_t *sc)
 
     c = sc->peer.connection;
     c->data = sc;
-    c->pool = sc->pool;
     c->log = sc->job->log;
+
+    /* its own: a connection kept for the next message outlives the job */
+    c->pool = ngx_create_pool(1024, sc->job->log);
+    if (c->pool == NULL) {
+        ngx_str_set(&sc->error_status, "4.4.1");
+        ngx_mail_queue_smtp_host_failed(sc, "out of memory connecting to");
+        return;
+    }
+
     c->read->log = c->log;
     c->write->log = c->log;
     /* whichever event comes first tells how the connect went */
@@ -372,6 +543,7 @@ ngx_mail_queue_smtp_connected(ngx_event_t *ev)
     }
 
     sc->connected = 1;
+    sc->connect_time = ngx_time();
 
     /* commands are written whole: no reason to wait for an ACK first */
     (void) ngx_tcp_nodelay(c);
@@ -452,6 +624,10 @@ ngx_mail_queue_smtp_read_handler(ngx_event_t *rev)
                           ngx_mail_queue_reply_strerror(sc->reply.error));
             ngx_mail_queue_smtp_lost(sc, "malformed reply");
             return;
+        }
+
+        if (sc->reply.code == 421) {
+            sc->closing = 1;
         }
 
         /*
@@ -652,6 +828,16 @@ ngx_mail_queue_smtp_reply(ngx_mail_queue_smtp_t *sc)
             return NGX_ERROR;
         }
 
+        return ngx_mail_queue_smtp_transaction(sc);
+
+    case NGX_MAIL_QUEUE_SMTP_RSET:
+        /* more than the reply: not in step, whatever it said */
+        if (code != 250 || sc->in->pos != sc->in->last) {
+            ngx_mail_queue_smtp_stale(sc, "RSET answered");
+            return NGX_ERROR;
+        }
+
+        sc->probing = 0;
         return ngx_mail_queue_smtp_transaction(sc);
 
     case NGX_MAIL_QUEUE_SMTP_MAIL:
@@ -1412,10 +1598,19 @@ ngx_mail_queue_smtp_data_reply(ngx_mail_queue_smtp_t *sc)
         }
     }
 
-    ngx_log_error(NGX_LOG_INFO, sc->job->log, 0,
-                  "queue: %V: to %V[%V]: %ui %V", &sc->job->id,
-                  &sc->host_name, &sc->peer_name,
-                  (ngx_uint_t) sc->reply.code, &sc->reply.text);
+    if (sc->reused) {
+        ngx_log_error(NGX_LOG_INFO, sc->job->log, 0,
+                      "queue: %V: to %V[%V]: %ui %V, reused=%ui",
+                      &sc->job->id, &sc->host_name, &sc->peer_name,
+                      (ngx_uint_t) sc->reply.code, &sc->reply.text,
+                      sc->reused);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, sc->job->log, 0,
+                      "queue: %V: to %V[%V]: %ui %V", &sc->job->id,
+                      &sc->host_name, &sc->peer_name,
+                      (ngx_uint_t) sc->reply.code, &sc->reply.text);
+    }
 
     ngx_mail_queue_smtp_finish(sc);
 }
@@ -1474,6 +1669,15 @@ ngx_mail_queue_smtp_host_failed(ngx_mail_queue_smtp_t *sc, const char *why)
 {
     u_char  *p;
     u_char   status[NGX_MAIL_QUEUE_STATUS_LEN];
+
+    /*
+     * it is the kept connection that failed, not the destination: and
+     * without a DNS answer there is no next host to try yet
+     */
+    if (sc->probing || !sc->resolved) {
+        ngx_mail_queue_smtp_stale(sc, why);
+        return;
+    }
 
     p = ngx_pnalloc(sc->pool, NGX_MAIL_QUEUE_REPLY_TEXT_MAX + 512);
     if (p != NULL) {
@@ -1602,6 +1806,7 @@ ngx_mail_queue_smtp_reply_result(ngx_mail_queue_smtp_t *sc,
 static void
 ngx_mail_queue_smtp_close(ngx_mail_queue_smtp_t *sc)
 {
+    ngx_uint_t         quit;
     ngx_connection_t  *c;
 
     if (sc->redis) {
@@ -1616,11 +1821,9 @@ ngx_mail_queue_smtp_close(ngx_mail_queue_smtp_t *sc)
     }
 
     /* a polite QUIT, not waited for: the answers are all in */
-    if (sc->connected && !sc->broken && sc->state != NGX_MAIL_QUEUE_SMTP_CONTENT
-        && (sc->out == NULL || sc->out->pos == sc->out->last))
-    {
-        (void) c->send(c, (u_char *) "QUIT\r\n", 6);
-    }
+    quit = sc->connected && !sc->broken
+           && sc->state != NGX_MAIL_QUEUE_SMTP_CONTENT
+           && (sc->out == NULL || sc->out->pos == sc->out->last);
 
     sc->peer.connection = NULL;
     sc->out = NULL;
@@ -1631,37 +1834,127 @@ ngx_mail_queue_smtp_close(ngx_mail_queue_smtp_t *sc)
         sc->envelope->last = sc->envelope->start;
     }
 
-#if (NGX_MAIL_SSL)
-    if (c->ssl) {
-        c->ssl->no_wait_shutdown = 1;
-
-        if (ngx_ssl_shutdown(c) == NGX_AGAIN) {
-            /*
-             * the close_notify waits for room in the socket: closed by
-             * ngx_ssl_shutdown()'s handler, which frees the SSL object;
-             * the connection outlives the job and keeps nothing of it
-             */
-            c->data = NULL;
-            c->pool = NULL;
-            c->ssl->handler = ngx_mail_queue_smtp_ssl_closed;
-            return;
-        }
-    }
-#endif
-
-    ngx_close_connection(c);
+    ngx_mail_queue_conn_close(c, quit);
 }
 
 
-#if (NGX_MAIL_SSL)
+/*
+ * Keeps the connection for the next message to the destination, when
+ * nothing is left unsaid on it: every reply read, nothing more sent,
+ * no 421, not during the content.  NGX_DECLINED: close it instead.
+ */
 
-static void
-ngx_mail_queue_smtp_ssl_closed(ngx_connection_t *c)
+static ngx_int_t
+ngx_mail_queue_smtp_park(ngx_mail_queue_smtp_t *sc)
 {
-    ngx_close_connection(c);
+    ngx_connection_t       *c;
+    ngx_mail_queue_conn_t  *conn;
+
+    c = sc->peer.connection;
+
+    if (c == NULL || sc->qcf->cache_time == 0
+        || ngx_exiting || ngx_quit || ngx_terminate)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (!sc->connected || sc->broken || sc->closing || sc->probing
+        || sc->redis != NULL || sc->replies_left
+        || sc->in->pos != sc->in->last
+        || (sc->out != NULL && sc->out->pos != sc->out->last))
+    {
+        return NGX_DECLINED;
+    }
+
+    switch (sc->state) {
+    case NGX_MAIL_QUEUE_SMTP_EHLO:
+    case NGX_MAIL_QUEUE_SMTP_HELO:
+    case NGX_MAIL_QUEUE_SMTP_AUTH:
+    case NGX_MAIL_QUEUE_SMTP_RSET:
+    case NGX_MAIL_QUEUE_SMTP_MAIL:
+    case NGX_MAIL_QUEUE_SMTP_RCPT:
+    case NGX_MAIL_QUEUE_SMTP_DATA:
+    case NGX_MAIL_QUEUE_SMTP_DOT:
+        break;
+    default:
+        return NGX_DECLINED;
+    }
+
+    if (ngx_mail_queue_smtp_keep_state(sc) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    conn = sc->conn;
+
+    /* as Postfix's smtp_connection_reuse_count_limit: reuses, not uses */
+    if ((sc->qcf->reuse_count && conn->uses > sc->qcf->reuse_count)
+        || ngx_time() - conn->created >= sc->qcf->reuse_time)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_mail_queue_cache_park(conn) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    sc->peer.connection = NULL;
+    sc->out = NULL;
+
+    return NGX_OK;
 }
 
-#endif
+
+/* what the next transaction on the connection needs, in its pool */
+
+static ngx_int_t
+ngx_mail_queue_smtp_keep_state(ngx_mail_queue_smtp_t *sc)
+{
+    ngx_str_t              *name;
+    ngx_connection_t       *c;
+    ngx_mail_queue_conn_t  *conn;
+
+    c = sc->peer.connection;
+    conn = sc->conn;
+
+    if (conn == NULL) {
+        conn = ngx_pcalloc(c->pool, sizeof(ngx_mail_queue_conn_t));
+        if (conn == NULL) {
+            return NGX_ERROR;
+        }
+
+        name = sc->relay ? &sc->qcf->relayhost : &sc->dest->domain;
+
+        conn->connection = c;
+        conn->name.data = ngx_pstrdup(c->pool, name);
+        conn->name.len = name->len;
+        conn->host_name.data = ngx_pstrdup(c->pool, &sc->host_name);
+        conn->host_name.len = sc->host_name.len;
+        conn->peer_name.data = ngx_pstrdup(c->pool, &sc->peer_name);
+        conn->peer_name.len = sc->peer_name.len;
+
+        if (conn->name.data == NULL || conn->host_name.data == NULL
+            || conn->peer_name.data == NULL)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(&conn->sockaddr, &sc->sockaddr, sizeof(sc->sockaddr));
+        conn->socklen = sc->peer.socklen;
+        conn->tls_level = sc->tls_level;
+        conn->relay = sc->relay;
+        conn->tls = sc->tls;
+        conn->extensions = sc->extensions;
+        conn->auth = sc->auth;
+        conn->peer_size = sc->peer_size;
+        conn->created = sc->connect_time;
+
+        sc->conn = conn;
+    }
+
+    conn->uses++;
+
+    return NGX_OK;
+}
 
 
 /* the destination is decided: its states are recorded, then it is done */
@@ -1669,7 +1962,9 @@ ngx_mail_queue_smtp_ssl_closed(ngx_connection_t *c)
 static void
 ngx_mail_queue_smtp_finish(ngx_mail_queue_smtp_t *sc)
 {
-    ngx_mail_queue_smtp_close(sc);
+    if (ngx_mail_queue_smtp_park(sc) != NGX_OK) {
+        ngx_mail_queue_smtp_close(sc);
+    }
 
     /*
      * the last destination of the message: the settling script, which

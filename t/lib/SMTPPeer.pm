@@ -140,6 +140,18 @@ sub wait_connections {
     return _wait(sub { $self->connections >= $n }, $timeout);
 }
 
+# How many sessions are over (the peer closed its side).
+sub ended {
+    my ($self) = @_;
+    my $n = () = _slurp("$self->{dir}/ended") =~ /\n/g;
+    return $n;
+}
+
+sub wait_ended {
+    my ($self, $n, $timeout) = @_;
+    return _wait(sub { $self->ended >= $n }, $timeout);
+}
+
 # With hold_data: true once $n sessions (1) held back their reply to the
 # dot.
 sub wait_holding {
@@ -205,6 +217,8 @@ sub _listener {
             close $listen;
             eval { $self->_session($c, $conn) };
             _append("$self->{dir}/errors", "session $conn: $@") if $@;
+            close $c;
+            _append("$self->{dir}/ended", "$conn\n");
             POSIX::_exit(0);
         }
         $kids{$pid} = 1;
