@@ -193,9 +193,10 @@ ngx_mail_queue_cache_idle_handler(ngx_event_t *rev)
     /* closed, a 421, or anything else: not a connection to use again */
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                  "queue: idle connection to %V[%V] %s by the server",
+                  "queue: idle connection to %V[%V] %s",
                   &conn->host_name, &conn->peer_name,
-                  n > 0 ? "ended" : "closed");
+                  n > 0 ? "closed: the server sent something while idle"
+                        : "closed by the server");
 
     ngx_mail_queue_cache_remove(conn);
     ngx_mail_queue_conn_close(c, 0);

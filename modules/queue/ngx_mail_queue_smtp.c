@@ -269,6 +269,14 @@ ngx_mail_queue_smtp_reuse(ngx_mail_queue_smtp_t *sc)
     ngx_add_timer(c->read, ngx_min(sc->qcf->timeout,
                                    sc->qcf->connect_timeout));
 
+    /*
+     * what came while the connection was idle (a 421, the end) raises no
+     * new edge-triggered event: the handler looks now
+     */
+    if (c->read->ready) {
+        ngx_post_event(c->read, &ngx_posted_events);
+    }
+
     ngx_mail_queue_smtp_read_on(sc);
 
     return NGX_OK;
@@ -458,6 +466,7 @@ ngx_mail_queue_smtp_next(ngx_mail_queue_smtp_t *sc)
     sc->tls = 0;
     sc->connected = 0;
     sc->transaction = 0;
+    sc->closing = 0;
     sc->in->pos = sc->in->start;
     sc->in->last = sc->in->start;
     ngx_mail_queue_reply_init(&sc->reply, 0);
@@ -831,9 +840,15 @@ ngx_mail_queue_smtp_reply(ngx_mail_queue_smtp_t *sc)
         return ngx_mail_queue_smtp_transaction(sc);
 
     case NGX_MAIL_QUEUE_SMTP_RSET:
-        /* more than the reply: not in step, whatever it said */
-        if (code != 250 || sc->in->pos != sc->in->last) {
+        if (code != 250) {
             ngx_mail_queue_smtp_stale(sc, "RSET answered");
+            return NGX_ERROR;
+        }
+
+        /* more than the reply: not in step, whatever it said */
+        if (sc->in->pos != sc->in->last) {
+            ngx_mail_queue_smtp_stale(sc, "more than the reply to RSET, "
+                                          "after");
             return NGX_ERROR;
         }
 
@@ -1076,6 +1091,12 @@ ngx_mail_queue_smtp_transaction(ngx_mail_queue_smtp_t *sc)
         sc->reply.code = 553;
         goto fail;
     }
+
+    /*
+     * per server: a converted copy made for a server without 8BITMIME is
+     * not for the next one, which may have it
+     */
+    sc->use_mem = 0;
 
     if (sc->job->body_8bit
         && !(sc->extensions & NGX_MAIL_QUEUE_EXT_8BITMIME))
@@ -1423,6 +1444,12 @@ ngx_mail_queue_smtp_return_path(u_char *p, size_t len)
 static ngx_int_t
 ngx_mail_queue_smtp_content_start(ngx_mail_queue_smtp_t *sc)
 {
+    /* never an empty message for want of the converted copy */
+    if (sc->use_mem && sc->mem.data == NULL) {
+        ngx_mail_queue_smtp_lost(sc, "message content unavailable");
+        return NGX_ERROR;
+    }
+
     if (sc->content == NULL) {
         sc->content = ngx_create_temp_buf(sc->pool,
                                           2 * NGX_MAIL_QUEUE_SMTP_CHUNK + 8);
