@@ -49,7 +49,11 @@ my @bad = (
       qr/\[emerg\].*invalid parameter "window=0" in "mail_auth_throttle"/ ],
     # c-ares wants addresses: a name is refused before any worker starts
     [ 'dns_resolver ns1.example.test;',
-      qr/\[emerg\].*invalid address "ns1.example.test" in dns_resolver: not an IP address/ ],
+      qr/\[emerg\].*invalid address "ns1.example.test" in dns_resolver: a server's IP address is expected/ ],
+    [ 'dns_resolver unix:/run/dns.sock;',
+      qr/\[emerg\].*invalid address "unix:\/run\/dns.sock" in dns_resolver: a server's IP address is expected/ ],
+    [ 'dns_resolver 0.0.0.0;',
+      qr/\[emerg\].*invalid address "0.0.0.0" in dns_resolver: a server's IP address is expected/ ],
     [ 'dns_resolver 127.0.0.1:99999;',
       qr/\[emerg\].*invalid address "127.0.0.1:99999" in dns_resolver: invalid port/ ],
     [ 'dns_resolver 127.0.0.1; dns_resolver 127.0.0.2;',

@@ -333,4 +333,23 @@ is(counts(), ($nspam + 1) . " $nham", '... not counted again');
 like($out, qr/^learnt: @{[ $digests_kept + 1 ]}$/m,
      'stats: the messages remembered');
 
+# a learning that fails half way (a count Redis cannot add to) leaves no
+# digest: the message is not "learnt already" with nothing counted
+my $broken = message(27, 'spam', \@spam_words);
+my $fields = $t->redis('EVAL', "local f = redis.call('HKEYS', KEYS[1]) "
+                     . "for _, k in ipairs(f) do "
+                     . "redis.call('HSET', KEYS[1], k, 'x') end "
+                     . "return #f", 1, "$g:spam");
+my $learnt_before = $t->redis('HLEN', "$g:learnt");
+($rc, $out, $err) = $t->mailctl('', 'spam', 'learn', '--spam', $broken);
+isnt($rc, 0, 'a learning whose counts fail is an error') or diag $out;
+is($t->redis('HLEN', "$g:learnt"), $learnt_before,
+   '... and leaves no digest behind');
+$t->redis('EVAL', "for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do "
+                . "redis.call('HSET', KEYS[1], k, 1) end", 1, "$g:spam");
+($rc, $out, $err) = $t->mailctl('', 'spam', 'learn', '--spam', $broken);
+is($out, "spam for global: 1 learnt, 0 moved from ham, 0 already learnt\n",
+   'learnt again once Redis can count: learnt, not "already learnt"')
+    or diag $err;
+
 done_testing;

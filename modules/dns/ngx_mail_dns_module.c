@@ -184,13 +184,14 @@ ngx_mail_dns_resolver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         u.default_port = 53;
         u.no_resolve = 1;
 
+        /* c-ares asks IP addresses only: no name, socket path or "*" */
         if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0
-            || u.uri.len != 0)
+            || u.uri.len != 0 || u.family == AF_UNIX || u.wildcard)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid address \"%V\" in dns_resolver: %s",
-                               &value[i],
-                               u.err ? u.err : "not an IP address");
+                               &value[i], u.err ? u.err : "a server's IP "
+                                                   "address is expected");
             return NGX_CONF_ERROR;
         }
 

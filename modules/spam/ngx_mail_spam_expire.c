@@ -7,11 +7,10 @@
  * spam_bayes_expire_interval) walks every scope, the others wait for
  * their next turn.  The walk is a chain of short requests on the
  * worker's event loop: SCAN for the scopes (bayes:{S}), then for each
- * scope its spam, ham, age and learnt hashes a thousand fields a step, so
- * that
- * Redis and the worker serve mail between steps.  A run cut short (Redis
- * gone, nginx reloaded) forgets nothing wrongly: the next one starts
- * over.
+ * scope its spam, ham, age and learnt hashes a thousand fields a step,
+ * so that Redis and the worker serve mail between steps.  A run cut
+ * short (Redis gone, nginx reloaded) forgets nothing wrongly: the next
+ * one starts over.
  */
 
 

@@ -106,7 +106,10 @@
  * message that counts is dated with the day of Redis's clock, for
  * NGX_MAIL_SPAM_EXPIRE_LUA, and so is the digest, whatever the answer:
  * its value is the class and the day, "spam:20415", so that a message
- * learnt again and again is remembered as long as it is.  A value
+ * learnt again and again is remembered as long as it is.  The digest is
+ * written after the counts: Redis does not undo a script that fails
+ * half way (out of memory), and a digest without its counts would make
+ * the message "learnt already" for ever.  A value
  * without the day ("spam", written before digests were dated) is read
  * by its class alone.  5000 tokens at most
  * (NGX_MAIL_SPAM_BAYES_DEFAULT_MAX_TOKENS): one script, a few ms.
@@ -118,9 +121,12 @@
     "end\n"                                                                   \
     "local day = " NGX_MAIL_SPAM_LUA_TODAY "\n"                               \
     "local old = redis.call('HGET', KEYS[4], digest)\n"                       \
-    "redis.call('HSET', KEYS[4], digest, class .. ':' .. day)\n"              \
+    "local seen = class .. ':' .. day\n"                                      \
     "if old then old = string.match(old, '^[^:]*') end\n"                     \
-    "if old == class then return 0 end\n"                                     \
+    "if old == class then\n"                                                  \
+    "  redis.call('HSET', KEYS[4], digest, seen)\n"                           \
+    "  return 0\n"                                                            \
+    "end\n"                                                                   \
     "local add, nadd, sub, nsub = KEYS[2], 'nspam', KEYS[3], 'nham'\n"        \
     "if class == 'ham' then\n"                                                \
     "  add, nadd, sub, nsub = KEYS[3], 'nham', KEYS[2], 'nspam'\n"            \
@@ -130,7 +136,10 @@
     "  redis.call('HSET', KEYS[5], ARGV[i], day)\n"                           \
     "end\n"                                                                   \
     "redis.call('HINCRBY', KEYS[1], nadd, 1)\n"                               \
-    "if not old then return 1 end\n"                                          \
+    "if not old then\n"                                                       \
+    "  redis.call('HSET', KEYS[4], digest, seen)\n"                           \
+    "  return 1\n"                                                            \
+    "end\n"                                                                   \
     "for i = 3, #ARGV do\n"                                                   \
     "  if redis.call('HINCRBY', sub, ARGV[i], -1) <= 0 then\n"                \
     "    redis.call('HDEL', sub, ARGV[i])\n"                                  \
@@ -139,6 +148,7 @@
     "if redis.call('HINCRBY', KEYS[1], nsub, -1) < 0 then\n"                  \
     "  redis.call('HSET', KEYS[1], nsub, 0)\n"                                \
     "end\n"                                                                   \
+    "redis.call('HSET', KEYS[4], digest, seen)\n"                             \
     "return 2\n"
 
 
