@@ -28,10 +28,11 @@
 #            5 kept), smtp_tls_security_level none, everything else default:
 #            the smtp client keeps idle connections to the relayhost and
 #            reuses them while the destination has mail waiting
-#            (smtp_connection_cache_on_demand); -C turns that off, so that
-#            Postfix too opens one connection per message as ours does
-#            (row "postfix_nc"), -B runs Postfix both ways, one after the
-#            other (each with a queue of its own).
+#            (smtp_connection_cache_on_demand), as ours does with its
+#            defaults (queue_connection_cache_time 2s); -C turns Postfix's
+#            off, one connection per message (row "postfix_nc"), -B runs
+#            Postfix both ways, one after the other (each with a queue of
+#            its own).
 #
 # For each side it prints the time until the sink has N messages and the
 # queue is empty (ZCARD queue:ids = 0 for ours, no file in Postfix's
@@ -301,7 +302,7 @@ check_sink() {
 # ---- ours: redis-server + nginx ------------------------------------------------------
 
 bench_ours() {
-    local d=$T/ours rport rc=0 i
+    local d=$T/ours rport rc=0 i sent reused
     mkdir -p "$d/redis" "$d/bin"
     # private copies: a rebuild of build/ during the run would crash workers
     local nginx_bin=$d/bin/nginx mail_mod=$d/bin/${NGINX_MAIL_MODULE##*/}
@@ -408,6 +409,11 @@ EOF
                      (b[1] - b[0]) / n, (c[1] - c[0]) * 1e6 / n }' \
         "$d/info.before" "$d/info.after")
     CHECK_ours+="; redis used_memory $("${rcli[@]}" info memory | tr -d '\r' | sed -n 's/^used_memory_human://p')"
+    # each delivery logs a line; one sent on a kept connection ends "reused=N"
+    sent=$(grep -cE 'queue: [^ ]+: to [^ ]+: 2[0-9][0-9] ' "$d/error.log" || true)
+    reused=$(grep -cE 'queue: [^ ]+: to [^ ]+: 2[0-9][0-9] .*, reused=[0-9]+$' \
+             "$d/error.log" || true)
+    CHECK_ours+="; log: $sent sent ($((sent - reused)) on a new connection)"
     errs=$(grep -cE '\[(error|crit|alert|emerg)\]' "$d/error.log" || true)
     CHECK_ours+="; error.log: $errs error/crit/alert lines"
     if [ "$errs" != 0 ]; then
