@@ -845,8 +845,8 @@ ngx_mail_redis_send(ngx_mail_redis_cmd_t *cmds, ngx_uint_t n,
 {
     int                        rc;
     ngx_uint_t                 i;
-    const char                *multi[1], *exec[1];
-    size_t                     multilen[1], execlen[1];
+    const char                *multi[1], *exec[1], *discard[1];
+    size_t                     multilen[1], execlen[1], discardlen[1];
     ngx_mail_redis_link_t     *link;
     ngx_mail_redis_request_t  *r;
 
@@ -878,25 +878,39 @@ ngx_mail_redis_send(ngx_mail_redis_cmd_t *cmds, ngx_uint_t n,
     multilen[0] = 5;
     exec[0] = "EXEC";
     execlen[0] = 4;
+    discard[0] = "DISCARD";
+    discardlen[0] = 7;
 
     if (n == 1) {
         rc = ngx_mail_redis_command(link, &cmds[0], ngx_mail_redis_reply, r);
 
     } else {
-        redisAsyncCommandArgv(link->ac, NULL, NULL, 1, multi, multilen);
+        rc = redisAsyncCommandArgv(link->ac, NULL, NULL, 1, multi, multilen);
 
         /*
          * as given, an EVAL with its text: after a SCRIPT FLUSH an
          * EVALSHA would fail alone while the rest of MULTI ran.  Only
          * EXEC's reply, with all the others in it, is of interest.
          */
-        for (i = 0; i < n; i++) {
-            (void) redisAsyncCommandArgv(link->ac, NULL, NULL, cmds[i].argc,
-                                         cmds[i].argv, cmds[i].argvlen);
+        for (i = 0; rc == REDIS_OK && i < n; i++) {
+            rc = redisAsyncCommandArgv(link->ac, NULL, NULL, cmds[i].argc,
+                                       cmds[i].argv, cmds[i].argvlen);
         }
 
-        rc = redisAsyncCommandArgv(link->ac, ngx_mail_redis_reply, r, 1,
-                                   exec, execlen);
+        if (rc == REDIS_OK) {
+            rc = redisAsyncCommandArgv(link->ac, ngx_mail_redis_reply, r, 1,
+                                       exec, execlen);
+        }
+
+        /*
+         * a command hiredis could not take (out of memory) after MULTI:
+         * the transaction must not stay open for the next request, nor
+         * run without it; DISCARD ends it unrun
+         */
+        if (rc != REDIS_OK && i > 0) {
+            (void) redisAsyncCommandArgv(link->ac, NULL, NULL, 1, discard,
+                                         discardlen);
+        }
     }
 
     if (rc != REDIS_OK) {
