@@ -9,7 +9,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use MailTest qw(free_port client send_line reply_of smtp_cmd smtp_submit
-                wait_for);
+                wait_for submission_server);
 use SMTPPeer;
 
 my $t = MailTest->new;
@@ -62,12 +62,7 @@ $t->start_nginx(<<CONF, ports => [$sub, $mx]);
     queue_retry 2s 4s;
     queue_connect_timeout 2s;
     queue_helo_name out.example.test;
-    server {
-        listen 127.0.0.1:$sub;
-        protocol smtpd;
-        smtpd_role submission;
-        smtpd_auth_plaintext on;
-    }
+    @{[ submission_server($sub) ]}
     server { listen 127.0.0.1:$mx; protocol smtpd; }
 CONF
 

@@ -8,7 +8,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use MailTest qw(free_port client send_line reply_of smtp_cmd smtp_submit
-                wait_for);
+                wait_for submission_server);
 use SMTPPeer;
 
 my $t = MailTest->new;
@@ -77,12 +77,7 @@ $t->start_nginx(<<CONF, ports => [$sub]);
     queue_delay_warning 2s;
     queue_lifetime 6s;
     queue_destination_concurrency 2;
-    server {
-        listen 127.0.0.1:$sub;
-        protocol smtpd;
-        smtpd_role submission;
-        smtpd_auth_plaintext on;
-    }
+    @{[ submission_server($sub) ]}
 CONF
 
 $t->add_user('demo@example.test', 'Secret-1');

@@ -11,7 +11,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use MailTest qw(free_port smtp_submit wait_for);
+use MailTest qw(free_port smtp_submit wait_for submission_server);
 use SMTPPeer;
 
 my $t = MailTest->new;
@@ -48,12 +48,7 @@ $t->start_nginx(<<CONF, ports => [$sub]);
     queue_retry 100s 700s;
     queue_delay_warning 4s;
     queue_lifetime 1h;
-    server {
-        listen 127.0.0.1:$sub;
-        protocol smtpd;
-        smtpd_role submission;
-        smtpd_auth_plaintext on;
-    }
+    @{[ submission_server($sub) ]}
 CONF
 
 $t->add_user('demo@example.test', 'Secret-1');

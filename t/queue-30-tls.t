@@ -9,7 +9,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use MailTest qw(free_port client send_line reply_of smtp_cmd smtp_submit
-                wait_for);
+                wait_for submission_server);
 use SMTPPeer;
 
 my $t = MailTest->new;
@@ -58,12 +58,7 @@ $t->start_nginx(<<CONF, ports => [$sub]);
     queue_tls_policy wrongname.test verify;
     queue_tls_policy plain.test encrypt;
     queue_tls_trusted_certificate $crt;
-    server {
-        listen 127.0.0.1:$sub;
-        protocol smtpd;
-        smtpd_role submission;
-        smtpd_auth_plaintext on;
-    }
+    @{[ submission_server($sub) ]}
 CONF
 
 $t->add_user('demo@example.test', 'Secret-1');

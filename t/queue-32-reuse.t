@@ -11,7 +11,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use MailTest qw(free_port smtp_submit wait_for);
+use MailTest qw(free_port smtp_submit wait_for submission_server);
 use SMTPPeer;
 use POSIX ();
 
@@ -55,12 +55,7 @@ sub conf {
     queue_connect_timeout 1s;
     queue_connection_cache_time $cache;
     queue_connection_reuse_count 2;
-    server {
-        listen 127.0.0.1:$sub;
-        protocol smtpd;
-        smtpd_role submission;
-        smtpd_auth_plaintext on;
-    }
+    @{[ submission_server($sub) ]}
 CONF
 }
 

@@ -10,7 +10,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use MailTest qw(free_port smtp_submit wait_for);
+use MailTest qw(free_port smtp_submit wait_for submission_server);
 use SMTPPeer;
 
 my $t = MailTest->new;
@@ -40,12 +40,7 @@ $t->start_nginx(<<CONF, ports => [$sub]);
     queue_retry 60s 60s;
     queue_tls off;
     queue_connection_cache_time 60s;
-    server {
-        listen 127.0.0.1:$sub;
-        protocol smtpd;
-        smtpd_role submission;
-        smtpd_auth_plaintext on;
-    }
+    @{[ submission_server($sub) ]}
 CONF
 $t->add_user('demo@example.test', 'Secret-1');
 

@@ -9,19 +9,14 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use MailTest qw(free_port client send_line reply_of smtp_cmd smtp_submit
-                wait_for);
+                wait_for submission_server);
 
 # the smarthost: submission with AUTH, its queue not running
 my $relay = MailTest->new;
 $relay->start_redis;
 my $relay_port = free_port();
 $relay->start_nginx(<<CONF, ports => [$relay_port]);
-    server {
-        listen 127.0.0.1:$relay_port;
-        protocol smtpd;
-        smtpd_role submission;
-        smtpd_auth_plaintext on;
-    }
+    @{[ submission_server($relay_port) ]}
 CONF
 # the smarthost's account is the sender's: submission allows no other
 $relay->add_user('demo@example.test', 'Relay-Pass-1');
@@ -39,12 +34,7 @@ sub node {
     queue_tls $tls;
     queue_poll_interval 100ms;
     queue_retry 60s 60s;
-    server {
-        listen 127.0.0.1:$sub;
-        protocol smtpd;
-        smtpd_role submission;
-        smtpd_auth_plaintext on;
-    }
+    @{[ submission_server($sub) ]}
 CONF
     $t->add_user('demo@example.test', 'Secret-1');
     return ($t, $sub);

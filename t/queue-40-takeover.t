@@ -10,7 +10,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use MailTest qw(free_port client send_line reply_of smtp_cmd smtp_submit
-                wait_for);
+                wait_for submission_server);
 
 my $ta = MailTest->new;
 my $redis = $ta->start_redis;
@@ -38,12 +38,7 @@ CONF
 my $sub = free_port();
 $ta->start_nginx(<<CONF, ports => [$sub]);
 $queue
-    server {
-        listen 127.0.0.1:$sub;
-        protocol smtpd;
-        smtpd_role submission;
-        smtpd_auth_plaintext on;
-    }
+    @{[ submission_server($sub) ]}
 CONF
 
 $ta->add_user('demo@example.test', 'Secret-1');

@@ -11,7 +11,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use POSIX ();
 use MailTest qw(free_port client send_line reply_of smtp_cmd smtp_submit
-                wait_for);
+                wait_for submission_server);
 
 my $t = MailTest->new;
 $t->start_redis;
@@ -38,12 +38,7 @@ $t->start_nginx(<<CONF, ports => [$sub], workers => 2);
     # every delivery waits at the gate, in the greeting: none on a kept
     # connection
     queue_connection_cache_time off;
-    server {
-        listen 127.0.0.1:$sub;
-        protocol smtpd;
-        smtpd_role submission;
-        smtpd_auth_plaintext on;
-    }
+    @{[ submission_server($sub) ]}
 CONF
 
 $t->add_user('demo@example.test', 'Secret-1');

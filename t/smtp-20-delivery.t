@@ -9,7 +9,8 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Net::SMTP;
 use MIME::Base64 qw(encode_base64);
-use MailTest qw(free_port send_line reply_of smtp_cmd smtp_session);
+use MailTest qw(free_port send_line reply_of smtp_cmd smtp_session
+                submission_server);
 
 my $t = MailTest->new;
 $t->start_redis;
@@ -18,12 +19,7 @@ my ($mx, $sub) = (free_port(), free_port());
 $t->start_nginx(<<CONF, ports => [$mx, $sub]);
     smtpd_max_message_size 100k;
     server { listen 127.0.0.1:$mx; protocol smtpd; smtpd_auth_plaintext on; }
-    server {
-        listen 127.0.0.1:$sub;
-        protocol smtpd;
-        smtpd_role submission;
-        smtpd_auth_plaintext on;
-    }
+    @{[ submission_server($sub) ]}
 CONF
 
 $t->add_user('demo@example.test', 'Secret-1');

@@ -10,7 +10,8 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Socket qw(SOL_SOCKET SO_LINGER);
 use MIME::Base64 qw(encode_base64);
-use MailTest qw(free_port client reply_of smtp_cmd smtp_session);
+use MailTest qw(free_port client reply_of smtp_cmd smtp_session
+                submission_server);
 
 my $t = MailTest->new;
 $t->start_redis;
@@ -20,12 +21,7 @@ $t->start_nginx(<<CONF, ports => [$mx, $sub, $strict]);
     ssl_certificate $crt;
     ssl_certificate_key $key;
     server { listen 127.0.0.1:$mx; protocol smtpd; smtpd_auth_plaintext on; }
-    server {
-        listen 127.0.0.1:$sub;
-        protocol smtpd;
-        smtpd_role submission;
-        smtpd_auth_plaintext on;
-    }
+    @{[ submission_server($sub) ]}
     server {
         listen 127.0.0.1:$strict;
         protocol smtpd;

@@ -22,7 +22,7 @@ use Test::More ();
 our @EXPORT_OK = qw(free_port build_dir top_dir wait_port reply_of
                     client send_line imap_line imap_cmd imap_until
                     smtp_deliver smtp_cmd smtp_session smtp_submit
-                    wait_for);
+                    wait_for submission_server);
 
 my $top = abs_path(File::Spec->catdir(dirname(__FILE__), '..', '..'));
 
@@ -494,6 +494,19 @@ sub smtp_session {
 # message as sent, CRLF, not yet dot-stuffed; "mail" and "rcpt" are
 # parameters added to MAIL and to each RCPT (a recipient given as
 # [address, parameters] has its own).
+# The server block of a submission port for a mail {} block in a heredoc,
+# "@{[ submission_server($port) ]}": AUTH PLAIN allowed without TLS, as
+# the tests log in on loopback.
+sub submission_server {
+    my ($port) = @_;
+    return "server {\n"
+         . "        listen 127.0.0.1:$port;\n"
+         . "        protocol smtpd;\n"
+         . "        smtpd_role submission;\n"
+         . "        smtpd_auth_plaintext on;\n"
+         . "    }";
+}
+
 sub smtp_submit {
     my (%o) = @_;
     my $user = $o{user} || 'demo@example.test';
